@@ -1,0 +1,3 @@
+/* The one translation unit of the test binary that holds hbpo's implementation. */
+#define HBPO_IMPLEMENTATION
+#include "hbpo.h"

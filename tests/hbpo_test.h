@@ -1,0 +1,248 @@
+/* hbpo_test.h - a greatest-style single-header test harness for hbpo.
+
+   Why our own: greatest is not packaged in any registry we can reach, and two
+   of its habits are wrong for RL code: ASSERT_IN_RANGE passes on NaN, and its
+   summary line is not the `N passed, N failed` line our CI reads. This header
+   keeps greatest's small API and fixes both.
+
+   Usage
+       #include "hbpo_test.h"
+
+       TEST reward_is_flat(void) {
+           ASSERT_NEAR(3.9231411f, f, 1e-6);      // fails on NaN/Inf too
+           PASS();
+       }
+       SUITE(math) { RUN_TEST(reward_is_flat); }
+
+   and in exactly one file:
+       HBPO_TEST_MAIN_DEFS();
+       int main(int argc, char **argv) {
+           HBPO_TEST_MAIN_BEGIN(argc, argv);
+           RUN_SUITE(math);
+           HBPO_TEST_MAIN_END();              // prints "N passed, N failed[, N skipped]"
+       }
+   Suites in other files are declared with SUITE_EXTERN(name).
+
+   Command line: -v verbose (one line per test), -l list tests without running,
+   -s SUITE run only suites whose name contains SUITE, -t TEST likewise for
+   tests, -x stop at the first failure, -h help.
+
+   A test returns PASS(), FAIL(), FAILm("msg"), SKIPm("why") or fails through
+   an ASSERT_*. Every failing assertion prints `FAIL suite/test: message
+   (file:line)` with the values involved. */
+#ifndef HBPO_TEST_H
+#define HBPO_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { HBPO_TEST_PASS = 0, HBPO_TEST_FAIL = 1, HBPO_TEST_SKIP = 2 };
+
+typedef struct {
+    int verbose, list_only, stop_first;
+    const char *suite_filter, *test_filter;
+    int passed, failed, skipped;
+    const char *suite, *test;  /* currently running */
+    int stop;                  /* -x fired */
+    int column;                /* progress characters on the current line */
+} hbpo_test_info;
+
+extern hbpo_test_info hbpo_test__info;
+
+#define TEST static int
+#define SUITE(name) void name(void)
+#define SUITE_EXTERN(name) void name(void)
+
+#define HBPO_TEST_MAIN_DEFS() hbpo_test_info hbpo_test__info
+
+/* The failure message is printed where it happens, so a test can print extra
+   context (like the first bad index of a tensor) right before it fails. */
+#define HBPO_TEST__FAILF(...)                                                   \
+    do {                                                                        \
+        hbpo_test__newline();                                                   \
+        fprintf(stdout, "FAIL %s/%s: ", hbpo_test__info.suite, hbpo_test__info.test); \
+        fprintf(stdout, __VA_ARGS__);                                           \
+        fprintf(stdout, " (%s:%d)\n", __FILE__, __LINE__);                      \
+        return HBPO_TEST_FAIL;                                                  \
+    } while (0)
+
+#define PASS() return HBPO_TEST_PASS
+#define FAIL() HBPO_TEST__FAILF("failed")
+#define FAILm(msg) HBPO_TEST__FAILF("%s", (msg))
+#define SKIPm(msg)                                                              \
+    do {                                                                        \
+        if (hbpo_test__info.verbose) {                                          \
+            hbpo_test__newline();                                               \
+            printf("SKIP %s/%s: %s\n", hbpo_test__info.suite, hbpo_test__info.test, (msg)); \
+        } else {                                                                \
+            hbpo_test__newline();                                               \
+            printf("skip %s/%s: %s\n", hbpo_test__info.suite, hbpo_test__info.test, (msg)); \
+        }                                                                       \
+        return HBPO_TEST_SKIP;                                                  \
+    } while (0)
+
+#define ASSERT(cond)                                                            \
+    do { if (!(cond)) HBPO_TEST__FAILF("expected %s", #cond); } while (0)
+#define ASSERTm(msg, cond)                                                      \
+    do { if (!(cond)) HBPO_TEST__FAILF("%s (%s)", (msg), #cond); } while (0)
+#define ASSERT_FALSE(cond)                                                      \
+    do { if (cond) HBPO_TEST__FAILF("expected !(%s)", #cond); } while (0)
+
+/* ASSERT_EQ_FMT(expected, got, "%d"): prints both values on failure. */
+#define ASSERT_EQ_FMT(exp, got, fmt)                                            \
+    do {                                                                        \
+        if (!((exp) == (got)))                                                  \
+            HBPO_TEST__FAILF("%s != %s: expected " fmt ", got " fmt, #exp, #got, (exp), (got)); \
+    } while (0)
+#define ASSERT_EQ(exp, got)                                                     \
+    do {                                                                        \
+        long long hbpo_test__e = (long long)(exp), hbpo_test__g = (long long)(got); \
+        if (hbpo_test__e != hbpo_test__g)                                       \
+            HBPO_TEST__FAILF("%s != %s: expected %lld, got %lld", #exp, #got,   \
+                             hbpo_test__e, hbpo_test__g);                       \
+    } while (0)
+
+#define ASSERT_STR_EQ(exp, got)                                                 \
+    do {                                                                        \
+        const char *hbpo_test__e = (exp), *hbpo_test__g = (got);                \
+        if (!hbpo_test__e || !hbpo_test__g || strcmp(hbpo_test__e, hbpo_test__g) != 0) \
+            HBPO_TEST__FAILF("%s: expected \"%s\", got \"%s\"", #got,           \
+                             hbpo_test__e ? hbpo_test__e : "(null)",            \
+                             hbpo_test__g ? hbpo_test__g : "(null)");           \
+    } while (0)
+
+/* |exp - got| <= tol. Unlike greatest, NaN or Inf in either value fails. */
+#define ASSERT_NEAR(exp, got, tol)                                              \
+    do {                                                                        \
+        double hbpo_test__e = (double)(exp), hbpo_test__g = (double)(got);      \
+        if (!isfinite(hbpo_test__e) || !isfinite(hbpo_test__g) ||               \
+            !(fabs(hbpo_test__e - hbpo_test__g) <= (double)(tol)))              \
+            HBPO_TEST__FAILF("%s: expected %.9g, got %.9g (diff %.3g, tol %.3g)", #got, \
+                             hbpo_test__e, hbpo_test__g, fabs(hbpo_test__e - hbpo_test__g), \
+                             (double)(tol));                                    \
+    } while (0)
+
+/* lo <= got <= hi, and got is finite. */
+#define ASSERT_IN_RANGE(lo, got, hi)                                            \
+    do {                                                                        \
+        double hbpo_test__g = (double)(got);                                    \
+        if (!isfinite(hbpo_test__g) || !(hbpo_test__g >= (double)(lo)) ||       \
+            !(hbpo_test__g <= (double)(hi)))                                    \
+            HBPO_TEST__FAILF("%s = %.9g not in [%.9g, %.9g]", #got, hbpo_test__g, \
+                             (double)(lo), (double)(hi));                       \
+    } while (0)
+
+/* Tensors: every element within atol + rtol*|exp|; reports the max difference
+   and the first bad index. Fails on any NaN/Inf. */
+#define ASSERT_TENSOR_NEAR(exp, got, n, atol, rtol)                             \
+    do {                                                                        \
+        long hbpo_test__bad; double hbpo_test__maxd;                            \
+        if (!hbpo_test__tensor_near((exp), (got), (long)(n), (atol), (rtol),    \
+                                    &hbpo_test__bad, &hbpo_test__maxd))         \
+            HBPO_TEST__FAILF("%s: first bad index %ld (expected %.9g, got %.9g), max diff %.3g", \
+                             #got, hbpo_test__bad, (double)(exp)[hbpo_test__bad], \
+                             (double)(got)[hbpo_test__bad], hbpo_test__maxd);   \
+    } while (0)
+
+#define RUN_TEST(fn) hbpo_test__run(#fn, fn)
+#define RUN_SUITE(fn)                                                           \
+    do {                                                                        \
+        if (!hbpo_test__info.stop && hbpo_test__match(#fn, hbpo_test__info.suite_filter)) { \
+            hbpo_test__info.suite = #fn;                                        \
+            if (hbpo_test__info.verbose || hbpo_test__info.list_only)           \
+                printf("* suite %s\n", #fn);                                    \
+            fn();                                                               \
+            hbpo_test__newline();                                               \
+        }                                                                       \
+    } while (0)
+
+#define HBPO_TEST_MAIN_BEGIN(argc, argv)                                        \
+    do { if (hbpo_test__parse_args((argc), (argv))) return 2; } while (0)
+#define HBPO_TEST_MAIN_END()                                                    \
+    do {                                                                        \
+        hbpo_test__newline();                                                   \
+        if (hbpo_test__info.skipped)                                            \
+            printf("%d passed, %d failed, %d skipped\n", hbpo_test__info.passed, \
+                   hbpo_test__info.failed, hbpo_test__info.skipped);            \
+        else                                                                    \
+            printf("%d passed, %d failed\n", hbpo_test__info.passed, hbpo_test__info.failed); \
+        return hbpo_test__info.failed ? 1 : 0;                                  \
+    } while (0)
+
+/* Helpers: static so that every test file gets its own copy (they are small). */
+#if defined(__GNUC__)
+#define HBPO_TEST__UNUSED __attribute__((unused))
+#else
+#define HBPO_TEST__UNUSED
+#endif
+
+HBPO_TEST__UNUSED static void hbpo_test__newline(void) {
+    if (hbpo_test__info.column) { putchar('\n'); hbpo_test__info.column = 0; }
+}
+
+HBPO_TEST__UNUSED static int hbpo_test__match(const char *name, const char *filter) {
+    return !filter || strstr(name, filter) != NULL;
+}
+
+HBPO_TEST__UNUSED static void hbpo_test__run(const char *name, int (*fn)(void)) {
+    int r;
+    if (hbpo_test__info.stop || !hbpo_test__match(name, hbpo_test__info.test_filter)) return;
+    if (hbpo_test__info.list_only) { printf("  %s\n", name); return; }
+    hbpo_test__info.test = name;
+    fflush(stdout);
+    r = fn();
+    if (r == HBPO_TEST_PASS) hbpo_test__info.passed++;
+    else if (r == HBPO_TEST_SKIP) hbpo_test__info.skipped++;
+    else hbpo_test__info.failed++;
+    if (hbpo_test__info.verbose) {
+        if (r == HBPO_TEST_PASS) printf("pass %s/%s\n", hbpo_test__info.suite, name);
+    } else if (r != HBPO_TEST_SKIP) {
+        putchar(r == HBPO_TEST_PASS ? '.' : 'F');
+        if (++hbpo_test__info.column >= 72) hbpo_test__newline();
+    }
+    fflush(stdout);
+    if (r == HBPO_TEST_FAIL && hbpo_test__info.stop_first) hbpo_test__info.stop = 1;
+}
+
+HBPO_TEST__UNUSED static int hbpo_test__parse_args(int argc, char **argv) {
+    int i;
+    memset(&hbpo_test__info, 0, sizeof hbpo_test__info);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-v")) hbpo_test__info.verbose = 1;
+        else if (!strcmp(a, "-l")) hbpo_test__info.list_only = 1;
+        else if (!strcmp(a, "-x")) hbpo_test__info.stop_first = 1;
+        else if ((!strcmp(a, "-s") || !strcmp(a, "-t")) && i + 1 < argc) {
+            if (a[1] == 's') hbpo_test__info.suite_filter = argv[++i];
+            else hbpo_test__info.test_filter = argv[++i];
+        } else {
+            fprintf(stderr,
+                    "usage: %s [-v] [-l] [-x] [-s SUITE] [-t TEST]\n"
+                    "  -v verbose   -l list   -x stop at first failure\n"
+                    "  -s SUITE / -t TEST: run only names containing the text\n",
+                    argv[0]);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Element-wise closeness over float arrays (doubles are compared through the
+   same path by the caller converting). Returns 1 when all close. */
+HBPO_TEST__UNUSED static int hbpo_test__tensor_near(const float *exp, const float *got, long n,
+                                                    double atol, double rtol, long *bad,
+                                                    double *maxd) {
+    long i;
+    *bad = -1; *maxd = 0.0;
+    for (i = 0; i < n; i++) {
+        double e = exp[i], g = got[i], d = fabs(e - g);
+        if (!isfinite(e) || !isfinite(g)) { if (*bad < 0) *bad = i; *maxd = INFINITY; continue; }
+        if (d > *maxd) *maxd = d;
+        if (!(d <= atol + rtol * fabs(e)) && *bad < 0) *bad = i;
+    }
+    return *bad < 0;
+}
+
+#endif /* HBPO_TEST_H */

@@ -1,0 +1,24 @@
+/* The test runner: every suite, then the line `N passed, N failed`.
+   Flags: -v -l -x -s SUITE -t TEST (see hbpo_test.h). Data-driven suites read
+   ../shared/data (or $HBPO_DATA_DIR) and skip with a message when it is absent. */
+#include "hbpo_test.h"
+
+HBPO_TEST_MAIN_DEFS();
+
+SUITE_EXTERN(math_suite);    /* rewards, advantages, prompts (test_math.c) */
+SUITE_EXTERN(policy_suite);  /* clipped objective vs finite differences and PyTorch (test_policy.c) */
+SUITE_EXTERN(answer_suite);  /* \boxed extraction, normalisation, equality (test_answer.c) */
+SUITE_EXTERN(data_suite);    /* MATH500 and GSM8K real data (test_answer.c) */
+SUITE_EXTERN(io_suite);      /* JSON, JSON Lines, files, bad input (test_io.c) */
+SUITE_EXTERN(ops_suite);     /* RNG, sgemm with and without BLAS (test_ops.c) */
+
+int main(int argc, char **argv) {
+    HBPO_TEST_MAIN_BEGIN(argc, argv);
+    RUN_SUITE(math_suite);
+    RUN_SUITE(policy_suite);
+    RUN_SUITE(answer_suite);
+    RUN_SUITE(data_suite);
+    RUN_SUITE(io_suite);
+    RUN_SUITE(ops_suite);
+    HBPO_TEST_MAIN_END();
+}
