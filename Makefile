@@ -65,13 +65,13 @@ $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
-	./$(BUILD)/reward_curves --out $(BUILD)
+	$(BUILD)/reward_curves --out $(BUILD)
 
 # --- tests ------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory _test
 _test: info compile-matrix $(BUILD)/test_hbpo
-	./$(BUILD)/test_hbpo
+	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and
 # without OpenBLAS. Compiling only (no link) keeps this fast.
@@ -86,6 +86,8 @@ compile-matrix: | $(BUILD)
 	    $$cxx -std=c++11 -O2 $(WARN) $$flags -I. -x c++ -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
 	    echo "  ✓ hbpo.h compiles: $$cc C11 and $$cxx C++11, BLAS=$$blas"; \
 	  done; \
+	  $$cc -std=c11 -O2 $(WARN) -pedantic -DHBPO_STATIC -I. -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
+	  echo "  ✓ hbpo.h compiles: $$cc C11 with HBPO_STATIC"; \
 	done
 
 # --- sanitizers ---------------------------------------------------------------
@@ -94,7 +96,7 @@ sanitize: deps
 	@$(MAKE) --no-print-directory _sanitize
 _sanitize: | $(BUILD)
 	$(CC) $(STD) -O1 -g $(WARN) $(SAN) $(BLAS_CFLAGS) -I. -Itests -o $(BUILD)/test_hbpo_san $(TEST_SRC) $(BLAS_LIBS) -lm
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(BUILD)/test_hbpo_san
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_hbpo_san
 
 # --- CUDA (compile and link only where no GPU is present) ------------------------
 # The host compiler gets the same -Wall -Wextra -Werror as the C code; CUDA 13's

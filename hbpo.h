@@ -57,7 +57,12 @@
 #include <stdint.h>
 
 #ifdef HBPO_STATIC
+/* Private to one file: unused functions must not warn under -Wall. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HBPODEF static __attribute__((unused))
+#else
 #define HBPODEF static
+#endif
 #else
 #define HBPODEF extern
 #endif
@@ -260,17 +265,17 @@ HBPODEF void hbpo_set_threads(int n);
 
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
 /* Compiled only by `make cuda` (nvcc, sm_90); not part of this header's
-   implementation, so link hbpo_cuda.cu to use them. The CUDA kernels are not
+   implementation (always extern, even under HBPO_STATIC), so link hbpo_cuda.cu to use them. The CUDA kernels are not
    written yet in this version: hbpo_cuda_init reports that honestly. Their
    messages go to hbpo_cuda_last_error() (per thread), not hbpo_last_error(),
    because the .cu file cannot reach the implementation's private error buffer. */
 /* Number of CUDA devices; 0 (with a message) when there is none or no driver. */
-HBPODEF int hbpo_cuda_device_count(void);
+extern int hbpo_cuda_device_count(void);
 /* Selects device (0-based). Returns 0 when ready; -1 with a message when the
    device is missing or, in this version, because the kernels are not implemented. */
-HBPODEF int hbpo_cuda_init(int device);
+extern int hbpo_cuda_init(int device);
 /* The message of the last failing hbpo_cuda_* call on this thread ("" if none). */
-HBPODEF const char *hbpo_cuda_last_error(void);
+extern const char *hbpo_cuda_last_error(void);
 
 /* ------------------------------------------------------------------------- */
 /* 7. I/O: files, JSON, JSON Lines                                           */
@@ -499,6 +504,10 @@ static double hbpo__round2(double x) { return nearbyint(x * 100.0) / 100.0; }
 /* The cosine length reward beta * cos(pi * n / (2 * L_max)) that both cases share:
    beta at n = 0, 0 at n = L_max. */
 static double hbpo__cosine(const hbpo_budget_config *c, double n) {
+    if (!c || c->l_max <= 0) { /* the one division of the reward; never divide by zero */
+        hbpo__fail("hbpo reward: %s", c ? "l_max must be positive" : "budget config is NULL");
+        return 0.0;
+    }
     return (double)c->beta * cos(hbpo__pi(c) * n / (2.0 * c->l_max));
 }
 
@@ -509,6 +518,7 @@ HBPODEF double hbpo_reward_f2(const hbpo_budget_config *c, int budget) {
 
 /* Eq. reward_intra, second case: f1(n, b) = beta * cos(pi * n / (2 * L_max)) - alpha * |n - b|. */
 HBPODEF double hbpo_reward_f1(const hbpo_budget_config *c, double n_gen, int budget) {
+    if (!c) return hbpo__cosine(c, n_gen); /* 0, with the message */
     return hbpo__cosine(c, n_gen) - (double)c->alpha * fabs(n_gen - budget);
 }
 
@@ -518,6 +528,7 @@ HBPODEF double hbpo_reward_f1(const hbpo_budget_config *c, double n_gen, int bud
    and the plain cosine rounded to 2 decimals when there is no budget or b = 3072. */
 HBPODEF double hbpo_reward_correct(const hbpo_budget_config *c, double n_gen, int budget) {
     double cosine = hbpo__cosine(c, n_gen);
+    if (!c) return 0.0;
     if (c->mode == HBPO_MODE_OFFICIAL) {
         if (budget <= 0 || budget == 3072) return hbpo__round2(cosine);
         return fmin(hbpo_reward_f1(c, n_gen, budget), hbpo_reward_f2(c, budget));

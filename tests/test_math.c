@@ -200,6 +200,13 @@ TEST reward_bad_arguments(void) {
     c.l_max = 0;
     ASSERT_NEAR(0.0, hbpo_reward(&c, HBPO_CORRECT, 1, 512), 0);
     ASSERT(strstr(hbpo_last_error(), "l_max") != NULL);
+    /* The analysis functions never divide by a zero L_max, nor read a NULL config. */
+    hbpo_clear_error();
+    ASSERT_NEAR(0.0, hbpo_reward_f2(&c, 512), 0);
+    ASSERT(strstr(hbpo_last_error(), "l_max") != NULL);
+    ASSERT_NEAR(0.0, hbpo_reward_f1(NULL, 10, 512), 0);
+    ASSERT_NEAR(0.0, hbpo_reward_correct(NULL, 10, 512), 0);
+    ASSERT(strstr(hbpo_last_error(), "NULL") != NULL);
     PASS();
 }
 
