@@ -182,8 +182,11 @@ HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c, char *err, siz
    logp, old_logp (B,T): log-probs of the sampled tokens under the current and
    the rollout policy; ref_logp (B,T) or NULL when kl_coef is 0; adv (B): one
    advantage per sequence; mask (B,T): 1 for response tokens, 0 for prompt and
-   padding. dlogp (B,T) out (may be NULL): d loss / d logp per token. st (may
-   be NULL) receives the loss and diagnostics. Returns 0, or -1 on bad input. */
+   padding (weights in [0, inf) are allowed). Positions whose mask is 0 are
+   never read, so padding may hold anything (NaN included); their dlogp is 0.
+   dlogp (B,T) out (may be NULL): d loss / d logp per token. st (may be NULL)
+   receives the loss and diagnostics. Returns 0, or -1 on bad input (nothing
+   written then), including a non-finite value at an unmasked position. */
 HBPODEF int hbpo_policy_loss(const hbpo_policy_config *c, int B, int T, const float *logp,
                              const float *old_logp, const float *ref_logp, const float *adv,
                              const float *mask, float *dlogp, hbpo_policy_stats *st);

@@ -5,6 +5,7 @@
 
 HBPO_TEST_MAIN_DEFS();
 
+SUITE_EXTERN(harness_suite); /* the harness judges NaN as failure (test_harness.c) */
 SUITE_EXTERN(math_suite);    /* rewards, advantages, prompts (test_math.c) */
 SUITE_EXTERN(policy_suite);  /* clipped objective vs finite differences and PyTorch (test_policy.c) */
 SUITE_EXTERN(answer_suite);  /* \boxed extraction, normalisation, equality (test_answer.c) */
@@ -14,6 +15,7 @@ SUITE_EXTERN(ops_suite);     /* RNG, sgemm with and without BLAS (test_ops.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
+    RUN_SUITE(harness_suite);
     RUN_SUITE(math_suite);
     RUN_SUITE(policy_suite);
     RUN_SUITE(answer_suite);
