@@ -70,7 +70,8 @@ _run: all
 # --- tests ------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory _test
-_test: info compile-matrix $(BUILD)/test_hbpo
+_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo
+	@sh tests/cli.sh $(BUILD)
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and
