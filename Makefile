@@ -75,7 +75,7 @@ _test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and
-# without OpenBLAS. Compiling only (no link) keeps this fast.
+# without OpenBLAS, and with HBPO_STATIC. Compiling only (no link) keeps this fast.
 MATRIX_SRC := tests/compile/impl.c
 compile-matrix: | $(BUILD)
 	@set -e; for cc in gcc clang; do \

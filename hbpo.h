@@ -268,8 +268,8 @@ HBPODEF void hbpo_set_threads(int n);
 
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
 /* Compiled only by `make cuda` (nvcc, sm_90); not part of this header's
-   implementation (always extern, even under HBPO_STATIC), so link hbpo_cuda.cu to use them. The CUDA kernels are not
-   written yet in this version: hbpo_cuda_init reports that honestly. Their
+   implementation (always extern, even under HBPO_STATIC), so link
+   hbpo_cuda.cu to use them. The CUDA kernels are not written yet in this version: hbpo_cuda_init reports that honestly. Their
    messages go to hbpo_cuda_last_error() (per thread), not hbpo_last_error(),
    because the .cu file cannot reach the implementation's private error buffer. */
 /* Number of CUDA devices; 0 (with a message) when there is none or no driver. */
@@ -521,8 +521,9 @@ HBPODEF double hbpo_reward_f2(const hbpo_budget_config *c, int budget) {
 
 /* Eq. reward_intra, second case: f1(n, b) = beta * cos(pi * n / (2 * L_max)) - alpha * |n - b|. */
 HBPODEF double hbpo_reward_f1(const hbpo_budget_config *c, double n_gen, int budget) {
-    if (!c) return hbpo__cosine(c, n_gen); /* 0, with the message */
-    return hbpo__cosine(c, n_gen) - (double)c->alpha * fabs(n_gen - budget);
+    double cosine = hbpo__cosine(c, n_gen);
+    if (!c) return 0.0;
+    return cosine - (double)c->alpha * fabs(n_gen - budget);
 }
 
 /* Eq. reward_intra, the piecewise whole, for a correct answer within L_max.
