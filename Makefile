@@ -3,6 +3,7 @@
 #   make run        the main job (reward curves until the trainer lands)
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      the benchmarks in bench/ (figures, not pass/fail)
 #   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
@@ -36,11 +37,12 @@ ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(OMP_FLAGS) -I.
 LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
-EXAMPLES  := $(BUILD)/reward_curves
+EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo
+BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench_%,$(wildcard bench/*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda clean deps info compile-matrix _run _test _sanitize
+.PHONY: all run test sanitize cuda clean deps info compile-matrix bench _run _test _sanitize
 
 all: info $(EXAMPLES)
 
@@ -58,6 +60,9 @@ $(BUILD):
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
+$(BUILD)/bench_%: bench/%.c $(HEADERS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
 $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(TEST_SRC) $(LDLIBS)
 
@@ -66,6 +71,10 @@ run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
 	$(BUILD)/reward_curves --out $(BUILD)
+
+# --- benchmarks (each prints its figures; `make bench` runs them all) -----------
+bench: info $(BENCHES)
+	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
 
 # --- tests ------------------------------------------------------------------
 test: deps

@@ -37,9 +37,13 @@
      2. HBPO math: reward, advantages, prompts            hbpo_reward, hbpo_advantages
      3. Policy objective: clipped surrogate, KL           hbpo_policy_loss
      4. Answer checking: \boxed, MATH normalisation, GSM8K hbpo_math_equal
-     5. Random numbers                                    hbpo_rng
-     6. Model operations: matrix product                  hbpo_sgemm
-     7. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
+     5. Tokenizer and chat format: byte-level BPE         hbpo_tokenizer
+     6. Random numbers                                    hbpo_rng
+     7. Model operations: the backend interface, CPU ops  hbpo_backend, hbpo_sgemm
+     8. Model: Qwen2 forward, backward, AdamW             hbpo_model
+     9. Generation: sampling, KV-cache decoding           hbpo_generate
+    10. Checkpoints: config.json, safetensors             hbpo_model_load
+    11. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
 
    Dimension legend (used in every shape comment)
      B batch (sequences), T time (tokens), C channels (hidden size),
@@ -221,7 +225,11 @@ HBPODEF int hbpo_gsm8k_extract(const char *answer, char *out, size_t outlen);
 HBPODEF int hbpo_judge(const char *response, const char *gold);
 
 /* ------------------------------------------------------------------------- */
-/* 5. Random numbers                                                         */
+/* 5. Tokenizer and chat format                                              */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 6. Random numbers                                                         */
 /* ------------------------------------------------------------------------- */
 
 /* An explicit generator state (saved in checkpoints), so every random choice
@@ -243,7 +251,7 @@ HBPODEF float    hbpo_rng_uniform(hbpo_rng *r);
 HBPODEF float    hbpo_rng_normal(hbpo_rng *r);
 
 /* ------------------------------------------------------------------------- */
-/* 6. Model operations                                                       */
+/* 7. Model operations (the backend)                                         */
 /* ------------------------------------------------------------------------- */
 
 /* Row-major C = alpha * op(A) * op(B) + beta * C, op(X) = X (trans 0) or X^T
@@ -281,7 +289,19 @@ extern int hbpo_cuda_init(int device);
 extern const char *hbpo_cuda_last_error(void);
 
 /* ------------------------------------------------------------------------- */
-/* 7. I/O: files, JSON, JSON Lines                                           */
+/* 8. Model: configuration, parameters, forward, backward, AdamW             */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 9. Generation: sampling, KV-cache decoding                                */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 10. Checkpoints: config.json and safetensors                              */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 11. I/O: files, JSON, JSON Lines                                          */
 /* ------------------------------------------------------------------------- */
 
 /* Reads a whole file (at most max_bytes; 0 = 1 GiB) into a NUL-terminated
@@ -1332,7 +1352,11 @@ HBPODEF int hbpo_judge(const char *response, const char *gold) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* 5. Random numbers                                                         */
+/* 5. Tokenizer and chat format                                              */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 6. Random numbers                                                         */
 /* ------------------------------------------------------------------------- */
 
 /* SplitMix64: s advances by the golden-ratio Weyl constant; the output is s
@@ -1366,7 +1390,7 @@ HBPODEF float hbpo_rng_normal(hbpo_rng *r) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* 6. Model operations                                                       */
+/* 7. Model operations (the backend)                                         */
 /* ------------------------------------------------------------------------- */
 
 /* OpenBLAS's cblas.h declares its thread control; another vendor's may not. */
@@ -1494,7 +1518,19 @@ HBPODEF void hbpo_set_threads(int n) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* 7. I/O: files, JSON, JSON Lines                                           */
+/* 8. Model: configuration, parameters, forward, backward, AdamW             */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 9. Generation: sampling, KV-cache decoding                                */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 10. Checkpoints: config.json and safetensors                              */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 11. I/O: files, JSON, JSON Lines                                          */
 /* ------------------------------------------------------------------------- */
 
 #include <limits.h> /* LONG_MAX */

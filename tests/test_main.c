@@ -12,6 +12,10 @@ SUITE_EXTERN(answer_suite);  /* \boxed extraction, normalisation, equality (test
 SUITE_EXTERN(data_suite);    /* MATH500 and GSM8K real data (test_answer.c) */
 SUITE_EXTERN(io_suite);      /* JSON, JSON Lines, files, bad input (test_io.c) */
 SUITE_EXTERN(ops_suite);     /* RNG, sgemm with and without BLAS (test_ops.c) */
+SUITE_EXTERN(tokenizer_suite);  /* byte-level BPE vs Hugging Face tokenizers, chat format (test_tokenizer.c) */
+SUITE_EXTERN(model_suite);      /* Qwen2 ops and model vs finite differences, AdamW (test_model.c) */
+SUITE_EXTERN(checkpoint_suite); /* config.json, safetensors, parity with transformers (test_checkpoint.c) */
+SUITE_EXTERN(generate_suite);   /* sampling, KV-cache decoding, greedy parity (test_generate.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
@@ -22,5 +26,9 @@ int main(int argc, char **argv) {
     RUN_SUITE(data_suite);
     RUN_SUITE(io_suite);
     RUN_SUITE(ops_suite);
+    RUN_SUITE(tokenizer_suite);
+    RUN_SUITE(model_suite);
+    RUN_SUITE(checkpoint_suite);
+    RUN_SUITE(generate_suite);
     HBPO_TEST_MAIN_END();
 }
