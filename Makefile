@@ -38,7 +38,7 @@ LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
 EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo
-BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench_%,$(wildcard bench/*.c))
+BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
@@ -60,7 +60,7 @@ $(BUILD):
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-$(BUILD)/bench_%: bench/%.c $(HEADERS) | $(BUILD)
+$(BUILD)/bench_%: bench/bench_%.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)

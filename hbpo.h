@@ -274,6 +274,94 @@ HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
    effect before the first call). Call it from one thread, outside parallel work. */
 HBPODEF void hbpo_set_threads(int n);
 
+/* The backend: every tensor operation the model performs. The model's control
+   flow (section 8: forward, backward, optimizer step, decoding) is written once
+   and calls these through a table; hbpo_backend_cpu() returns the reference
+   CPU operations in this header, and hbpo_cuda.cu fills the same table with
+   kernels on device memory. So a new backend adds operations, never a second
+   copy of the model.
+   Pointers are backend memory (host memory for the CPU backend) unless marked
+   "host". N is a number of rows (tokens); every row is contiguous. Operations
+   named *_backward accumulate parameter gradients with += (never overwrite):
+   that is what makes gradient accumulation over micro-batches a plain loop.
+   Activation gradients (dx) are overwritten unless the comment says +=. */
+typedef struct hbpo_backend {
+    const char *name;
+    void *(*alloc)(size_t bytes);   /* zero-filled; NULL when out of memory */
+    void  (*free)(void *p);         /* NULL is fine */
+    void  (*upload)(void *dst, const void *host_src, size_t bytes);
+    void  (*download)(void *host_dst, const void *src, size_t bytes);
+    void  (*copy)(void *dst, const void *src, size_t bytes);
+    void  (*zero)(void *p, size_t bytes);
+    /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL. */
+    void (*matmul_forward)(float *out, const float *x, const float *w, const float *bias,
+                           int N, int IC, int OC);
+    /* dx (N,IC) = dout @ w (or += when accumulate_dx); dw (OC,IC) += dout.T @ x;
+       dbias (OC) += dout.sum(0). dx and dbias may be NULL (not wanted). */
+    void (*matmul_backward)(float *dx, float *dw, float *dbias, const float *dout,
+                            const float *x, const float *w, int N, int IC, int OC,
+                            int accumulate_dx);
+    /* out (N,C) = wte[tokens] (nn.Embedding); backward: dwte[tokens[i]] += dout[i]. */
+    void (*embedding_forward)(float *out, const int *tokens, const float *wte, int N, int C);
+    void (*embedding_backward)(float *dwte, const float *dout, const int *tokens, int N, int C);
+    /* Qwen2RMSNorm: out = w * x * rstd, rstd (N) = 1/sqrt(mean(x^2) + eps) (saved). */
+    void (*rmsnorm_forward)(float *out, float *rstd, const float *x, const float *w, int N,
+                            int C, float eps);
+    /* dx (N,C) = d/dx (overwrites, or += when accumulate_dx); dw (C) +=. */
+    void (*rmsnorm_backward)(float *dx, float *dw, const float *dout, const float *x,
+                             const float *w, const float *rstd, int N, int C,
+                             int accumulate_dx);
+    /* Rotary embedding in place (rotate_half form of transformers' Qwen2):
+       x (B,T,nh,HS), row (b,t) at position pos0[b] + t. Backward rotates by
+       the opposite angle (the rotation's transpose). */
+    void (*rope_forward)(float *x, const int *pos0, int B, int T, int nh, int HS, float theta);
+    void (*rope_backward)(float *dx, const int *pos0, int B, int T, int nh, int HS, float theta);
+    /* Causal grouped-query attention against a key/value cache.
+       q, out (B,T,NH,HS); k, v (B,S,KVH,HS), S the cache length per sequence.
+       Query (b,t) sits at position p = pos0[b] + t and attends to keys
+       0..p of sequence b (p < S); query head h reads kv head h / (NH/KVH).
+       out = softmax(q k^T / sqrt(HS)) v; lse (B,NH,T) = logsumexp of the
+       scaled scores, saved for the backward (NULL: not saved).
+       Training calls it with pos0 = 0 and S = T (k, v are the layer's own);
+       decoding with T = 1 and the cache. Returns 0, or -1 when out of memory. */
+    int (*attention_forward)(float *out, float *lse, const float *q, const float *k,
+                             const float *v, const int *pos0, int B, int T, int S, int NH,
+                             int KVH, int HS);
+    /* Backward of the above for pos0 = 0, S = T: dq (overwritten), dk, dv (overwritten). */
+    int (*attention_backward)(float *dq, float *dk, float *dv, const float *dout,
+                              const float *q, const float *k, const float *v,
+                              const float *out, const float *lse, int B, int T, int NH,
+                              int KVH, int HS);
+    /* SwiGLU: h = silu(gate) * up, n elements; backward overwrites dgate, dup
+       (dgate may be the same buffer as dh). */
+    void (*swiglu_forward)(float *h, const float *gate, const float *up, size_t n);
+    void (*swiglu_backward)(float *dgate, float *dup, const float *dh, const float *gate,
+                            const float *up, size_t n);
+    /* out = a + b (out may be a or b). */
+    void (*add)(float *out, const float *a, const float *b, size_t n);
+    /* dst (n,C) = src[rows]; and its backward dst[rows] += src (n,C). */
+    void (*gather_rows)(float *dst, const float *src, const int *rows, int n, int C);
+    void (*scatter_add_rows)(float *dst, const float *src, const int *rows, int n, int C);
+    /* Per row of logits (N,V), z = logits * inv_temp:
+       logp[i] = log_softmax(z)[targets[i]], entropy[i] = -sum softmax(z) log softmax(z). */
+    void (*logprob_forward)(float *logp, float *entropy, const float *logits,
+                            const int *targets, int N, int V, float inv_temp);
+    /* In place: logits (N,V) becomes dlogits = dlogp[i] * inv_temp * (onehot(target) - softmax(z)). */
+    void (*logprob_backward)(float *logits, const int *targets, const float *dlogp, int N,
+                             int V, float inv_temp);
+    /* torch.optim.AdamW on n values, gradient g * grad_scale (the clip factor):
+       m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr wd p;
+       p -= lr (m / bc1) / (sqrt(v / bc2) + eps), bc = 1 - beta^step. */
+    void (*adamw)(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1,
+                  float b2, float eps, float wd, float bc1, float bc2, float grad_scale);
+    /* sum of x^2 in double, returned to the host. */
+    double (*sum_squares)(const float *x, size_t n);
+} hbpo_backend;
+
+/* The reference CPU backend: cblas_sgemm (or the portable loop) for every
+   product, OpenMP over rows and heads for the rest. */
+HBPODEF const hbpo_backend *hbpo_backend_cpu(void);
+
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
 /* Compiled only by `make cuda` (nvcc, sm_90); not part of this header's
    implementation (always extern, even under HBPO_STATIC), so link
@@ -292,13 +380,289 @@ extern const char *hbpo_cuda_last_error(void);
 /* 8. Model: configuration, parameters, forward, backward, AdamW             */
 /* ------------------------------------------------------------------------- */
 
+/* A Qwen2 (or Qwen3) decoder, as transformers' Qwen2ForCausalLM computes it:
+     x = embed_tokens[tokens]
+     per layer: h = x + o_proj(attn(rope(q_proj(ln1(x))), rope(k_proj(..)), v_proj(..)))
+                x = h + down_proj(silu(gate_proj(ln2(h))) * up_proj(ln2(h)))
+     logits = lm_head(norm(x))    (lm_head = embed_tokens when tied)
+   Qwen3 differs only by an RMSNorm over each head of q and k before RoPE
+   (qk_norm) and no q/k/v biases (attention_bias = 0). */
+typedef struct {
+    int   vocab_size;              /* V */
+    int   hidden_size;             /* C */
+    int   intermediate_size;       /* F */
+    int   num_hidden_layers;       /* L */
+    int   num_attention_heads;     /* NH */
+    int   num_key_value_heads;     /* KVH, divides NH */
+    int   head_dim;                /* HS (Qwen2: C / NH) */
+    int   max_position_embeddings; /* longest sequence the model accepts */
+    float rope_theta;
+    float rms_norm_eps;
+    float initializer_range;       /* std of the normal initialisation */
+    int   tie_word_embeddings;     /* 1: lm_head is embed_tokens */
+    int   attention_bias;          /* 1: q/k/v projections have biases (Qwen2) */
+    int   qk_norm;                 /* 1: per-head RMSNorm of q and k (Qwen3) */
+    int   bos_token_id;            /* -1 when absent */
+    int   eos_token_id;            /* -1 when absent */
+} hbpo_model_config;
+
+/* The benchmark's reference shape (hidden 512, 8 layers, 8 heads / 2 KV heads,
+   FFN 1408, vocab 4096, 1024 positions, rope_theta 10000, tied embeddings:
+   24.7M parameters), Qwen2 style. */
+HBPODEF hbpo_model_config hbpo_model_config_default(void);
+/* 0 when the config describes a model this code can run; else -1 and a reason. */
+HBPODEF int hbpo_model_config_check(const hbpo_model_config *c);
+
+#define HBPO_MAX_TENSOR_NAME 80
+/* One parameter tensor: its transformers name, shape and place in the buffer. */
+typedef struct {
+    char   name[HBPO_MAX_TENSOR_NAME]; /* e.g. "model.layers.0.self_attn.q_proj.weight" */
+    int    ndim;                       /* 1 or 2 */
+    int    shape[2];                   /* rows, cols (shape[1] = 1 when ndim == 1) */
+    size_t offset;                     /* in floats, from the start of the buffer */
+    size_t numel;
+} hbpo_tensor_info;
+
+/* Pointers of one layer's tensors into a flat buffer (parameters or gradients).
+   Shapes: ln1, ln2 (C); wq (NH*HS,C), bq (NH*HS); wk, wv (KVH*HS,C), bk, bv
+   (KVH*HS); wo (C,NH*HS); q_norm, k_norm (HS); w_gate, w_up (F,C); w_down (C,F).
+   Biases are NULL without attention_bias, q_norm/k_norm NULL without qk_norm. */
+typedef struct {
+    float *ln1, *wq, *bq, *wk, *bk, *wv, *bv, *wo, *q_norm, *k_norm, *ln2;
+    float *w_gate, *w_up, *w_down;
+} hbpo_layer_weights;
+
+/* Pointers of the whole model into one flat buffer. */
+typedef struct {
+    float *embed;               /* (V,C) model.embed_tokens.weight */
+    hbpo_layer_weights *layer;  /* (L) */
+    float *norm;                /* (C) model.norm.weight */
+    float *lm_head;             /* (V,C): == embed when tied */
+} hbpo_weights;
+
+typedef struct hbpo__acts hbpo__acts; /* activations and scratch (private) */
+
+typedef struct {
+    hbpo_model_config  config;
+    const hbpo_backend *be;       /* where the buffers live and who computes */
+    size_t             n_params;  /* floats in each of params, grads, m, v */
+    float             *params;    /* one contiguous buffer, backend memory */
+    float             *grads;     /* same layout; allocated on first backward */
+    float             *m, *v;     /* AdamW moments; allocated on first step */
+    hbpo_weights       w, g;      /* tensors of params and grads */
+    hbpo_tensor_info  *tensors;   /* (n_tensors), host, in transformers' order */
+    int                n_tensors;
+    long               step;      /* AdamW steps taken (bias correction) */
+    hbpo__acts        *acts;      /* saved by the last forward, for backward */
+} hbpo_model;
+
+/* Builds an all-zero model of config c on backend be (NULL: the CPU).
+   Returns 0 or -1 (bad config, out of memory); free with hbpo_model_free. */
+HBPODEF int  hbpo_model_create(hbpo_model *m, const hbpo_model_config *c, const hbpo_backend *be);
+/* transformers' _init_weights: every Linear and the embedding ~ N(0, initializer_range),
+   biases 0, RMSNorm weights 1; a deterministic function of the seed. */
+HBPODEF void hbpo_model_init_random(hbpo_model *m, uint64_t seed);
+HBPODEF void hbpo_model_free(hbpo_model *m);
+/* The tensor called name (transformers' naming), or NULL. */
+HBPODEF const hbpo_tensor_info *hbpo_model_tensor(const hbpo_model *m, const char *name);
+
+/* Training forward over B sequences of T tokens (all arrays host, row-major (B,T)).
+   inputs are the token ids; for each position with mask != 0, logp receives
+   log p(targets[b,t] | inputs[b, 0..t]) under softmax(logits / temperature)
+   and entropy the entropy of that distribution (both may be NULL; masked
+   positions get 0 and their targets are never read). Only masked-in positions
+   pay for the LM head. Saves what hbpo_model_backward needs. Returns 0 or -1. */
+HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targets,
+                               const float *mask, int B, int T, float temperature,
+                               float *logp, float *entropy);
+/* The full logits (B,T,V) of B sequences of T tokens into host memory (an
+   inference helper for tests and evaluation: (B*T*V) floats must fit the
+   caller's buffer). Overwrites what the last forward saved. Returns 0 or -1. */
+HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, float *logits);
+/* Backward of the last forward given dlogp (B,T) = d(objective)/d(logp)
+   (host; read only where mask != 0): grads += d(objective)/d(params). */
+HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp);
+/* Supervised fine-tuning: forward, loss = -mean of logp over masked-in positions
+   (next-token cross-entropy, temperature 1), and backward of loss * grad_scale
+   (1/micro-batches when accumulating). *loss may be NULL. Returns 0 or -1. */
+HBPODEF int hbpo_model_cross_entropy(hbpo_model *m, const int *inputs, const int *targets,
+                                     const float *mask, int B, int T, float grad_scale,
+                                     float *loss);
+HBPODEF int hbpo_model_zero_grad(hbpo_model *m);
+/* Bytes the model holds in backend memory: parameters, gradients and AdamW
+   moments (each allocated when first needed), and the activations of the last
+   training forward, split into saved (read by the backward) and scratch. */
+typedef struct { size_t params, grads, adam, saved, scratch; } hbpo_model_memory;
+HBPODEF hbpo_model_memory hbpo_model_memory_usage(const hbpo_model *m);
+
+/* torch.optim.AdamW (decoupled weight decay on every parameter, as verl's single
+   parameter group) after clipping the global gradient norm. */
+typedef struct {
+    float lr;            /* 1e-6 (the paper) */
+    float beta1, beta2;  /* 0.9, 0.999 */
+    float eps;           /* 1e-8 */
+    float weight_decay;  /* 0.01 (verl's default) */
+    float max_grad_norm; /* clip the global L2 norm to this; <= 0: no clipping */
+} hbpo_adamw_config;
+HBPODEF hbpo_adamw_config hbpo_adamw_config_default(void);
+/* One optimizer step from the accumulated grads, then zero them. *grad_norm
+   (may be NULL) gets the norm before clipping. A non-finite norm skips the
+   update (grads are still zeroed) and returns -1. */
+HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *c, float *grad_norm);
+
+
 /* ------------------------------------------------------------------------- */
 /* 9. Generation: sampling, KV-cache decoding                                */
 /* ------------------------------------------------------------------------- */
 
+#define HBPO_MAX_EOS 8
+
+/* How tokens are drawn and when a sequence stops. Filters apply in the order
+   of transformers' and vLLM's samplers: temperature, then top-k, then top-p.
+   Ties in a ranking are broken by the lower token id, so every choice is a
+   deterministic function of the logits and the coin. */
+typedef struct {
+    float    temperature;       /* softmax(logits / temperature); <= 0: greedy (argmax) */
+    float    top_p;             /* nucleus, in (0, 1]: keep the smallest set of most likely
+                                   tokens whose probability sums to >= top_p (never empty);
+                                   1: off */
+    int      top_k;             /* keep the top_k most likely tokens (exactly k, lower id
+                                   first among equals); 0: off */
+    int      max_new_tokens;    /* tokens generated per sequence at most (>= 1) */
+    int      n_eos;             /* stop ids in eos[0..n_eos); 0: stop only at the length limit */
+    int      eos[HBPO_MAX_EOS]; /* e.g. Qwen2.5's <|im_end|> 151645 and <|endoftext|> 151643 */
+    uint64_t seed;              /* the random streams of hbpo_generate */
+} hbpo_sampler_config;
+
+/* The paper's evaluation setting: temperature 0.6, top_p 0.95, top_k off,
+   max_new_tokens 4096 (L_max), no EOS ids (set them for the tokenizer), seed 0. */
+HBPODEF hbpo_sampler_config hbpo_sampler_config_default(void);
+/* 0 when s is usable; else -1 and a message naming the field. vocab_size > 0
+   also checks that every eos id is below it. */
+HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s, int vocab_size);
+
+/* Draws one token from logits (V, host), which are never modified.
+   coin in [0, 1) is the caller's uniform draw (hbpo_rng_uniform), unused when
+   greedy. The kept tokens (after top-k and top-p) are visited in id order and
+   the first whose cumulative probability exceeds coin * (kept mass) is chosen.
+   work: V floats of scratch, needed only with top_k or top_p on (else may be
+   NULL). *logp (may be NULL) = log_softmax(logits / temperature)[token] over
+   the whole vocabulary, before top-k/top-p truncation (greedy: temperature 1):
+   that is the policy's log-probability which hbpo_model_forward(temperature)
+   recomputes for the PPO ratio, so old and new log-probs describe the same
+   distribution. Cost: O(V) passes plus a sort of the top-p candidates (only
+   tokens that can belong to the nucleus: probability >= (1 - top_p) / (2V)).
+   Returns the token id, or -1 (non-finite logit, bad config, coin outside
+   [0, 1), NULL arguments) with a message. */
+HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s, float coin,
+                        float *work, float *logp);
+
+/* Batched generation for rollouts: B sequences with prompts of different
+   lengths, prefilled then decoded together with a key/value cache.
+   prompt holds the prompts back to back, sequence b being
+   prompt[prompt_off[b] .. prompt_off[b+1]) (prompt_off has B+1 entries,
+   prompt_off[0] = 0 is not required); every prompt is non-empty and every id
+   in [0, V). A budget prefix is simply part of the prompt.
+   Sequence b stops after a token in s->eos (included in the output), after
+   s->max_new_tokens tokens, or when prompt + output reach the model's
+   max_position_embeddings (a prompt must leave room for one token).
+   Outputs (host): out_tokens (B, s->max_new_tokens) the generated ids, -1 after
+   the end; out_logp (same shape, may be NULL) the sampling log-probs as
+   hbpo_sample defines them, 0 after the end; out_len (B) tokens generated.
+   Randomness: sequence b draws its coins from its own hbpo_rng seeded with
+   the b-th output (0-based) of SplitMix64 seeded with s->seed, one coin per
+   non-greedy token; so its tokens depend on (seed, b, prompt) and not on what
+   else is in the batch (up to float rounding of batched products).
+   Decoding runs every unfinished sequence in one forward step (B rows,
+   T = 1); a finished sequence's cache slot is filled by the last active one,
+   so it costs nothing further. Memory: a cache of 2 * L * B * S * KVH*HS
+   floats, S = the longest prompt + max_new_tokens (capped at
+   max_position_embeddings), plus one layer's activations. The model's saved
+   training activations are not touched. Returns 0 or -1 with a message. */
+HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
+                          const int *prompt_off, int *out_tokens, float *out_logp, int *out_len);
+
 /* ------------------------------------------------------------------------- */
 /* 10. Checkpoints: config.json and safetensors                              */
 /* ------------------------------------------------------------------------- */
+
+/* Hugging Face checkpoints, as transformers' save_pretrained writes them: a
+   folder with config.json and model.safetensors, or shards model-0000i-of-0000n
+   .safetensors listed by model.safetensors.index.json ("weight_map": tensor
+   name -> file). safetensors is an 8-byte little-endian header length N, N
+   bytes of JSON {name: {"dtype", "shape", "data_offsets": [begin, end]},
+   "__metadata__": {...}}, then the data, offsets counted from its start.
+
+   Element types of stored tensors (memory is always fp32). */
+enum { HBPO_DTYPE_F32 = 0, HBPO_DTYPE_BF16 = 1, HBPO_DTYPE_F16 = 2 };
+
+/* Exact widening of bfloat16 and IEEE half (subnormals, inf and NaN included). */
+HBPODEF float    hbpo_bf16_to_f32(uint16_t h);
+HBPODEF float    hbpo_f16_to_f32(uint16_t h);
+/* float -> bfloat16, round to nearest even (as torch's .to(torch.bfloat16));
+   NaN becomes the quiet NaN 0x7FC0 (sign kept). */
+HBPODEF uint16_t hbpo_f32_to_bf16(float f);
+
+/* Reads a transformers config.json (len bytes of JSON) for model_type "qwen2"
+   or "qwen3" into c, with transformers' defaults (Qwen2Config / Qwen3Config,
+   5.x) for absent fields:
+     num_key_value_heads   absent: 32 (the dataclass default); null: num_attention_heads
+     head_dim              qwen2: the field when present, else hidden_size / heads
+                           (which must divide); qwen3: the field, else 128
+     attention_bias        qwen2: always 1 (Qwen2Attention hard-codes the biases and
+                           ignores the field); qwen3: the field, default false
+     qk_norm               0 for qwen2, 1 for qwen3
+     rope_theta            rope_parameters.rope_theta, else the top-level rope_theta
+                           (transformers 4.x files), else 10000
+     bos/eos_token_id      an id, null (-1) or a list (its first id; [] gives -1)
+   and the Qwen2Config defaults for sizes (vocab 151936, hidden 4096, FFN 22016,
+   32 layers, 32 heads, 32768 positions, rms_norm_eps 1e-6, initializer_range
+   0.02, untied). Refused with a message naming the field: wrong JSON types,
+   non-integral or out-of-range numbers, hidden_act other than "silu",
+   use_sliding_window true, any rope_type other than "default" (rope_scaling /
+   rope_parameters: YaRN, linear, dynamic... are not implemented), and
+   whatever hbpo_model_config_check rejects. Returns 0 or -1 (c untouched). */
+HBPODEF int hbpo_model_config_parse(hbpo_model_config *c, const char *json, size_t len);
+/* The same from a file: path is a config.json or a folder holding one. */
+HBPODEF int hbpo_model_config_load(hbpo_model_config *c, const char *path);
+
+/* Creates m (as hbpo_model_create on backend be, NULL: the CPU) from the
+   checkpoint folder dir and fills every parameter, widening F32, BF16, F16 and
+   F64 tensors to fp32. model.safetensors is read when present, else the index
+   and its shards (file names without path separators). Every tensor of the
+   model's table must appear exactly once (across all shards) with its shape;
+   lm_head.weight is skipped for tied models (transformers omits it; when a
+   file carries it, it is not compared with the embeddings), and so are
+   "*.rotary_emb.inv_freq" buffers that old checkpoints hold. Any other tensor,
+   a missing or duplicate one, a bad header (length beyond the file or over
+   100 MiB, invalid JSON, unknown dtype, offsets out of range, overlapping or
+   leaving holes, a size that is not numel * element size) fails with a
+   message naming the file and the tensor. Memory stays bounded: headers and
+   4 MiB chunks of data are read at a time, uploaded as they are converted.
+   Returns 0, or -1 with m zeroed (nothing to free). */
+HBPODEF int hbpo_model_load(hbpo_model *m, const char *dir, const hbpo_backend *be);
+
+/* Writes dir/config.json (model_type "qwen3" when qk_norm, else "qwen2", with
+   every field transformers reads) and dir/model.safetensors: tensors in table
+   order, dtype HBPO_DTYPE_F32 (exact) or HBPO_DTYPE_BF16 (round to nearest
+   even), header padded with spaces to a multiple of 8 bytes, {"format":"pt"}
+   metadata; tied models store the embeddings only, as transformers does.
+   dir is created when missing (one level). Each file is written under a
+   temporary name and renamed into place, so a failed save never leaves a
+   truncated file under the final name. A model with neither attention_bias
+   nor qk_norm has no transformers Qwen equivalent and is refused.
+   Returns 0 or -1. */
+HBPODEF int hbpo_model_save(const hbpo_model *m, const char *dir, int dtype);
+/* As hbpo_model_save, split into files of at most max_shard_bytes of tensor
+   data each (a larger tensor gets a file of its own) named
+   model-0000i-of-0000n.safetensors, plus model.safetensors.index.json; when
+   everything fits in one file this writes model.safetensors like
+   hbpo_model_save (max_shard_bytes 0: no limit). The other layout's files
+   left from an earlier save (model.safetensors or the index) are removed, so
+   the folder loads as what was just written. */
+HBPODEF int hbpo_model_save_sharded(const hbpo_model *m, const char *dir, int dtype,
+                                    size_t max_shard_bytes);
+
 
 /* ------------------------------------------------------------------------- */
 /* 11. I/O: files, JSON, JSON Lines                                          */
@@ -1463,6 +1827,53 @@ static void hbpo__sgemm_loops(int trans_a, int trans_b, int M, int N, int K, flo
 }
 #endif
 
+#if defined(HBPO_USE_OPENBLAS) && defined(_OPENMP)
+/* One thread pool, not two. OpenBLAS's own threads (Debian's default build
+   uses pthreads) and OpenMP's workers, which spin for a while after every
+   parallel region, fight for the cores when small products alternate with
+   element-wise OpenMP loops: measured 2.5x slower for a training step on 2
+   cores. So OpenBLAS runs single-threaded, and hbpo splits each large product
+   into one block of rows (or columns) of C per OpenMP thread. A block's
+   elements are computed exactly as in the whole product (same K order), and
+   calls made inside a parallel region (attention's per-head products) simply
+   run on the calling thread. */
+#define HBPO__SGEMM_SPLIT_MIN 262144.0 /* multiply-adds below which one thread is faster */
+
+static void hbpo__sgemm_split(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                              const float *A, int lda, const float *B, int ldb, float beta,
+                              float *C, int ldc) {
+    static int blas_single = 0;
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads(), part;
+    if (!blas_single) { /* once: benign if two threads race to set the same value */
+        openblas_set_num_threads(1);
+        blas_single = 1;
+    }
+    if (nt <= 1 || (double)M * N * K < HBPO__SGEMM_SPLIT_MIN) {
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta,
+                    C, ldc);
+        return;
+    }
+    HBPO__OMP(omp parallel for num_threads(nt) schedule(static))
+    for (part = 0; part < nt; part++) {
+        /* split the longer side of C in blocks that are multiples of 16 */
+        int rows = M >= N, len = rows ? M : N;
+        int blk = ((len + nt - 1) / nt + 15) / 16 * 16, lo = part * blk;
+        int hi = lo + blk < len ? lo + blk : len;
+        if (lo >= hi) continue;
+        if (rows)
+            cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                        trans_b ? CblasTrans : CblasNoTrans, hi - lo, N, K, alpha,
+                        trans_a ? A + lo : A + (size_t)lo * lda, lda, B, ldb, beta,
+                        C + (size_t)lo * ldc, ldc);
+        else
+            cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                        trans_b ? CblasTrans : CblasNoTrans, M, hi - lo, K, alpha, A, lda,
+                        trans_b ? B + (size_t)lo * ldb : B + lo, ldb, beta, C + lo, ldc);
+    }
+}
+#endif
+
 /* Used by nn.Linear (out = x @ W.T + b: trans_b = 1, W stored (OC,C) as
    PyTorch keeps it), its backward (dx = dout @ W: NN; dW += dout.T @ x: TN,
    beta = 1) and attention (q @ k.T: NT; att @ v: NN). */
@@ -1493,7 +1904,9 @@ HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
                    a_width, ldb, b_width);
         return;
     }
-#ifdef HBPO_USE_OPENBLAS
+#if defined(HBPO_USE_OPENBLAS) && defined(_OPENMP)
+    hbpo__sgemm_split(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#elif defined(HBPO_USE_OPENBLAS)
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
                 ldc);
@@ -1502,14 +1915,16 @@ HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
 #endif
 }
 
-/* The first call records the counts in effect, so that n <= 0 can restore them. */
+/* Threads for OpenMP regions. With OpenBLAS under OpenMP, OpenBLAS itself
+   stays single-threaded (see hbpo__sgemm_split); without OpenMP, OpenBLAS
+   gets the n threads. The first call records the counts in effect, so that
+   n <= 0 can restore them. */
 HBPODEF void hbpo_set_threads(int n) {
 #ifdef _OPENMP
     static int omp_default = 0;
     if (omp_default == 0) omp_default = omp_get_max_threads();
     omp_set_num_threads(n > 0 ? n : omp_default);
-#endif
-#ifdef HBPO_USE_OPENBLAS
+#elif defined(HBPO_USE_OPENBLAS)
     static int blas_default = 0;
     if (blas_default == 0) blas_default = openblas_get_num_threads();
     openblas_set_num_threads(n > 0 ? n : blas_default);
@@ -1517,9 +1932,1249 @@ HBPODEF void hbpo_set_threads(int n) {
     (void)n;
 }
 
+/* ---- The CPU backend: the reference implementation of every operation ----
+   Each comment quotes the PyTorch expression computed. Loops over rows run
+   in parallel with OpenMP (static schedule, each row written by one thread),
+   and every reduction has a fixed order, so a build gives the same bits for
+   any thread count except inside cblas_sgemm (OpenBLAS may split K). */
+
+static void *hbpo__cpu_alloc(size_t bytes) {
+    void *p = HBPO_MALLOC(bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+static void hbpo__cpu_free(void *p) { HBPO_FREE(p); }
+static void hbpo__cpu_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memmove(dst, src, bytes);
+}
+static void hbpo__cpu_zero(void *p, size_t bytes) {
+    if (bytes) memset(p, 0, bytes);
+}
+
+/* out = x @ w.T + bias: the bias is copied into every row, then sgemm adds
+   the product (beta = 1), or overwrites (beta = 0) without a bias. */
+static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
+                                     const float *bias, int N, int IC, int OC) {
+    int i;
+    if (bias) {
+        HBPO__OMP(omp parallel for schedule(static))
+        for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
+    }
+    hbpo_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, bias ? 1.0f : 0.0f, out, OC);
+}
+
+/* dx = dout @ w; dw += dout.T @ x; dbias += dout.sum(0) (columns split across
+   threads, rows summed in order). */
+static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
+                                      const float *x, const float *w, int N, int IC, int OC,
+                                      int accumulate_dx) {
+    if (dx) hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, w, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);
+    if (dw) hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
+    if (dbias) {
+        int o0;
+        HBPO__OMP(omp parallel for schedule(static))
+        for (o0 = 0; o0 < OC; o0 += 64) {
+            int o, i, o1 = o0 + 64 < OC ? o0 + 64 : OC;
+            for (i = 0; i < N; i++)
+                for (o = o0; o < o1; o++) dbias[o] += dout[(size_t)i * OC + o];
+        }
+    }
+}
+
+/* out[i] = wte[tokens[i]] (nn.Embedding). */
+static void hbpo__cpu_embedding_forward(float *out, const int *tokens, const float *wte, int N,
+                                        int C) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < N; i++)
+        memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, sizeof(float) * (size_t)C);
+}
+
+/* dwte[tokens[i]] += dout[i]. Rows may repeat a token, so threads split the
+   channels (never the rows): no races, and the sum order is the row order. */
+static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const int *tokens,
+                                         int N, int C) {
+    int c0;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (c0 = 0; c0 < C; c0 += 64) {
+        int i, c, c1 = c0 + 64 < C ? c0 + 64 : C;
+        for (i = 0; i < N; i++) {
+            float *d = dwte + (size_t)tokens[i] * C;
+            const float *g = dout + (size_t)i * C;
+            for (c = c0; c < c1; c++) d[c] += g[c];
+        }
+    }
+}
+
+/* Qwen2RMSNorm: variance = x.pow(2).mean(-1); x * torch.rsqrt(variance + eps) * w
+   (in float32, the mean accumulated in double). */
+static void hbpo__cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
+                                      int N, int C, float eps) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        float *oi = out + (size_t)i * C;
+        double ss = 0.0;
+        float r;
+        int c;
+        for (c = 0; c < C; c++) ss += (double)xi[c] * xi[c];
+        r = (float)(1.0 / sqrt(ss / C + (double)eps));
+        for (c = 0; c < C; c++) oi[c] = w[c] * (xi[c] * r);
+        if (rstd) rstd[i] = r;
+    }
+}
+
+/* y = w * x * r with r = (mean(x^2) + eps)^(-1/2). With g = dy * w:
+   dx = r * g - r^3 * x * mean(g * x);  dw += sum over rows of dy * x * r. */
+static void hbpo__cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
+                                       const float *w, const float *rstd, int N, int C,
+                                       int accumulate_dx) {
+    int i, c0;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
+        float *di = dx + (size_t)i * C;
+        float r = rstd[i], k;
+        double dot = 0.0;
+        int c;
+        for (c = 0; c < C; c++) dot += (double)gi[c] * w[c] * xi[c];
+        k = (float)(dot / C) * r * r * r;
+        if (accumulate_dx)
+            for (c = 0; c < C; c++) di[c] += r * gi[c] * w[c] - k * xi[c];
+        else
+            for (c = 0; c < C; c++) di[c] = r * gi[c] * w[c] - k * xi[c];
+    }
+    HBPO__OMP(omp parallel for schedule(static))
+    for (c0 = 0; c0 < C; c0 += 64) {
+        int c, c1 = c0 + 64 < C ? c0 + 64 : C;
+        for (i = 0; i < N; i++) {
+            const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
+            float r = rstd[i];
+            for (c = c0; c < c1; c++) dw[c] += gi[c] * xi[c] * r;
+        }
+    }
+}
+
+/* The rotary angle as transformers computes it in float32:
+   inv_freq = 1.0 / (theta ** (arange(0, HS, 2) / HS)); freqs = pos * inv_freq;
+   cs[i] = cos(freqs[i]), cs[half + i] = sin(freqs[i]). */
+static void hbpo__rope_angles(float *cs, int pos, int HS, float theta) {
+    int i, half = HS / 2;
+    for (i = 0; i < half; i++) {
+        float inv = 1.0f / powf(theta, (float)(2 * i) / (float)HS);
+        float ang = (float)pos * inv;
+        cs[i] = (float)cos((double)ang);
+        cs[half + i] = (float)sin((double)ang);
+    }
+}
+
+/* q * cos + rotate_half(q) * sin with rotate_half(q) = cat(-q2, q1), on nh
+   heads of one row; sign -1 rotates back. */
+static void hbpo__rope_row(float *x, const float *cs, int nh, int HS, float sign) {
+    int h, i, half = HS / 2;
+    for (h = 0; h < nh; h++) {
+        float *xh = x + (size_t)h * HS;
+        for (i = 0; i < half; i++) {
+            float c = cs[i], s = sign * cs[half + i], a = xh[i], b = xh[i + half];
+            xh[i] = a * c - b * s;
+            xh[i + half] = b * c + a * s;
+        }
+    }
+}
+
+/* The angles of positions pmin..pmax are computed once per call when that
+   range is no longer than the rows (training: the T positions shared by the
+   B sequences), else per row. */
+static void hbpo__cpu_rope(float *x, const int *pos0, int B, int T, int nh, int HS, float theta,
+                           float sign) {
+    int r, b, pmin = pos0[0], pmax = pos0[0];
+    float *table;
+    for (b = 1; b < B; b++) {
+        pmin = pos0[b] < pmin ? pos0[b] : pmin;
+        pmax = pos0[b] > pmax ? pos0[b] : pmax;
+    }
+    table = (long)pmax - pmin + T <= (long)B * T
+                ? (float *)HBPO_MALLOC(sizeof(float) * (size_t)(pmax - pmin + T) * HS)
+                : NULL;
+    if (table) {
+        HBPO__OMP(omp parallel for schedule(static))
+        for (r = 0; r < pmax - pmin + T; r++)
+            hbpo__rope_angles(table + (size_t)r * HS, pmin + r, HS, theta);
+    }
+    HBPO__OMP(omp parallel for schedule(static))
+    for (r = 0; r < B * T; r++) {
+        int pos = pos0[r / T] + r % T;
+        float local[2048]; /* HS <= 1024 (hbpo_model_config_check) */
+        const float *cs = table ? table + (size_t)(pos - pmin) * HS : local;
+        if (!table) hbpo__rope_angles(local, pos, HS, theta);
+        hbpo__rope_row(x + (size_t)r * nh * HS, cs, nh, HS, sign);
+    }
+    HBPO_FREE(table);
+}
+static void hbpo__cpu_rope_forward(float *x, const int *pos0, int B, int T, int nh, int HS,
+                                   float theta) {
+    hbpo__cpu_rope(x, pos0, B, T, nh, HS, theta, 1.0f);
+}
+/* The rotation is orthogonal: its backward is the rotation by -angle. */
+static void hbpo__cpu_rope_backward(float *dx, const int *pos0, int B, int T, int nh, int HS,
+                                    float theta) {
+    hbpo__cpu_rope(dx, pos0, B, T, nh, HS, theta, -1.0f);
+}
+
+/* Below this many queries per sequence, attention runs as plain loops in
+   parallel over (sequence, head); at or above it, as two sgemm per head. */
+#define HBPO__ATT_GEMM_MIN 16
+
+/* One row of scaled scores s[0..n) -> softmax in place; returns logsumexp. */
+static float hbpo__softmax_row(float *s, int n) {
+    float mx = s[0];
+    double sum = 0.0;
+    int j;
+    for (j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    for (j = 0; j < n; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
+    for (j = 0; j < n; j++) s[j] = (float)(s[j] / sum);
+    return mx + (float)log(sum);
+}
+
+/* Score matrices held at once by the sgemm path: pairs of (sequence, head)
+   are processed in chunks of at most this many floats (64 MiB), so that the
+   products of a chunk run back to back inside OpenBLAS and the element-wise
+   work of the whole chunk is one OpenMP region. (Alternating a small sgemm
+   and a small OpenMP region per head made the two thread pools contend for
+   the cores: 20x slower on 2 cores.) */
+#define HBPO__ATT_CHUNK_FLOATS ((size_t)1 << 24)
+
+static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
+    size_t n = HBPO__ATT_CHUNK_FLOATS / (per_pair ? per_pair : 1);
+    if (n < 1) n = 1;
+    return n < (size_t)pairs ? (int)n : pairs;
+}
+
+/* scores = q @ k.T / sqrt(HS) masked causally; att = softmax(scores) @ v
+   (transformers' eager_attention_forward with repeat_kv for GQA). */
+static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, const float *k,
+                                       const float *v, const int *pos0, int B, int T, int S,
+                                       int NH, int KVH, int HS) {
+    int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
+    float scale = 1.0f / sqrtf((float)HS);
+    if (T >= HBPO__ATT_GEMM_MIN) {
+        /* Per (sequence, head) pair: P = softmax(scale * Q K^T) (T, n) and
+           O = P V by sgemm, n = the keys the last query sees. */
+        size_t per_pair = (size_t)T * (size_t)S;
+        int pairs = B * NH, chunk = hbpo__att_chunk_pairs(per_pair, pairs), p0;
+        float *P = (float *)HBPO_MALLOC(sizeof(float) * per_pair * (size_t)chunk);
+        if (!P) return hbpo__fail("attention: out of memory for %d score matrices of %d x %d", chunk, T, S);
+        for (p0 = 0; p0 < pairs; p0 += chunk) {
+            int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+            for (p = 0; p < np; p++) {
+                int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
+                hbpo_sgemm(0, 1, T, n, HS, scale, q + (size_t)b * T * QD + (size_t)h * HS, QD,
+                           k + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           P + (size_t)p * per_pair, n);
+            }
+            HBPO__OMP(omp parallel for schedule(static))
+            for (r = 0; r < np * T; r++) {
+                int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH;
+                int n = pos0[b] + T, keys = pos0[b] + t + 1, j;
+                float *row = P + (size_t)p * per_pair + (size_t)t * n;
+                float l = hbpo__softmax_row(row, keys);
+                for (j = keys; j < n; j++) row[j] = 0.0f;
+                if (lse) lse[((size_t)b * NH + h) * T + t] = l;
+            }
+            for (p = 0; p < np; p++) {
+                int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
+                hbpo_sgemm(0, 0, T, HS, n, 1.0f, P + (size_t)p * per_pair, n,
+                           v + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           out + (size_t)b * T * QD + (size_t)h * HS, QD);
+            }
+        }
+        HBPO_FREE(P);
+        return 0;
+    } else {
+        int bh, failed = 0;
+        HBPO__OMP(omp parallel for schedule(dynamic))
+        for (bh = 0; bh < B * NH; bh++) {
+            int b = bh / NH, h = bh % NH, t, j, d;
+            float *s = (float *)HBPO_MALLOC(sizeof(float) * (size_t)S);
+            if (!s) { failed = 1; continue; }
+            for (t = 0; t < T; t++) {
+                const float *qt = q + ((size_t)b * T + t) * QD + (size_t)h * HS;
+                float *ot = out + ((size_t)b * T + t) * QD + (size_t)h * HS;
+                int keys = pos0[b] + t + 1;
+                float l;
+                for (j = 0; j < keys; j++) {
+                    const float *kj = k + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                    float dot = 0.0f;
+                    for (d = 0; d < HS; d++) dot += qt[d] * kj[d];
+                    s[j] = dot * scale;
+                }
+                l = hbpo__softmax_row(s, keys);
+                if (lse) lse[((size_t)b * NH + h) * T + t] = l;
+                for (d = 0; d < HS; d++) ot[d] = 0.0f;
+                for (j = 0; j < keys; j++) {
+                    const float *vj = v + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                    for (d = 0; d < HS; d++) ot[d] += s[j] * vj[d];
+                }
+            }
+            HBPO_FREE(s);
+        }
+        return failed ? hbpo__fail("attention: out of memory") : 0;
+    }
+}
+
+/* With P = softmax(S), S = scale * Q K^T (recomputed from lse, not stored):
+   dV = P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dO * O));
+   dQ = scale * dS K;  dK = scale * dS^T Q. The kv heads of a group sum over
+   their query heads (the backward of repeat_kv). Chunked like the forward. */
+static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                                        const float *q, const float *k, const float *v,
+                                        const float *out, const float *lse, int B, int T,
+                                        int NH, int KVH, int HS) {
+    int QD = NH * HS, KVD = KVH * HS, group = NH / KVH, pairs = B * NH, chunk, p0;
+    float scale = 1.0f / sqrtf((float)HS);
+    size_t TT = hbpo__mul_size((size_t)T, (size_t)T);
+    float *P, *dP;
+    chunk = hbpo__att_chunk_pairs(TT, pairs);
+    P = (float *)HBPO_MALLOC(sizeof(float) * TT * (size_t)chunk * 2);
+    if (!P || TT == 0) {
+        HBPO_FREE(P);
+        return hbpo__fail("attention backward: out of memory for %d pairs of %d x %d matrices", chunk, T, T);
+    }
+    dP = P + TT * (size_t)chunk;
+    memset(dk, 0, sizeof(float) * (size_t)B * T * KVD);
+    memset(dv, 0, sizeof(float) * (size_t)B * T * KVD);
+    for (p0 = 0; p0 < pairs; p0 += chunk) {
+        int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+        for (p = 0; p < np; p++) {
+            int b = (p0 + p) / NH, h = (p0 + p) % NH;
+            size_t qo = (size_t)b * T * QD + (size_t)h * HS;
+            size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
+            hbpo_sgemm(0, 1, T, T, HS, scale, q + qo, QD, k + ko, KVD, 0.0f, P + p * TT, T);
+            hbpo_sgemm(0, 1, T, T, HS, 1.0f, dout + qo, QD, v + ko, KVD, 0.0f, dP + p * TT, T);
+        }
+        HBPO__OMP(omp parallel for schedule(static))
+        for (r = 0; r < np * T; r++) {
+            int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH, j, d;
+            size_t qo = (size_t)b * T * QD + (size_t)h * HS + (size_t)t * QD;
+            float *pr = P + p * TT + (size_t)t * T, *dpr = dP + p * TT + (size_t)t * T;
+            float l = lse[((size_t)b * NH + h) * T + t], D = 0.0f;
+            for (d = 0; d < HS; d++) D += dout[qo + d] * out[qo + d];
+            for (j = 0; j <= t; j++) {
+                pr[j] = expf(pr[j] - l);
+                dpr[j] = pr[j] * (dpr[j] - D) * scale;
+            }
+            for (; j < T; j++) pr[j] = dpr[j] = 0.0f;
+        }
+        for (p = 0; p < np; p++) {
+            int b = (p0 + p) / NH, h = (p0 + p) % NH;
+            size_t qo = (size_t)b * T * QD + (size_t)h * HS;
+            size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
+            hbpo_sgemm(0, 0, T, HS, T, 1.0f, dP + p * TT, T, k + ko, KVD, 0.0f, dq + qo, QD);
+            hbpo_sgemm(1, 0, T, HS, T, 1.0f, dP + p * TT, T, q + qo, QD, 1.0f, dk + ko, KVD);
+            hbpo_sgemm(1, 0, T, HS, T, 1.0f, P + p * TT, T, dout + qo, QD, 1.0f, dv + ko, KVD);
+        }
+    }
+    HBPO_FREE(P);
+    return 0;
+}
+
+/* SwiGLU: F.silu(gate) * up, silu(g) = g * sigmoid(g). */
+static void hbpo__cpu_swiglu_forward(float *h, const float *gate, const float *up, size_t n) {
+    long i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < (long)n; i++) h[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+/* d silu(g) / dg = s (1 + g (1 - s)), s = sigmoid(g). */
+static void hbpo__cpu_swiglu_backward(float *dgate, float *dup, const float *dh,
+                                      const float *gate, const float *up, size_t n) {
+    long i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < (long)n; i++) {
+        float g = gate[i], d = dh[i], s = 1.0f / (1.0f + expf(-g));
+        dgate[i] = d * up[i] * s * (1.0f + g * (1.0f - s));
+        dup[i] = d * g * s;
+    }
+}
+
+static void hbpo__cpu_add(float *out, const float *a, const float *b, size_t n) {
+    long i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < (long)n; i++) out[i] = a[i] + b[i];
+}
+
+static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows, int n, int C) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < n; i++)
+        memcpy(dst + (size_t)i * C, src + (size_t)rows[i] * C, sizeof(float) * (size_t)C);
+}
+/* rows are distinct (the model passes increasing indices), so rows never race. */
+static void hbpo__cpu_scatter_add_rows(float *dst, const float *src, const int *rows, int n,
+                                       int C) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < n; i++) {
+        float *d = dst + (size_t)rows[i] * C;
+        const float *s = src + (size_t)i * C;
+        int c;
+        for (c = 0; c < C; c++) d[c] += s[c];
+    }
+}
+
+/* z = logits / T; logp = z[target] - logsumexp(z);
+   entropy = logsumexp(z) - sum softmax(z) * z (verl's entropy_from_logits). */
+static void hbpo__cpu_logprob_forward(float *logp, float *entropy, const float *logits,
+                                      const int *targets, int N, int V, float inv_temp) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < N; i++) {
+        const float *z = logits + (size_t)i * V;
+        float mx = z[0] * inv_temp;
+        double sum = 0.0, pz = 0.0, lse;
+        int j;
+        for (j = 1; j < V; j++) mx = z[j] * inv_temp > mx ? z[j] * inv_temp : mx;
+        for (j = 0; j < V; j++) {
+            double e = exp((double)(z[j] * inv_temp - mx));
+            sum += e;
+            pz += e * (z[j] * inv_temp - mx);
+        }
+        lse = log(sum);
+        if (logp) logp[i] = (float)((double)(z[targets[i]] * inv_temp - mx) - lse);
+        if (entropy) entropy[i] = (float)(lse - pz / sum);
+    }
+}
+
+/* d logp / d logits_j = inv_temp * (onehot_j - softmax(z)_j), times dlogp. */
+static void hbpo__cpu_logprob_backward(float *logits, const int *targets, const float *dlogp,
+                                       int N, int V, float inv_temp) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < N; i++) {
+        float *z = logits + (size_t)i * V;
+        float mx = z[0] * inv_temp, g = dlogp[i] * inv_temp;
+        double sum = 0.0;
+        float inv_sum;
+        int j;
+        for (j = 1; j < V; j++) mx = z[j] * inv_temp > mx ? z[j] * inv_temp : mx;
+        for (j = 0; j < V; j++) { z[j] = expf(z[j] * inv_temp - mx); sum += z[j]; }
+        inv_sum = (float)(1.0 / sum);
+        for (j = 0; j < V; j++) z[j] = -g * (z[j] * inv_sum);
+        z[targets[i]] += g;
+    }
+}
+
+/* torch.optim.AdamW's step (single tensor, no amsgrad), in float. */
+static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
+                            float b1, float b2, float eps, float wd, float bc1, float bc2,
+                            float grad_scale) {
+    long i;
+    float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
+    HBPO__OMP(omp parallel for schedule(static))
+    for (i = 0; i < (long)n; i++) {
+        float gi = g[i] * grad_scale;
+        p[i] *= 1.0f - lr * wd;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+}
+
+/* Fixed blocks summed in parallel, then the block sums in order: the same
+   bits for any thread count. */
+#define HBPO__SS_BLOCKS 64
+static double hbpo__cpu_sum_squares(const float *x, size_t n) {
+    double part[HBPO__SS_BLOCKS], total = 0.0;
+    int blk;
+    HBPO__OMP(omp parallel for schedule(static))
+    for (blk = 0; blk < HBPO__SS_BLOCKS; blk++) {
+        size_t i = n / HBPO__SS_BLOCKS * (size_t)blk, end = blk == HBPO__SS_BLOCKS - 1 ? n : i + n / HBPO__SS_BLOCKS;
+        double s = 0.0;
+        for (; i < end; i++) s += (double)x[i] * x[i];
+        part[blk] = s;
+    }
+    for (blk = 0; blk < HBPO__SS_BLOCKS; blk++) total += part[blk];
+    return total;
+}
+
+HBPODEF const hbpo_backend *hbpo_backend_cpu(void) {
+    static const hbpo_backend cpu = {
+        "cpu",
+        hbpo__cpu_alloc, hbpo__cpu_free, hbpo__cpu_copy, hbpo__cpu_copy, hbpo__cpu_copy,
+        hbpo__cpu_zero,
+        hbpo__cpu_matmul_forward, hbpo__cpu_matmul_backward,
+        hbpo__cpu_embedding_forward, hbpo__cpu_embedding_backward,
+        hbpo__cpu_rmsnorm_forward, hbpo__cpu_rmsnorm_backward,
+        hbpo__cpu_rope_forward, hbpo__cpu_rope_backward,
+        hbpo__cpu_attention_forward, hbpo__cpu_attention_backward,
+        hbpo__cpu_swiglu_forward, hbpo__cpu_swiglu_backward,
+        hbpo__cpu_add, hbpo__cpu_gather_rows, hbpo__cpu_scatter_add_rows,
+        hbpo__cpu_logprob_forward, hbpo__cpu_logprob_backward,
+        hbpo__cpu_adamw, hbpo__cpu_sum_squares,
+    };
+    return &cpu;
+}
+
 /* ------------------------------------------------------------------------- */
 /* 8. Model: configuration, parameters, forward, backward, AdamW             */
 /* ------------------------------------------------------------------------- */
+
+HBPODEF hbpo_model_config hbpo_model_config_default(void) {
+    hbpo_model_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = 4096;
+    c.hidden_size = 512;
+    c.intermediate_size = 1408;
+    c.num_hidden_layers = 8;
+    c.num_attention_heads = 8;
+    c.num_key_value_heads = 2;
+    c.head_dim = 64;
+    c.max_position_embeddings = 1024;
+    c.rope_theta = 10000.0f;
+    c.rms_norm_eps = 1e-6f;
+    c.initializer_range = 0.02f;
+    c.tie_word_embeddings = 1;
+    c.attention_bias = 1;
+    c.qk_norm = 0;
+    c.bos_token_id = -1;
+    c.eos_token_id = -1;
+    return c;
+}
+
+/* Limits keep every size product far from overflow (2^24 * 2^20 < 2^63) and
+   reject configs that are surely corrupt. */
+#define HBPO__MAX_DIM (1 << 24)
+#define HBPO__MAX_LAYERS 1024
+
+HBPODEF int hbpo_model_config_check(const hbpo_model_config *c) {
+    if (!c) return hbpo__fail("model config: NULL");
+    if (c->vocab_size < 1 || c->vocab_size > HBPO__MAX_DIM)
+        return hbpo__fail("model config: vocab_size = %d is out of range [1, %d]", c->vocab_size, HBPO__MAX_DIM);
+    if (c->hidden_size < 1 || c->hidden_size > (1 << 16))
+        return hbpo__fail("model config: hidden_size = %d is out of range [1, 65536]", c->hidden_size);
+    if (c->intermediate_size < 1 || c->intermediate_size > (1 << 18))
+        return hbpo__fail("model config: intermediate_size = %d is out of range [1, 262144]",
+                          c->intermediate_size);
+    if (c->num_hidden_layers < 1 || c->num_hidden_layers > HBPO__MAX_LAYERS)
+        return hbpo__fail("model config: num_hidden_layers = %d is out of range [1, %d]",
+                          c->num_hidden_layers, HBPO__MAX_LAYERS);
+    if (c->num_attention_heads < 1 || c->num_attention_heads > 1024)
+        return hbpo__fail("model config: num_attention_heads = %d is out of range [1, 1024]",
+                          c->num_attention_heads);
+    if (c->num_key_value_heads < 1 || c->num_attention_heads % c->num_key_value_heads != 0)
+        return hbpo__fail("model config: num_key_value_heads = %d does not divide num_attention_heads = %d",
+                          c->num_key_value_heads, c->num_attention_heads);
+    if (c->head_dim < 2 || c->head_dim % 2 != 0 || c->head_dim > 1024)
+        return hbpo__fail("model config: head_dim = %d must be even and in [2, 1024]", c->head_dim);
+    if (c->max_position_embeddings < 1 || c->max_position_embeddings > (1 << 22))
+        return hbpo__fail("model config: max_position_embeddings = %d is out of range [1, 4194304]",
+                          c->max_position_embeddings);
+    if (!(c->rope_theta > 1.0f) || !isfinite(c->rope_theta))
+        return hbpo__fail("model config: rope_theta = %g must be a finite number > 1", (double)c->rope_theta);
+    if (!(c->rms_norm_eps > 0.0f) || !(c->rms_norm_eps < 1.0f))
+        return hbpo__fail("model config: rms_norm_eps = %g must be in (0, 1)", (double)c->rms_norm_eps);
+    if (!(c->initializer_range >= 0.0f) || !isfinite(c->initializer_range))
+        return hbpo__fail("model config: initializer_range = %g must be finite and >= 0",
+                          (double)c->initializer_range);
+    if (c->bos_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size)
+        return hbpo__fail("model config: bos_token_id %d or eos_token_id %d is not below vocab_size %d",
+                          c->bos_token_id, c->eos_token_id, c->vocab_size);
+    return 0;
+}
+
+/* The parameter table in transformers' state_dict order. Each entry names a
+   tensor, gives its shape and its offset in the one buffer; `slot` records
+   where the pointer goes so that params and grads share one layout. */
+static int hbpo__add_tensor(hbpo_model *m, int *n, size_t *off, const char *name, int rows,
+                            int cols, int ndim) {
+    hbpo_tensor_info *t;
+    if (m->tensors) {
+        t = &m->tensors[*n];
+        snprintf(t->name, sizeof t->name, "%s", name);
+        t->ndim = ndim;
+        t->shape[0] = rows;
+        t->shape[1] = cols;
+        t->offset = *off;
+        t->numel = (size_t)rows * (size_t)cols;
+    }
+    (*n)++;
+    *off += (size_t)rows * (size_t)cols;
+    return *n - 1;
+}
+
+/* Walks the tensors once: counts them (m->tensors NULL) or fills the table. */
+static void hbpo__tensor_table(hbpo_model *m, int *n_tensors, size_t *n_params) {
+    const hbpo_model_config *c = &m->config;
+    int C = c->hidden_size, F = c->intermediate_size, HS = c->head_dim;
+    int QD = c->num_attention_heads * HS, KVD = c->num_key_value_heads * HS, l, n = 0;
+    size_t off = 0;
+    char name[HBPO_MAX_TENSOR_NAME];
+    hbpo__add_tensor(m, &n, &off, "model.embed_tokens.weight", c->vocab_size, C, 2);
+    for (l = 0; l < c->num_hidden_layers; l++) {
+#define HBPO__T(suffix, rows, cols, ndim)                                             \
+    snprintf(name, sizeof name, "model.layers.%d.%s", l, suffix);                     \
+    hbpo__add_tensor(m, &n, &off, name, rows, cols, ndim)
+        HBPO__T("input_layernorm.weight", C, 1, 1);
+        HBPO__T("self_attn.q_proj.weight", QD, C, 2);
+        if (c->attention_bias) { HBPO__T("self_attn.q_proj.bias", QD, 1, 1); }
+        HBPO__T("self_attn.k_proj.weight", KVD, C, 2);
+        if (c->attention_bias) { HBPO__T("self_attn.k_proj.bias", KVD, 1, 1); }
+        HBPO__T("self_attn.v_proj.weight", KVD, C, 2);
+        if (c->attention_bias) { HBPO__T("self_attn.v_proj.bias", KVD, 1, 1); }
+        HBPO__T("self_attn.o_proj.weight", C, QD, 2);
+        if (c->qk_norm) {
+            HBPO__T("self_attn.q_norm.weight", HS, 1, 1);
+            HBPO__T("self_attn.k_norm.weight", HS, 1, 1);
+        }
+        HBPO__T("post_attention_layernorm.weight", C, 1, 1);
+        HBPO__T("mlp.gate_proj.weight", F, C, 2);
+        HBPO__T("mlp.up_proj.weight", F, C, 2);
+        HBPO__T("mlp.down_proj.weight", C, F, 2);
+#undef HBPO__T
+    }
+    hbpo__add_tensor(m, &n, &off, "model.norm.weight", C, 1, 1);
+    if (!c->tie_word_embeddings) hbpo__add_tensor(m, &n, &off, "lm_head.weight", c->vocab_size, C, 2);
+    *n_tensors = n;
+    *n_params = off;
+}
+
+/* Points w at the tensors of buffer base, following the table (same order). */
+static void hbpo__point_weights(const hbpo_model *m, float *base, hbpo_weights *w) {
+    const hbpo_model_config *c = &m->config;
+    int i = 0, l;
+#define HBPO__NEXT() (base + m->tensors[i++].offset)
+    w->embed = HBPO__NEXT();
+    for (l = 0; l < c->num_hidden_layers; l++) {
+        hbpo_layer_weights *L = &w->layer[l];
+        memset(L, 0, sizeof *L);
+        L->ln1 = HBPO__NEXT();
+        L->wq = HBPO__NEXT();
+        if (c->attention_bias) L->bq = HBPO__NEXT();
+        L->wk = HBPO__NEXT();
+        if (c->attention_bias) L->bk = HBPO__NEXT();
+        L->wv = HBPO__NEXT();
+        if (c->attention_bias) L->bv = HBPO__NEXT();
+        L->wo = HBPO__NEXT();
+        if (c->qk_norm) { L->q_norm = HBPO__NEXT(); L->k_norm = HBPO__NEXT(); }
+        L->ln2 = HBPO__NEXT();
+        L->w_gate = HBPO__NEXT();
+        L->w_up = HBPO__NEXT();
+        L->w_down = HBPO__NEXT();
+    }
+    w->norm = HBPO__NEXT();
+    w->lm_head = c->tie_word_embeddings ? w->embed : HBPO__NEXT();
+#undef HBPO__NEXT
+}
+
+static void hbpo__acts_free(hbpo_model *m);
+
+HBPODEF int hbpo_model_create(hbpo_model *m, const hbpo_model_config *c, const hbpo_backend *be) {
+    int n_tensors;
+    size_t n_params, bytes;
+    if (!m) return hbpo__fail("hbpo_model_create: model is NULL");
+    memset(m, 0, sizeof *m);
+    if (hbpo_model_config_check(c) != 0) return -1;
+    m->config = *c;
+    m->be = be ? be : hbpo_backend_cpu();
+    hbpo__tensor_table(m, &n_tensors, &n_params);
+    m->tensors = (hbpo_tensor_info *)HBPO_MALLOC(sizeof(hbpo_tensor_info) * (size_t)n_tensors);
+    m->w.layer = (hbpo_layer_weights *)HBPO_MALLOC(sizeof(hbpo_layer_weights) * (size_t)c->num_hidden_layers);
+    m->g.layer = (hbpo_layer_weights *)HBPO_MALLOC(sizeof(hbpo_layer_weights) * (size_t)c->num_hidden_layers);
+    bytes = hbpo__mul_size(n_params, sizeof(float));
+    if (!m->tensors || !m->w.layer || !m->g.layer || bytes == 0) {
+        hbpo_model_free(m);
+        return hbpo__fail("hbpo_model_create: out of memory for the tensor table");
+    }
+    hbpo__tensor_table(m, &m->n_tensors, &m->n_params);
+    m->params = (float *)m->be->alloc(bytes);
+    if (!m->params) {
+        hbpo_model_free(m);
+        return hbpo__fail("hbpo_model_create: out of memory for %zu parameters (%zu MiB)",
+                          n_params, bytes >> 20);
+    }
+    hbpo__point_weights(m, m->params, &m->w);
+    return 0;
+}
+
+HBPODEF void hbpo_model_free(hbpo_model *m) {
+    if (!m) return;
+    hbpo__acts_free(m);
+    if (m->be) {
+        m->be->free(m->params);
+        m->be->free(m->grads);
+        m->be->free(m->m);
+        m->be->free(m->v);
+    }
+    HBPO_FREE(m->tensors);
+    HBPO_FREE(m->w.layer);
+    HBPO_FREE(m->g.layer);
+    memset(m, 0, sizeof *m);
+}
+
+HBPODEF const hbpo_tensor_info *hbpo_model_tensor(const hbpo_model *m, const char *name) {
+    int i;
+    if (!m || !name) return NULL;
+    for (i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return &m->tensors[i];
+    return NULL;
+}
+
+/* transformers' Qwen2PreTrainedModel._init_weights: Linear and Embedding
+   weights ~ N(0, initializer_range), biases 0, RMSNorm weights 1. Drawn on the
+   host in table order from one stream, then uploaded. */
+HBPODEF void hbpo_model_init_random(hbpo_model *m, uint64_t seed) {
+    hbpo_rng rng;
+    float *host;
+    size_t j;
+    int i;
+    if (!m || !m->params) return;
+    host = (float *)HBPO_MALLOC(m->n_params * sizeof(float));
+    if (!host) { hbpo__fail("hbpo_model_init_random: out of memory"); return; }
+    hbpo_rng_seed(&rng, seed);
+    for (i = 0; i < m->n_tensors; i++) {
+        const hbpo_tensor_info *t = &m->tensors[i];
+        float *p = host + t->offset;
+        size_t len = strlen(t->name);
+        int is_norm = strstr(t->name, "norm.weight") != NULL;
+        int is_bias = len > 5 && !strcmp(t->name + len - 5, ".bias");
+        for (j = 0; j < t->numel; j++)
+            p[j] = is_norm ? 1.0f : is_bias ? 0.0f : m->config.initializer_range * hbpo_rng_normal(&rng);
+    }
+    m->be->upload(m->params, host, m->n_params * sizeof(float));
+    HBPO_FREE(host);
+}
+
+
+/* ---- Activations ----
+   One struct serves training and decoding. Training (per_layer = 1) keeps
+   every layer's activations for the backward; decoding (per_layer = 0) reuses
+   one layer's worth (the residual stream alternates between two slots) and
+   keeps only the key/value cache per layer. Every buffer is backend memory
+   except the *_host arrays. N = B*T tokens. */
+struct hbpo__acts {
+    int    per_layer, train;
+    size_t cap_tokens;            /* N the buffers hold */
+    int    cap_batch;             /* B the pos0/lse buffers hold */
+    int    cap_rows;              /* rows of the LM-head chunk */
+    size_t saved_bytes;           /* what the backward reads (kept across the forward) */
+    size_t scratch_bytes;         /* reused buffers: LM-head chunk, backward scratch, ids */
+    int    B, T;                  /* shape of the last forward */
+    float  inv_temp;              /* of the last forward */
+    int   *tokens, *targets;      /* (N), (N): targets packed by active row */
+    int   *pos0;                  /* (B) position of each sequence's first token */
+    int   *pos0_host;             /* (B) host copy (decoding places k/v rows by it) */
+    int   *rows;                  /* (N) indices of active (masked-in) rows */
+    int   *rows_host, n_rows;     /* host copy */
+    float *x;                     /* (L+1 or 2, N, C) residual stream entering each layer */
+    float *ln1, *ln2, *rstd1, *rstd2; /* (L, N, C), (L, N) */
+    float *qlin, *klin, *qrstd, *krstd; /* qk_norm only: q/k before the norm, (L, N*NH|KVH) */
+    float *q, *k, *v;             /* (L, N, NH*HS), (L, N, KVH*HS) after RoPE (training) */
+    float *att, *lse;             /* (L, N, NH*HS), (L, B, NH, T) */
+    float *mid;                   /* (L, N, C) residual after attention */
+    float *gate, *up;             /* (L, N, F) */
+    float *h;                     /* (N, F) silu(gate) * up, recomputed in backward */
+    float *lnf, *rstdf;           /* (N, C), (N) final norm */
+    float *hrows, *logits;        /* (R, C), (R, V) one chunk of the LM head */
+    float *logp, *entropy, *dlogp; /* (N) per active row */
+    /* backward scratch (train only) */
+    float *dres, *dln, *dq, *dk, *dv, *datt, *dF1, *dF2, *dqlin, *dklin;
+};
+
+static void hbpo__acts_release(const hbpo_backend *be, hbpo__acts *a) {
+    void **p[] = {(void **)&a->tokens, (void **)&a->targets, (void **)&a->pos0,
+                  (void **)&a->rows, (void **)&a->x, (void **)&a->ln1, (void **)&a->ln2,
+                  (void **)&a->rstd1, (void **)&a->rstd2, (void **)&a->qlin,
+                  (void **)&a->klin, (void **)&a->qrstd, (void **)&a->krstd, (void **)&a->q,
+                  (void **)&a->k, (void **)&a->v, (void **)&a->att, (void **)&a->lse,
+                  (void **)&a->mid, (void **)&a->gate, (void **)&a->up, (void **)&a->h,
+                  (void **)&a->lnf, (void **)&a->rstdf, (void **)&a->hrows,
+                  (void **)&a->logits, (void **)&a->logp, (void **)&a->entropy,
+                  (void **)&a->dlogp, (void **)&a->dres, (void **)&a->dln, (void **)&a->dq,
+                  (void **)&a->dk, (void **)&a->dv, (void **)&a->datt, (void **)&a->dF1,
+                  (void **)&a->dF2, (void **)&a->dqlin, (void **)&a->dklin};
+    size_t i;
+    for (i = 0; i < sizeof p / sizeof p[0]; i++) { be->free(*p[i]); *p[i] = NULL; }
+    HBPO_FREE(a->rows_host);
+    HBPO_FREE(a->pos0_host);
+    a->rows_host = a->pos0_host = NULL;
+}
+
+static void hbpo__acts_free(hbpo_model *m) {
+    if (!m || !m->acts) return;
+    hbpo__acts_release(m->be, m->acts);
+    HBPO_FREE(m->acts);
+    m->acts = NULL;
+}
+
+/* Rows of the LM-head chunk: about 2^23 logits (32 MiB) at a time, so a
+   151936-token vocabulary never materialises (B*T, V) at once. */
+static int hbpo__head_rows(int V, size_t n) {
+    size_t r = ((size_t)1 << 23) / (size_t)V;
+    if (r < 1) r = 1;
+    if (r > n) r = n;
+    return (int)r;
+}
+
+/* Sizes a for N = B*T tokens (kv: the k/v buffers are allocated here only for
+   training; decoding passes its own cache). Returns 0 or -1. */
+static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_layer, int train) {
+    const hbpo_model_config *c = &m->config;
+    const hbpo_backend *be = m->be;
+    size_t N = (size_t)B * T, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
+    size_t QD = (size_t)c->num_attention_heads * c->head_dim, KVD = (size_t)c->num_key_value_heads * c->head_dim;
+    size_t L = per_layer ? (size_t)c->num_hidden_layers : 1, V = (size_t)c->vocab_size;
+    size_t R = (size_t)hbpo__head_rows(c->vocab_size, N);
+    size_t *count;
+    int ok = 1;
+    memset(a, 0, sizeof *a);
+    a->per_layer = per_layer;
+    a->train = train;
+    /* Every byte is counted for the memory report: first what the backward
+       reads (saved), then the buffers each step reuses (scratch). */
+    count = &a->saved_bytes;
+#define HBPO__A(ptr, n, type)                                                        \
+    do {                                                                             \
+        size_t bytes_ = hbpo__mul_size((n), sizeof(type));                           \
+        ptr = (type *)(bytes_ ? be->alloc(bytes_) : NULL);                           \
+        if (!ptr) ok = 0;                                                            \
+        *count += bytes_;                                                            \
+    } while (0)
+    HBPO__A(a->tokens, N, int);
+    HBPO__A(a->pos0, (size_t)B, int);
+    HBPO__A(a->x, (per_layer ? L + 1 : 2) * N * C, float);
+    HBPO__A(a->ln1, L * N * C, float);
+    HBPO__A(a->ln2, L * N * C, float);
+    HBPO__A(a->rstd1, L * N, float);
+    HBPO__A(a->rstd2, L * N, float);
+    if (c->qk_norm) {
+        HBPO__A(a->qlin, L * N * QD, float);
+        HBPO__A(a->klin, L * N * KVD, float);
+        HBPO__A(a->qrstd, L * N * c->num_attention_heads, float);
+        HBPO__A(a->krstd, L * N * c->num_key_value_heads, float);
+    }
+    HBPO__A(a->q, L * N * QD, float);
+    HBPO__A(a->k, L * N * KVD, float); /* decoding: this step's rows before the cache */
+    HBPO__A(a->v, L * N * KVD, float);
+    if (train) HBPO__A(a->lse, L * N * c->num_attention_heads, float);
+    HBPO__A(a->att, L * N * QD, float);
+    HBPO__A(a->mid, L * N * C, float);
+    HBPO__A(a->gate, L * N * F, float);
+    HBPO__A(a->up, L * N * F, float);
+    HBPO__A(a->lnf, N * C, float);
+    HBPO__A(a->rstdf, N, float);
+    count = &a->scratch_bytes;
+    HBPO__A(a->targets, N, int);
+    HBPO__A(a->rows, N, int);
+    a->rows_host = (int *)HBPO_MALLOC(sizeof(int) * N);
+    a->pos0_host = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B);
+    if (!a->rows_host || !a->pos0_host) ok = 0;
+    a->scratch_bytes += sizeof(int) * (N + (size_t)B);
+    HBPO__A(a->h, N * F, float);
+    HBPO__A(a->hrows, R * C, float);
+    HBPO__A(a->logits, R * V, float);
+    HBPO__A(a->logp, N, float);
+    HBPO__A(a->entropy, N, float);
+    HBPO__A(a->dlogp, N, float);
+    if (train) {
+        HBPO__A(a->dres, N * C, float);
+        HBPO__A(a->dln, N * C, float);
+        HBPO__A(a->dq, N * QD, float);
+        HBPO__A(a->dk, N * KVD, float);
+        HBPO__A(a->dv, N * KVD, float);
+        HBPO__A(a->datt, N * QD, float);
+        HBPO__A(a->dF1, N * F, float);
+        HBPO__A(a->dF2, N * F, float);
+        if (c->qk_norm) {
+            HBPO__A(a->dqlin, N * QD, float);
+            HBPO__A(a->dklin, N * KVD, float);
+        }
+    }
+#undef HBPO__A
+    a->cap_tokens = N;
+    a->cap_batch = B;
+    a->cap_rows = (int)R;
+    if (!ok) {
+        hbpo__acts_release(be, a);
+        return hbpo__fail("model: out of memory for the activations of %d x %d tokens", B, T);
+    }
+    return 0;
+}
+
+/* Pointer to layer l's slice of a per-layer activation of `width` floats per
+   token (decoding keeps one slice for all layers). */
+#define HBPO__LAYER(a, buf, l, N, width) \
+    ((buf) + ((a)->per_layer ? (size_t)(l) : 0) * (size_t)(N) * (size_t)(width))
+/* The residual stream entering layer l (decoding alternates two slots). */
+#define HBPO__RESID(a, l, N, C) \
+    ((a)->x + (size_t)((a)->per_layer ? (l) : ((l) & 1)) * (size_t)(N) * (size_t)(C))
+
+/* The transformer body for B sequences of T tokens already in a->tokens,
+   sequence b starting at position a->pos0[b]: embedding, every layer, final
+   norm into a->lnf. Keys and values of layer l go to kc/vc + l * kv_stride,
+   laid out (B, S, KVH*HS) with each sequence's tokens at their positions
+   (training: the layer's own (B, T) buffers, S = T). One function for
+   training, prefill and decoding: this is the forward control flow. The
+   caller fills a->tokens, a->pos0 and a->pos0_host. */
+static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float *kc, float *vc,
+                              size_t kv_stride, int S) {
+    const hbpo_model_config *c = &m->config;
+    const hbpo_backend *be = m->be;
+    int N = B * T, C = c->hidden_size, F = c->intermediate_size, HS = c->head_dim;
+    int NH = c->num_attention_heads, KVH = c->num_key_value_heads;
+    int QD = NH * HS, KVD = KVH * HS, l;
+    be->embedding_forward(HBPO__RESID(a, 0, N, C), a->tokens, m->w.embed, N, C);
+    for (l = 0; l < c->num_hidden_layers; l++) {
+        const hbpo_layer_weights *w = &m->w.layer[l];
+        float *x = HBPO__RESID(a, l, N, C), *xo = HBPO__RESID(a, l + 1, N, C);
+        float *ln1 = HBPO__LAYER(a, a->ln1, l, N, C), *ln2 = HBPO__LAYER(a, a->ln2, l, N, C);
+        float *rstd1 = HBPO__LAYER(a, a->rstd1, l, N, 1), *rstd2 = HBPO__LAYER(a, a->rstd2, l, N, 1);
+        float *q = HBPO__LAYER(a, a->q, l, N, QD), *att = HBPO__LAYER(a, a->att, l, N, QD);
+        float *mid = HBPO__LAYER(a, a->mid, l, N, C);
+        float *gate = HBPO__LAYER(a, a->gate, l, N, F), *up = HBPO__LAYER(a, a->up, l, N, F);
+        float *lse = a->lse ? a->lse + (size_t)l * N * NH : NULL;
+        float *k = kc + (size_t)l * kv_stride, *v = vc + (size_t)l * kv_stride, *kt, *vt;
+        int b;
+        /* hidden = input_layernorm(x); q, k, v = q_proj(hidden), ... */
+        be->rmsnorm_forward(ln1, rstd1, x, w->ln1, N, C, c->rms_norm_eps);
+        if (c->qk_norm) {
+            float *qlin = HBPO__LAYER(a, a->qlin, l, N, QD);
+            be->matmul_forward(qlin, ln1, w->wq, w->bq, N, C, QD);
+            be->rmsnorm_forward(q, HBPO__LAYER(a, a->qrstd, l, N, NH), qlin, w->q_norm, N * NH,
+                                HS, c->rms_norm_eps);
+        } else {
+            be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD);
+        }
+        be->rope_forward(q, a->pos0, B, T, NH, HS, c->rope_theta);
+        /* k and v go straight to their place in the cache: with T == S
+           (training) that is one block; else row by row per sequence. */
+        if (S == T) {
+            kt = k;
+            vt = v;
+        } else {
+            kt = a->k; /* this step's rows, copied into the cache below */
+            vt = a->v;
+        }
+        if (c->qk_norm) {
+            float *klin = HBPO__LAYER(a, a->klin, l, N, KVD);
+            be->matmul_forward(klin, ln1, w->wk, w->bk, N, C, KVD);
+            be->rmsnorm_forward(kt, HBPO__LAYER(a, a->krstd, l, N, KVH), klin, w->k_norm,
+                                N * KVH, HS, c->rms_norm_eps);
+        } else {
+            be->matmul_forward(kt, ln1, w->wk, w->bk, N, C, KVD);
+        }
+        be->rope_forward(kt, a->pos0, B, T, KVH, HS, c->rope_theta);
+        be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD);
+        if (S != T) {
+            for (b = 0; b < B; b++) {
+                size_t dst = ((size_t)b * S + (size_t)a->pos0_host[b]) * KVD;
+                size_t src = (size_t)b * T * KVD;
+                be->copy(k + dst, kt + src, sizeof(float) * (size_t)T * KVD);
+                be->copy(v + dst, vt + src, sizeof(float) * (size_t)T * KVD);
+            }
+        }
+        if (be->attention_forward(att, lse, q, k, v, a->pos0, B, T, S, NH, KVH, HS) != 0) return -1;
+        /* x = x + o_proj(attn) */
+        be->matmul_forward(mid, att, w->wo, NULL, N, QD, C);
+        be->add(mid, mid, x, (size_t)N * C);
+        /* x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
+        be->rmsnorm_forward(ln2, rstd2, mid, w->ln2, N, C, c->rms_norm_eps);
+        be->matmul_forward(gate, ln2, w->w_gate, NULL, N, C, F);
+        be->matmul_forward(up, ln2, w->w_up, NULL, N, C, F);
+        be->swiglu_forward(a->h, gate, up, (size_t)N * F);
+        be->matmul_forward(xo, a->h, w->w_down, NULL, N, F, C);
+        be->add(xo, xo, mid, (size_t)N * C);
+    }
+    be->rmsnorm_forward(a->lnf, a->rstdf, HBPO__RESID(a, c->num_hidden_layers, N, C), m->w.norm,
+                        N, C, c->rms_norm_eps);
+    return 0;
+}
+
+HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targets,
+                               const float *mask, int B, int T, float temperature,
+                               float *logp, float *entropy) {
+    const hbpo_model_config *c;
+    const hbpo_backend *be;
+    hbpo__acts *a;
+    float *hostbuf = NULL;
+    int i, r0, V, C, *tg = NULL;
+    size_t N;
+    if (!m || !m->params) return hbpo__fail("hbpo_model_forward: model is not created");
+    c = &m->config;
+    be = m->be;
+    V = c->vocab_size;
+    C = c->hidden_size;
+    if (!inputs || !mask) return hbpo__fail("hbpo_model_forward: inputs or mask is NULL");
+    if (B < 1 || T < 1 || (size_t)B * (size_t)T > ((size_t)1 << 30))
+        return hbpo__fail("hbpo_model_forward: B = %d, T = %d out of range", B, T);
+    if (T > c->max_position_embeddings)
+        return hbpo__fail("hbpo_model_forward: T = %d exceeds max_position_embeddings = %d", T,
+                          c->max_position_embeddings);
+    if (!(temperature > 0.0f) || !isfinite(temperature))
+        return hbpo__fail("hbpo_model_forward: temperature = %g must be > 0", (double)temperature);
+    N = (size_t)B * T;
+    for (i = 0; i < (int)N; i++) {
+        if (inputs[i] < 0 || inputs[i] >= V)
+            return hbpo__fail("hbpo_model_forward: input token %d at index %d is outside [0, %d)", inputs[i], i, V);
+        if (mask[i] != 0.0f && (!targets || targets[i] < 0 || targets[i] >= V))
+            return hbpo__fail("hbpo_model_forward: target at index %d is missing or outside [0, %d)", i, V);
+    }
+    /* (Re)size the saved activations for this shape. */
+    if (m->acts && (m->acts->B != B || m->acts->T != T)) hbpo__acts_free(m);
+    if (!m->acts) {
+        m->acts = (hbpo__acts *)HBPO_MALLOC(sizeof(hbpo__acts));
+        if (!m->acts) return hbpo__fail("hbpo_model_forward: out of memory");
+        if (hbpo__acts_alloc(m, m->acts, B, T, 1, 1) != 0) {
+            HBPO_FREE(m->acts);
+            m->acts = NULL;
+            return -1;
+        }
+    }
+    a = m->acts;
+    a->B = B;
+    a->T = T;
+    a->inv_temp = 1.0f / temperature;
+    /* The active rows (mask != 0) and their targets, packed. */
+    tg = (int *)HBPO_MALLOC(sizeof(int) * N);
+    if (!tg) return hbpo__fail("hbpo_model_forward: out of memory");
+    a->n_rows = 0;
+    for (i = 0; i < (int)N; i++)
+        if (mask[i] != 0.0f) { a->rows_host[a->n_rows] = i; tg[a->n_rows++] = targets[i]; }
+    be->upload(a->tokens, inputs, sizeof(int) * N);
+    be->upload(a->rows, a->rows_host, sizeof(int) * (size_t)a->n_rows);
+    be->upload(a->targets, tg, sizeof(int) * (size_t)a->n_rows);
+    HBPO_FREE(tg);
+    memset(a->pos0_host, 0, sizeof(int) * (size_t)B);
+    be->upload(a->pos0, a->pos0_host, sizeof(int) * (size_t)B);
+    if (hbpo__forward_body(m, a, B, T, a->k, a->v, N * (size_t)c->num_key_value_heads * c->head_dim, T) != 0)
+        return -1;
+    /* LM head over the active rows, one chunk at a time: logits = lm_head(norm(x)). */
+    for (r0 = 0; r0 < a->n_rows; r0 += a->cap_rows) {
+        int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
+        be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
+        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+        be->logprob_forward(a->logp + r0, a->entropy + r0, a->logits, a->targets + r0, n, V, a->inv_temp);
+    }
+    /* Unpack to (B,T) on the host. */
+    if (logp || entropy) {
+        hostbuf = (float *)HBPO_MALLOC(sizeof(float) * (size_t)(a->n_rows > 0 ? a->n_rows : 1) * 2);
+        if (!hostbuf) return hbpo__fail("hbpo_model_forward: out of memory");
+        be->download(hostbuf, a->logp, sizeof(float) * (size_t)a->n_rows);
+        be->download(hostbuf + a->n_rows, a->entropy, sizeof(float) * (size_t)a->n_rows);
+        if (logp) memset(logp, 0, sizeof(float) * N);
+        if (entropy) memset(entropy, 0, sizeof(float) * N);
+        for (i = 0; i < a->n_rows; i++) {
+            if (logp) logp[a->rows_host[i]] = hostbuf[i];
+            if (entropy) entropy[a->rows_host[i]] = hostbuf[a->n_rows + i];
+        }
+        HBPO_FREE(hostbuf);
+    }
+    return 0;
+}
+
+HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, float *logits) {
+    float *mask;
+    size_t i, N;
+    int r0, rc, V, C;
+    hbpo__acts *a;
+    if (!logits || B < 1 || T < 1) return hbpo__fail("hbpo_model_logits: no output or B = %d, T = %d", B, T);
+    N = (size_t)B * T;
+    mask = (float *)HBPO_MALLOC(sizeof(float) * N);
+    if (!mask) return hbpo__fail("hbpo_model_logits: out of memory");
+    for (i = 0; i < N; i++) mask[i] = 0.0f; /* no LM head in the forward: done below */
+    rc = hbpo_model_forward(m, inputs, NULL, mask, B, T, 1.0f, NULL, NULL);
+    HBPO_FREE(mask);
+    if (rc != 0) return rc;
+    a = m->acts;
+    V = m->config.vocab_size;
+    C = m->config.hidden_size;
+    for (r0 = 0; r0 < (int)N; r0 += a->cap_rows) {
+        int n = (int)N - r0 < a->cap_rows ? (int)N - r0 : a->cap_rows;
+        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V);
+        m->be->download(logits + (size_t)r0 * V, a->logits, sizeof(float) * (size_t)n * V);
+    }
+    return 0;
+}
+
+/* Lazily allocates the gradient buffer (zeroed) and points g at it. */
+static int hbpo__ensure_grads(hbpo_model *m) {
+    if (m->grads) return 0;
+    m->grads = (float *)m->be->alloc(m->n_params * sizeof(float));
+    if (!m->grads) return hbpo__fail("model: out of memory for gradients (%zu floats)", m->n_params);
+    hbpo__point_weights(m, m->grads, &m->g);
+    return 0;
+}
+
+HBPODEF int hbpo_model_zero_grad(hbpo_model *m) {
+    if (!m || !m->params) return hbpo__fail("hbpo_model_zero_grad: model is not created");
+    if (hbpo__ensure_grads(m) != 0) return -1;
+    m->be->zero(m->grads, m->n_params * sizeof(float));
+    return 0;
+}
+
+/* The backward of hbpo_model_forward, layer by layer in reverse; the same
+   operations' backward halves. a->dres carries d(objective)/d(residual stream). */
+HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
+    const hbpo_model_config *c;
+    const hbpo_backend *be;
+    hbpo__acts *a;
+    float *packed;
+    int N, C, F, HS, NH, KVH, QD, KVD, V, l, i, r0;
+    if (!m || !m->acts || !m->acts->train)
+        return hbpo__fail("hbpo_model_backward: call hbpo_model_forward first");
+    if (!dlogp) return hbpo__fail("hbpo_model_backward: dlogp is NULL");
+    if (hbpo__ensure_grads(m) != 0) return -1;
+    c = &m->config;
+    be = m->be;
+    a = m->acts;
+    N = a->B * a->T; C = c->hidden_size; F = c->intermediate_size; HS = c->head_dim;
+    NH = c->num_attention_heads; KVH = c->num_key_value_heads; QD = NH * HS; KVD = KVH * HS;
+    V = c->vocab_size;
+    packed = (float *)HBPO_MALLOC(sizeof(float) * (size_t)(a->n_rows > 0 ? a->n_rows : 1));
+    if (!packed) return hbpo__fail("hbpo_model_backward: out of memory");
+    for (i = 0; i < a->n_rows; i++) packed[i] = dlogp[a->rows_host[i]];
+    be->upload(a->dlogp, packed, sizeof(float) * (size_t)a->n_rows);
+    HBPO_FREE(packed);
+    /* LM head, chunk by chunk: the logits are recomputed rather than kept. */
+    be->zero(a->dln, sizeof(float) * (size_t)N * C);
+    for (r0 = 0; r0 < a->n_rows; r0 += a->cap_rows) {
+        int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
+        be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
+        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+        be->logprob_backward(a->logits, a->targets + r0, a->dlogp + r0, n, V, a->inv_temp);
+        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0);
+        be->scatter_add_rows(a->dln, a->dres, a->rows + r0, n, C);
+    }
+    be->rmsnorm_backward(a->dres, m->g.norm, a->dln, HBPO__RESID(a, c->num_hidden_layers, N, C),
+                         m->w.norm, a->rstdf, N, C, 0);
+    for (l = c->num_hidden_layers - 1; l >= 0; l--) {
+        const hbpo_layer_weights *w = &m->w.layer[l];
+        hbpo_layer_weights *g = &m->g.layer[l];
+        float *x = HBPO__RESID(a, l, N, C);
+        float *ln1 = HBPO__LAYER(a, a->ln1, l, N, C), *ln2 = HBPO__LAYER(a, a->ln2, l, N, C);
+        float *rstd1 = HBPO__LAYER(a, a->rstd1, l, N, 1), *rstd2 = HBPO__LAYER(a, a->rstd2, l, N, 1);
+        float *q = HBPO__LAYER(a, a->q, l, N, QD), *att = HBPO__LAYER(a, a->att, l, N, QD);
+        float *k = a->k + (size_t)l * N * KVD, *v = a->v + (size_t)l * N * KVD;
+        float *mid = HBPO__LAYER(a, a->mid, l, N, C);
+        float *gate = HBPO__LAYER(a, a->gate, l, N, F), *up = HBPO__LAYER(a, a->up, l, N, F);
+        float *lse = a->lse + (size_t)l * N * NH;
+        float *dq = a->dq, *dk = a->dk;
+        /* MLP: x_out = mid + down(h); dres is d x_out and stays as d mid's residual part. */
+        be->swiglu_forward(a->h, gate, up, (size_t)N * F);
+        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0);
+        be->swiglu_backward(a->dF1, a->dF2, a->dF1, gate, up, (size_t)N * F);
+        be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0);
+        be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1);
+        be->rmsnorm_backward(a->dres, g->ln2, a->dln, mid, w->ln2, rstd2, N, C, 1);
+        /* Attention: mid = x + o_proj(att). */
+        be->matmul_backward(a->datt, g->wo, NULL, a->dres, att, w->wo, N, QD, C, 0);
+        if (be->attention_backward(a->dq, a->dk, a->dv, a->datt, q, k, v, att, lse, a->B, a->T,
+                                   NH, KVH, HS) != 0)
+            return -1;
+        be->rope_backward(a->dq, a->pos0, a->B, a->T, NH, HS, c->rope_theta);
+        be->rope_backward(a->dk, a->pos0, a->B, a->T, KVH, HS, c->rope_theta);
+        if (c->qk_norm) {
+            be->rmsnorm_backward(a->dqlin, g->q_norm, a->dq, HBPO__LAYER(a, a->qlin, l, N, QD),
+                                 w->q_norm, HBPO__LAYER(a, a->qrstd, l, N, NH), N * NH, HS, 0);
+            be->rmsnorm_backward(a->dklin, g->k_norm, a->dk, HBPO__LAYER(a, a->klin, l, N, KVD),
+                                 w->k_norm, HBPO__LAYER(a, a->krstd, l, N, KVH), N * KVH, HS, 0);
+            dq = a->dqlin;
+            dk = a->dklin;
+        }
+        be->matmul_backward(a->dln, g->wq, g->bq, dq, ln1, w->wq, N, C, QD, 0);
+        be->matmul_backward(a->dln, g->wk, g->bk, dk, ln1, w->wk, N, C, KVD, 1);
+        be->matmul_backward(a->dln, g->wv, g->bv, a->dv, ln1, w->wv, N, C, KVD, 1);
+        be->rmsnorm_backward(a->dres, g->ln1, a->dln, x, w->ln1, rstd1, N, C, 1);
+    }
+    be->embedding_backward(m->g.embed, a->dres, a->tokens, N, C);
+    return 0;
+}
+
+HBPODEF int hbpo_model_cross_entropy(hbpo_model *m, const int *inputs, const int *targets,
+                                     const float *mask, int B, int T, float grad_scale,
+                                     float *loss) {
+    float *lp;
+    double sum = 0.0;
+    size_t i, N, count = 0;
+    int rc;
+    if (B < 1 || T < 1) return hbpo__fail("hbpo_model_cross_entropy: B = %d, T = %d out of range", B, T);
+    N = (size_t)B * T;
+    lp = (float *)HBPO_MALLOC(sizeof(float) * N);
+    if (!lp) return hbpo__fail("hbpo_model_cross_entropy: out of memory");
+    rc = hbpo_model_forward(m, inputs, targets, mask, B, T, 1.0f, lp, NULL);
+    if (rc == 0) {
+        for (i = 0; i < N; i++)
+            if (mask[i] != 0.0f) { sum -= lp[i]; count++; }
+        if (loss) *loss = count ? (float)(sum / (double)count) : 0.0f;
+        /* d(grad_scale * mean(-logp)) / d logp = -grad_scale / count */
+        for (i = 0; i < N; i++) lp[i] = mask[i] != 0.0f ? -grad_scale / (float)count : 0.0f;
+        rc = count ? hbpo_model_backward(m, lp) : 0;
+    }
+    HBPO_FREE(lp);
+    return rc;
+}
+
+HBPODEF hbpo_model_memory hbpo_model_memory_usage(const hbpo_model *m) {
+    hbpo_model_memory u;
+    size_t bytes = m ? m->n_params * sizeof(float) : 0;
+    memset(&u, 0, sizeof u);
+    if (!m) return u;
+    u.params = m->params ? bytes : 0;
+    u.grads = m->grads ? bytes : 0;
+    u.adam = m->m ? 2 * bytes : 0;
+    if (m->acts) { u.saved = m->acts->saved_bytes; u.scratch = m->acts->scratch_bytes; }
+    return u;
+}
+
+HBPODEF hbpo_adamw_config hbpo_adamw_config_default(void) {
+    hbpo_adamw_config o;
+    o.lr = 1e-6f;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.999f;
+    o.eps = 1e-8f;
+    o.weight_decay = 0.01f;
+    o.max_grad_norm = 1.0f;
+    return o;
+}
+
+/* torch.nn.utils.clip_grad_norm_: coef = min(1, max_norm / (norm + 1e-6)),
+   folded into the AdamW update as grad_scale; then torch.optim.AdamW. */
+HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *grad_norm) {
+    const hbpo_backend *be;
+    double norm;
+    float scale = 1.0f, bc1, bc2;
+    if (!m || !m->params || !o) return hbpo__fail("hbpo_model_step: model or config is NULL");
+    if (!(o->lr >= 0.0f) || !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
+        !(o->beta2 >= 0.0f && o->beta2 < 1.0f) || !(o->eps > 0.0f) || !(o->weight_decay >= 0.0f))
+        return hbpo__fail("hbpo_model_step: lr %g, betas (%g, %g), eps %g or weight_decay %g out of range",
+                          (double)o->lr, (double)o->beta1, (double)o->beta2, (double)o->eps,
+                          (double)o->weight_decay);
+    be = m->be;
+    if (hbpo__ensure_grads(m) != 0) return -1;
+    if (!m->m) {
+        m->m = (float *)be->alloc(m->n_params * sizeof(float));
+        m->v = (float *)be->alloc(m->n_params * sizeof(float));
+        if (!m->m || !m->v) {
+            be->free(m->m); be->free(m->v);
+            m->m = m->v = NULL;
+            return hbpo__fail("hbpo_model_step: out of memory for the AdamW moments");
+        }
+    }
+    norm = sqrt(be->sum_squares(m->grads, m->n_params));
+    if (grad_norm) *grad_norm = (float)norm;
+    if (!isfinite(norm)) {
+        be->zero(m->grads, m->n_params * sizeof(float));
+        return hbpo__fail("hbpo_model_step: gradient norm is %g; update skipped", norm);
+    }
+    if (o->max_grad_norm > 0.0f && o->max_grad_norm / (norm + 1e-6) < 1.0)
+        scale = (float)(o->max_grad_norm / (norm + 1e-6));
+    m->step++;
+    bc1 = 1.0f - (float)pow(o->beta1, (double)m->step);
+    bc2 = 1.0f - (float)pow(o->beta2, (double)m->step);
+    be->adamw(m->params, m->grads, m->m, m->v, m->n_params, o->lr, o->beta1, o->beta2, o->eps,
+              o->weight_decay, bc1, bc2, scale);
+    be->zero(m->grads, m->n_params * sizeof(float));
+    return 0;
+}
 
 /* ------------------------------------------------------------------------- */
 /* 9. Generation: sampling, KV-cache decoding                                */
@@ -1528,6 +3183,927 @@ HBPODEF void hbpo_set_threads(int n) {
 /* ------------------------------------------------------------------------- */
 /* 10. Checkpoints: config.json and safetensors                              */
 /* ------------------------------------------------------------------------- */
+
+#include <limits.h>   /* LONG_MAX */
+#include <sys/stat.h> /* stat, mkdir */
+#ifdef _WIN32
+#include <direct.h>   /* _mkdir */
+#endif
+#if !defined(S_ISDIR) && defined(S_IFMT) && defined(S_IFDIR)
+#define S_ISDIR(mode) (((mode) & S_IFMT) == S_IFDIR)
+#endif
+
+/* Limits on what checkpoint files may claim (stb habit). */
+#define HBPO__CKPT_PATH_MAX     4096
+#define HBPO__CKPT_CONFIG_MAX   ((size_t)16 << 20)  /* config.json */
+#define HBPO__CKPT_INDEX_MAX    ((size_t)64 << 20)  /* model.safetensors.index.json */
+#define HBPO__ST_HEADER_MAX     ((uint64_t)100 << 20) /* a safetensors JSON header */
+#define HBPO__ST_MAX_DIMS       8
+#define HBPO__CKPT_MAX_SHARDS   100000
+#define HBPO__CKPT_CHUNK        ((size_t)1 << 20)   /* elements converted per read/write */
+
+/* ---- element conversions ---- */
+
+HBPODEF float hbpo_bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16; /* bfloat16 is the top half of a float */
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+HBPODEF float hbpo_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+    float f;
+    if (e == 0) { /* zero or subnormal: man * 2^-24, exact in float */
+        f = ldexpf((float)man, -24);
+        return sign ? -f : f;
+    }
+    if (e == 31) u = sign | 0x7f800000u | (man << 13);   /* inf, NaN (payload kept) */
+    else u = sign | ((e + 112u) << 23) | (man << 13);    /* rebias 15 -> 127 */
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* torch's round_to_nearest_even (c10/util/BFloat16.h): add 0x7FFF plus the
+   lowest kept bit, keep the top half; every NaN becomes 0x7FC0. */
+HBPODEF uint16_t hbpo_f32_to_bf16(float f) {
+    uint32_t u;
+    if (f != f) return 0x7FC0u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* double -> float rounded to nearest, with the overflow to +-inf written out
+   (a C cast of an out-of-range double is undefined). */
+static float hbpo__f64_to_f32(double d) {
+    /* 2^128 - 2^103: halfway between FLT_MAX and 2^128; ties go to inf (even). */
+    const double lim = 340282356779733661637539395458142568448.0;
+    if (d != d) return NAN;
+    if (d >= lim) return INFINITY;
+    if (d <= -lim) return -INFINITY;
+    if (d > (double)FLT_MAX) return FLT_MAX;
+    if (d < -(double)FLT_MAX) return -FLT_MAX;
+    return (float)d;
+}
+
+/* ---- paths ---- */
+
+/* out = dir + "/" + name; -1 when it does not fit. */
+static int hbpo__path_join(char *out, size_t cap, const char *dir, const char *name) {
+    size_t n = strlen(dir);
+    int k = snprintf(out, cap, "%s%s%s", dir, (n && (dir[n - 1] == '/' || dir[n - 1] == '\\')) ? "" : "/", name);
+    if (k < 0 || (size_t)k >= cap) return hbpo__fail("checkpoint: path %s/%s is too long", dir, name);
+    return 0;
+}
+
+static int hbpo__is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int hbpo__file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* ---- config.json ---- */
+
+/* Member key of root as an int in [lo, hi]. Returns 1 when set, 0 when absent
+   (out unchanged; null counts as absent when null_ok), -1 with a message. */
+static int hbpo__cfg_int(const hbpo_json *root, const char *key, int *out, int lo, int hi,
+                         int null_ok) {
+    const hbpo_json *v = hbpo_json_get(root, key);
+    if (!v || (null_ok && v->type == HBPO_JSON_NULL)) return 0;
+    if (v->type != HBPO_JSON_NUMBER)
+        return hbpo__fail("config.json: \"%s\" must be an integer, not %s", key,
+                          v->type == HBPO_JSON_STRING ? "a string" : v->type == HBPO_JSON_NULL ? "null" :
+                          v->type == HBPO_JSON_ARRAY ? "an array" : v->type == HBPO_JSON_OBJECT ? "an object" :
+                          "a boolean");
+    if (v->num != floor(v->num) || v->num < (double)lo || v->num > (double)hi)
+        return hbpo__fail("config.json: \"%s\" = %g must be an integer in [%d, %d]", key, v->num, lo, hi);
+    *out = (int)v->num;
+    return 1;
+}
+
+static int hbpo__cfg_float(const hbpo_json *root, const char *key, float *out) {
+    const hbpo_json *v = hbpo_json_get(root, key);
+    if (!v) return 0;
+    if (v->type != HBPO_JSON_NUMBER) return hbpo__fail("config.json: \"%s\" must be a number", key);
+    if (!(fabs(v->num) <= (double)FLT_MAX))
+        return hbpo__fail("config.json: \"%s\" = %g does not fit a float", key, v->num);
+    *out = (float)v->num;
+    return 1;
+}
+
+static int hbpo__cfg_bool(const hbpo_json *root, const char *key, int *out) {
+    const hbpo_json *v = hbpo_json_get(root, key);
+    if (!v) return 0;
+    if (v->type != HBPO_JSON_TRUE && v->type != HBPO_JSON_FALSE)
+        return hbpo__fail("config.json: \"%s\" must be true or false", key);
+    *out = v->type == HBPO_JSON_TRUE;
+    return 1;
+}
+
+/* bos/eos_token_id: an id, null, or a list of ids (the first is kept). */
+static int hbpo__cfg_token(const hbpo_json *root, const char *key, int *out) {
+    const hbpo_json *v = hbpo_json_get(root, key), *e;
+    if (!v || v->type == HBPO_JSON_NULL) { *out = -1; return 0; }
+    if (v->type == HBPO_JSON_ARRAY) {
+        for (e = v->child; e; e = e->next)
+            if (e->type != HBPO_JSON_NUMBER || e->num != floor(e->num) || e->num < 0 || e->num > INT_MAX)
+                return hbpo__fail("config.json: \"%s\" must hold non-negative integer ids", key);
+        *out = v->child ? (int)v->child->num : -1;
+        return 1;
+    }
+    if (v->type != HBPO_JSON_NUMBER || v->num != floor(v->num) || v->num < 0 || v->num > INT_MAX)
+        return hbpo__fail("config.json: \"%s\" must be a non-negative integer id, a list of ids or null", key);
+    *out = (int)v->num;
+    return 1;
+}
+
+/* RoPE: transformers 5 keeps rope_theta and the rope type in rope_parameters
+   (a non-empty legacy rope_scaling takes its place); 4.x files have a top-level
+   rope_theta. Only the default (unscaled) RoPE is implemented. */
+static int hbpo__cfg_rope(const hbpo_json *root, float *theta) {
+    const hbpo_json *rp = hbpo_json_get(root, "rope_scaling"), *type, *m;
+    int r;
+    if (rp && rp->type != HBPO_JSON_NULL && rp->type != HBPO_JSON_OBJECT)
+        return hbpo__fail("config.json: \"rope_scaling\" must be an object or null");
+    if (!rp || rp->type == HBPO_JSON_NULL || !rp->child) {
+        rp = hbpo_json_get(root, "rope_parameters");
+        if (rp && rp->type != HBPO_JSON_NULL && rp->type != HBPO_JSON_OBJECT)
+            return hbpo__fail("config.json: \"rope_parameters\" must be an object or null");
+    }
+    r = hbpo__cfg_float(root, "rope_theta", theta);
+    if (r < 0) return -1;
+    if (!rp || rp->type != HBPO_JSON_OBJECT) return 0;
+    for (m = rp->child; m; m = m->next)
+        if (m->type == HBPO_JSON_OBJECT)
+            return hbpo__fail("config.json: RoPE parameters per layer type (\"%s\") are not supported",
+                              m->key);
+    type = hbpo_json_get(rp, "rope_type");
+    if (!type) type = hbpo_json_get(rp, "type");
+    if (type && (type->type != HBPO_JSON_STRING || strcmp(type->str, "default") != 0))
+        return hbpo__fail("config.json: rope_type \"%s\" is not supported (only the default RoPE "
+                          "without scaling is implemented)",
+                          type->type == HBPO_JSON_STRING ? type->str : "(not a string)");
+    if (!type && rp->child && !hbpo_json_get(rp, "rope_theta"))
+        return hbpo__fail("config.json: RoPE scaling without a rope_type is not supported");
+    r = hbpo__cfg_float(rp, "rope_theta", theta);
+    return r < 0 ? -1 : 0;
+}
+
+static int hbpo__config_from_json(hbpo_model_config *c, const hbpo_json *root) {
+    const hbpo_json *mt, *v;
+    int qwen3, kv_set, hd_set, use_sw = 0;
+    if (!root || root->type != HBPO_JSON_OBJECT) return hbpo__fail("config.json: not a JSON object");
+    mt = hbpo_json_get(root, "model_type");
+    if (!mt) return hbpo__fail("config.json: \"model_type\" is missing (expected \"qwen2\" or \"qwen3\")");
+    if (mt->type != HBPO_JSON_STRING || (strcmp(mt->str, "qwen2") != 0 && strcmp(mt->str, "qwen3") != 0))
+        return hbpo__fail("config.json: model_type %s%s%s is not supported (expected \"qwen2\" or \"qwen3\")",
+                          mt->type == HBPO_JSON_STRING ? "\"" : "",
+                          mt->type == HBPO_JSON_STRING ? mt->str : "(not a string)",
+                          mt->type == HBPO_JSON_STRING ? "\"" : "");
+    qwen3 = !strcmp(mt->str, "qwen3");
+    /* Qwen2Config / Qwen3Config defaults (transformers 5.x). */
+    memset(c, 0, sizeof *c);
+    c->vocab_size = 151936;
+    c->hidden_size = 4096;
+    c->intermediate_size = 22016;
+    c->num_hidden_layers = 32;
+    c->num_attention_heads = 32;
+    c->num_key_value_heads = 32;
+    c->head_dim = 128;
+    c->max_position_embeddings = 32768;
+    c->rope_theta = 10000.0f;
+    c->rms_norm_eps = 1e-6f;
+    c->initializer_range = 0.02f;
+    c->tie_word_embeddings = 0;
+    c->attention_bias = !qwen3;
+    c->qk_norm = qwen3;
+    c->bos_token_id = c->eos_token_id = -1;
+    if (hbpo__cfg_int(root, "vocab_size", &c->vocab_size, 1, INT_MAX, 0) < 0 ||
+        hbpo__cfg_int(root, "hidden_size", &c->hidden_size, 1, INT_MAX, 0) < 0 ||
+        hbpo__cfg_int(root, "intermediate_size", &c->intermediate_size, 1, INT_MAX, 0) < 0 ||
+        hbpo__cfg_int(root, "num_hidden_layers", &c->num_hidden_layers, 1, INT_MAX, 0) < 0 ||
+        hbpo__cfg_int(root, "num_attention_heads", &c->num_attention_heads, 1, INT_MAX, 0) < 0 ||
+        hbpo__cfg_int(root, "max_position_embeddings", &c->max_position_embeddings, 1, INT_MAX, 0) < 0)
+        return -1;
+    kv_set = hbpo__cfg_int(root, "num_key_value_heads", &c->num_key_value_heads, 1, INT_MAX, 1);
+    if (kv_set < 0) return -1;
+    v = hbpo_json_get(root, "num_key_value_heads");
+    if (v && v->type == HBPO_JSON_NULL) c->num_key_value_heads = c->num_attention_heads;
+    hd_set = hbpo__cfg_int(root, "head_dim", &c->head_dim, 1, INT_MAX, 1);
+    if (hd_set < 0) return -1;
+    v = hbpo_json_get(root, "head_dim");
+    if (!hd_set && (!qwen3 || (v && v->type == HBPO_JSON_NULL))) {
+        /* Qwen2Attention: getattr(config, "head_dim", hidden_size // num_attention_heads) */
+        if (c->hidden_size % c->num_attention_heads != 0)
+            return hbpo__fail("config.json: hidden_size %d is not divisible by num_attention_heads %d "
+                              "(and there is no head_dim)", c->hidden_size, c->num_attention_heads);
+        c->head_dim = c->hidden_size / c->num_attention_heads;
+    }
+    if (hbpo__cfg_float(root, "rms_norm_eps", &c->rms_norm_eps) < 0 ||
+        hbpo__cfg_float(root, "initializer_range", &c->initializer_range) < 0 ||
+        hbpo__cfg_bool(root, "tie_word_embeddings", &c->tie_word_embeddings) < 0 ||
+        hbpo__cfg_bool(root, "use_sliding_window", &use_sw) < 0 ||
+        hbpo__cfg_token(root, "bos_token_id", &c->bos_token_id) < 0 ||
+        hbpo__cfg_token(root, "eos_token_id", &c->eos_token_id) < 0 ||
+        hbpo__cfg_rope(root, &c->rope_theta) < 0)
+        return -1;
+    /* Qwen2 always has q/k/v biases (transformers ignores attention_bias there). */
+    if (qwen3 && hbpo__cfg_bool(root, "attention_bias", &c->attention_bias) < 0) return -1;
+    if (use_sw) return hbpo__fail("config.json: sliding-window attention (use_sliding_window true) is not supported");
+    v = hbpo_json_get(root, "hidden_act");
+    if (v && (v->type != HBPO_JSON_STRING || strcmp(v->str, "silu") != 0))
+        return hbpo__fail("config.json: hidden_act %s is not supported (only \"silu\")",
+                          v->type == HBPO_JSON_STRING ? v->str : "(not a string)");
+    return hbpo_model_config_check(c);
+}
+
+HBPODEF int hbpo_model_config_parse(hbpo_model_config *out, const char *json, size_t len) {
+    hbpo_json_doc doc;
+    hbpo_model_config c;
+    char msg[sizeof hbpo__err];
+    int rc;
+    if (!out || !json) return hbpo__fail("hbpo_model_config_parse: NULL argument");
+    memset(&doc, 0, sizeof doc);
+    if (hbpo_json_parse(&doc, json, len) != 0) {
+        snprintf(msg, sizeof msg, "%s", hbpo_last_error());
+        hbpo_json_free(&doc);
+        return hbpo__fail("config.json: invalid JSON: %s", msg);
+    }
+    rc = hbpo__config_from_json(&c, doc.root);
+    hbpo_json_free(&doc);
+    if (rc == 0) *out = c;
+    return rc;
+}
+
+/* Prefixes the current message with path (messages from the parser say "config.json"). */
+static int hbpo__fail_in(const char *path) {
+    char msg[sizeof hbpo__err];
+    snprintf(msg, sizeof msg, "%s", hbpo__err);
+    return hbpo__fail("%s: %s", path, msg);
+}
+
+HBPODEF int hbpo_model_config_load(hbpo_model_config *c, const char *path) {
+    char buf[HBPO__CKPT_PATH_MAX];
+    char *text;
+    size_t len;
+    int rc;
+    if (!c || !path) return hbpo__fail("hbpo_model_config_load: NULL argument");
+    if (hbpo__is_dir(path)) {
+        if (hbpo__path_join(buf, sizeof buf, path, "config.json") != 0) return -1;
+        path = buf;
+    }
+    text = hbpo_read_file(path, HBPO__CKPT_CONFIG_MAX, &len);
+    if (!text) return -1; /* the message names the file */
+    rc = hbpo_model_config_parse(c, text, len);
+    hbpo_free(text);
+    return rc == 0 ? 0 : hbpo__fail_in(path);
+}
+
+/* ---- safetensors reading ---- */
+
+typedef struct {
+    const char *name;      /* into the header document */
+    int         dtype;     /* HBPO_DTYPE_* or HBPO__DTYPE_F64 */
+    int         ndim;
+    uint64_t    shape[HBPO__ST_MAX_DIMS];
+    uint64_t    begin, end; /* byte offsets from the start of the data */
+    int         slot;       /* index in the model's tensor table, or -1 (skipped) */
+} hbpo__st_entry;
+
+typedef struct {
+    const char     *path;
+    FILE           *f;
+    uint64_t        data_start, data_size;
+    hbpo_json_doc   doc;
+    hbpo__st_entry *e;
+    size_t          n;
+} hbpo__st_file;
+
+#define HBPO__DTYPE_F64 3 /* accepted when reading (rounded to fp32), never written */
+
+static size_t hbpo__dtype_size(int dtype) {
+    return dtype == HBPO_DTYPE_F32 ? 4 : dtype == HBPO__DTYPE_F64 ? 8 : 2;
+}
+
+static const char *hbpo__dtype_name(int dtype) {
+    return dtype == HBPO_DTYPE_F32 ? "F32" : dtype == HBPO_DTYPE_BF16 ? "BF16" :
+           dtype == HBPO_DTYPE_F16 ? "F16" : "F64";
+}
+
+static void hbpo__st_close(hbpo__st_file *sf) {
+    if (sf->f) fclose(sf->f);
+    hbpo_json_free(&sf->doc);
+    HBPO_FREE(sf->e);
+    memset(sf, 0, sizeof *sf);
+}
+
+static int hbpo__st_cmp_begin(const void *a, const void *b) {
+    const hbpo__st_entry *x = *(const hbpo__st_entry *const *)a, *y = *(const hbpo__st_entry *const *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int hbpo__st_cmp_name(const void *a, const void *b) {
+    return strcmp((*(const hbpo__st_entry *const *)a)->name, (*(const hbpo__st_entry *const *)b)->name);
+}
+
+/* A JSON number that is a non-negative integer below 2^53 (exact in a double). */
+static int hbpo__json_u53(const hbpo_json *v, uint64_t *out) {
+    if (!v || v->type != HBPO_JSON_NUMBER || v->num != floor(v->num) || v->num < 0 ||
+        v->num > 9007199254740992.0)
+        return 0;
+    *out = (uint64_t)v->num;
+    return 1;
+}
+
+/* Reads and validates one file's header: every entry's dtype, shape and
+   offsets, and that the entries tile the data exactly (no overlap, no hole),
+   as the safetensors reference requires. */
+static int hbpo__st_open(hbpo__st_file *sf, const char *path) {
+    unsigned char len8[8];
+    char *hdr = NULL;
+    const hbpo_json *v, *d, *s, *o;
+    hbpo__st_entry **order = NULL;
+    uint64_t hlen = 0, fsize, numel, bytes, expect;
+    long pos;
+    size_t i, n = 0;
+    int k;
+    memset(sf, 0, sizeof *sf);
+    sf->path = path;
+    sf->f = fopen(path, "rb");
+    if (!sf->f) return hbpo__fail("%s: cannot open: %s", path, strerror(errno));
+    if (fseek(sf->f, 0, SEEK_END) != 0 || (pos = ftell(sf->f)) < 0 || fseek(sf->f, 0, SEEK_SET) != 0)
+        return hbpo__fail("%s: cannot find the file size", path);
+    fsize = (uint64_t)pos;
+    if (fsize < 8 || fread(len8, 1, 8, sf->f) != 8)
+        return hbpo__fail("%s: truncated file (%lu bytes, no 8-byte header length)", path, (unsigned long)fsize);
+    for (k = 7; k >= 0; k--) hlen = (hlen << 8) | len8[k];
+    if (hlen > HBPO__ST_HEADER_MAX)
+        return hbpo__fail("%s: header length %llu is absurd (limit %llu bytes)", path,
+                          (unsigned long long)hlen, (unsigned long long)HBPO__ST_HEADER_MAX);
+    if (hlen > fsize - 8)
+        return hbpo__fail("%s: header length %llu goes beyond the end of the file (%llu bytes)", path,
+                          (unsigned long long)hlen, (unsigned long long)fsize);
+    sf->data_start = 8 + hlen;
+    sf->data_size = fsize - sf->data_start;
+    hdr = (char *)HBPO_MALLOC((size_t)hlen + 1);
+    if (!hdr) return hbpo__fail("%s: out of memory for a %llu-byte header", path, (unsigned long long)hlen);
+    if (fread(hdr, 1, (size_t)hlen, sf->f) != (size_t)hlen) {
+        HBPO_FREE(hdr);
+        return hbpo__fail("%s: cannot read the header", path);
+    }
+    if (hbpo_json_parse(&sf->doc, hdr, (size_t)hlen) != 0) {
+        HBPO_FREE(hdr);
+        return hbpo__fail("%s: header is not valid JSON: %.300s", path, hbpo__err);
+    }
+    HBPO_FREE(hdr);
+    if (sf->doc.root->type != HBPO_JSON_OBJECT) return hbpo__fail("%s: header is not a JSON object", path);
+    sf->e = (hbpo__st_entry *)HBPO_MALLOC(sizeof(hbpo__st_entry) * (sf->doc.root->len + 1));
+    if (!sf->e) return hbpo__fail("%s: out of memory", path);
+    for (v = sf->doc.root->child; v; v = v->next) {
+        hbpo__st_entry *e = &sf->e[n];
+        if (!strcmp(v->key, "__metadata__")) continue;
+        memset(e, 0, sizeof *e);
+        e->name = v->key;
+        e->slot = -1;
+        if (v->type != HBPO_JSON_OBJECT) return hbpo__fail("%s: tensor %s: entry is not an object", path, e->name);
+        d = hbpo_json_get(v, "dtype");
+        s = hbpo_json_get(v, "shape");
+        o = hbpo_json_get(v, "data_offsets");
+        if (!d || d->type != HBPO_JSON_STRING)
+            return hbpo__fail("%s: tensor %s: \"dtype\" is missing or not a string", path, e->name);
+        if (!strcmp(d->str, "F32")) e->dtype = HBPO_DTYPE_F32;
+        else if (!strcmp(d->str, "BF16")) e->dtype = HBPO_DTYPE_BF16;
+        else if (!strcmp(d->str, "F16")) e->dtype = HBPO_DTYPE_F16;
+        else if (!strcmp(d->str, "F64")) e->dtype = HBPO__DTYPE_F64;
+        else return hbpo__fail("%s: tensor %s: dtype \"%.20s\" is not supported (F32, BF16, F16 or F64)",
+                               path, e->name, d->str);
+        if (!s || s->type != HBPO_JSON_ARRAY || s->len > HBPO__ST_MAX_DIMS)
+            return hbpo__fail("%s: tensor %s: \"shape\" must be an array of at most %d sizes", path, e->name,
+                              HBPO__ST_MAX_DIMS);
+        numel = 1;
+        for (s = s->child; s; s = s->next) {
+            if (!hbpo__json_u53(s, &e->shape[e->ndim]))
+                return hbpo__fail("%s: tensor %s: shape holds something other than a size", path, e->name);
+            numel = e->shape[e->ndim] && numel > UINT64_MAX / e->shape[e->ndim] ? UINT64_MAX
+                                                                                   : numel * e->shape[e->ndim];
+            e->ndim++;
+        }
+        if (!o || o->type != HBPO_JSON_ARRAY || o->len != 2 || !hbpo__json_u53(o->child, &e->begin) ||
+            !hbpo__json_u53(o->child->next, &e->end))
+            return hbpo__fail("%s: tensor %s: \"data_offsets\" must be [begin, end]", path, e->name);
+        if (e->end < e->begin)
+            return hbpo__fail("%s: tensor %s: data_offsets [%llu, %llu] end before they begin", path, e->name,
+                              (unsigned long long)e->begin, (unsigned long long)e->end);
+        if (e->end > sf->data_size)
+            return hbpo__fail("%s: tensor %s: data_offsets [%llu, %llu] are out of range: the data has "
+                              "%llu bytes (truncated file?)", path, e->name, (unsigned long long)e->begin,
+                              (unsigned long long)e->end, (unsigned long long)sf->data_size);
+        bytes = e->end - e->begin;
+        expect = numel > UINT64_MAX / 8 ? UINT64_MAX : numel * hbpo__dtype_size(e->dtype);
+        if (bytes != expect)
+            return hbpo__fail("%s: tensor %s: data_offsets span %llu bytes, but %llu %s elements need %llu",
+                              path, e->name, (unsigned long long)bytes, (unsigned long long)numel,
+                              hbpo__dtype_name(e->dtype), (unsigned long long)expect);
+        n++;
+    }
+    sf->n = n;
+    /* Names are unique, and the byte ranges tile [0, data_size). */
+    order = (hbpo__st_entry **)HBPO_MALLOC(sizeof(hbpo__st_entry *) * (n + 1));
+    if (!order) return hbpo__fail("%s: out of memory", path);
+    for (i = 0; i < n; i++) order[i] = &sf->e[i];
+    qsort(order, n, sizeof *order, hbpo__st_cmp_name);
+    for (i = 1; i < n; i++)
+        if (!strcmp(order[i - 1]->name, order[i]->name)) {
+            k = hbpo__fail("%s: tensor %s appears twice in the header", path, order[i]->name);
+            HBPO_FREE(order);
+            return k;
+        }
+    qsort(order, n, sizeof *order, hbpo__st_cmp_begin);
+    expect = 0;
+    for (i = 0; i < n; i++) {
+        if (order[i]->begin < expect)
+            k = hbpo__fail("%s: tensors %s and %s overlap (bytes [%llu, %llu) and [%llu, %llu))", path,
+                           order[i - 1]->name, order[i]->name, (unsigned long long)order[i - 1]->begin,
+                           (unsigned long long)order[i - 1]->end, (unsigned long long)order[i]->begin,
+                           (unsigned long long)order[i]->end);
+        else if (order[i]->begin > expect)
+            k = hbpo__fail("%s: bytes [%llu, %llu) of the data belong to no tensor (a hole before %s)", path,
+                           (unsigned long long)expect, (unsigned long long)order[i]->begin, order[i]->name);
+        else k = 0;
+        if (k) { HBPO_FREE(order); return k; }
+        expect = order[i]->end;
+    }
+    HBPO_FREE(order);
+    if (expect != sf->data_size)
+        return hbpo__fail("%s: the last %llu bytes of the data belong to no tensor", path,
+                          (unsigned long long)(sf->data_size - expect));
+    return 0;
+}
+
+/* Widens n elements of dtype from little-endian bytes in to floats. */
+static void hbpo__convert_in(float *out, const unsigned char *in, size_t n, int dtype) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        const unsigned char *p = in + i * hbpo__dtype_size(dtype);
+        if (dtype == HBPO_DTYPE_F32) {
+            uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            memcpy(&out[i], &u, 4);
+        } else if (dtype == HBPO_DTYPE_BF16) {
+            out[i] = hbpo_bf16_to_f32((uint16_t)(p[0] | p[1] << 8));
+        } else if (dtype == HBPO_DTYPE_F16) {
+            out[i] = hbpo_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+        } else {
+            uint64_t u = 0;
+            double d;
+            int b;
+            for (b = 7; b >= 0; b--) u = (u << 8) | p[b];
+            memcpy(&d, &u, 8);
+            out[i] = hbpo__f64_to_f32(d);
+        }
+    }
+}
+
+/* Matches the file's entries to the model's table (found[] marks tensors
+   already read, so a name seen in an earlier shard is a duplicate), then
+   reads every matched tensor in file order, converting and uploading one
+   chunk at a time. */
+static int hbpo__st_load(hbpo_model *m, const char *path, unsigned char *found) {
+    hbpo__st_file sf;
+    unsigned char *raw = NULL;
+    float *fbuf = NULL;
+    size_t i, j, suffix = strlen(".rotary_emb.inv_freq");
+    int rc = -1, t;
+    if (hbpo__st_open(&sf, path) != 0) goto done;
+    for (i = 0; i < sf.n; i++) {
+        hbpo__st_entry *e = &sf.e[i];
+        const hbpo_tensor_info *ti = hbpo_model_tensor(m, e->name);
+        size_t len = strlen(e->name);
+        if (!ti) {
+            if (len >= suffix && !strcmp(e->name + len - suffix, ".rotary_emb.inv_freq")) continue;
+            /* transformers omits lm_head.weight when tied; when a file holds it anyway it is skipped. */
+            if (m->config.tie_word_embeddings && !strcmp(e->name, "lm_head.weight")) continue;
+            hbpo__fail("%s: unexpected tensor %s (not part of this %s config)", path, e->name,
+                       m->config.qk_norm ? "qwen3" : "qwen2");
+            goto done;
+        }
+        t = (int)(ti - m->tensors);
+        if (found[t]) {
+            hbpo__fail("%s: tensor %s appears a second time (already read from another shard)", path, e->name);
+            goto done;
+        }
+        if (e->ndim != ti->ndim || e->shape[0] != (uint64_t)ti->shape[0] ||
+            (ti->ndim == 2 && e->shape[1] != (uint64_t)ti->shape[1])) {
+            char got[96] = "[", want[64];
+            int k, o = 1;
+            for (k = 0; k < e->ndim && o < 80; k++)
+                o += snprintf(got + o, sizeof got - (size_t)o, "%s%llu", k ? ", " : "", (unsigned long long)e->shape[k]);
+            snprintf(got + (o < 90 ? o : 90), sizeof got - (size_t)(o < 90 ? o : 90), "]");
+            if (ti->ndim == 2) snprintf(want, sizeof want, "[%d, %d]", ti->shape[0], ti->shape[1]);
+            else snprintf(want, sizeof want, "[%d]", ti->shape[0]);
+            hbpo__fail("%s: tensor %s has shape %s, but config.json gives %s", path, e->name, got, want);
+            goto done;
+        }
+        e->slot = t;
+        found[t] = 1;
+    }
+    raw = (unsigned char *)HBPO_MALLOC(HBPO__CKPT_CHUNK * 8);
+    fbuf = (float *)HBPO_MALLOC(HBPO__CKPT_CHUNK * sizeof(float));
+    if (!raw || !fbuf) { hbpo__fail("%s: out of memory", path); goto done; }
+    for (i = 0; i < sf.n; i++) {
+        const hbpo__st_entry *e = &sf.e[i];
+        const hbpo_tensor_info *ti;
+        size_t es = hbpo__dtype_size(e->dtype);
+        uint64_t at = sf.data_start + e->begin;
+        if (e->slot < 0) continue;
+        ti = &m->tensors[e->slot];
+        if (at > (uint64_t)LONG_MAX || fseek(sf.f, (long)at, SEEK_SET) != 0) {
+            hbpo__fail("%s: cannot seek to tensor %s at byte %llu", path, e->name, (unsigned long long)at);
+            goto done;
+        }
+        for (j = 0; j < ti->numel; j += HBPO__CKPT_CHUNK) {
+            size_t n = ti->numel - j < HBPO__CKPT_CHUNK ? ti->numel - j : HBPO__CKPT_CHUNK;
+            if (fread(raw, es, n, sf.f) != n) {
+                hbpo__fail("%s: read error or end of file in tensor %s", path, e->name);
+                goto done;
+            }
+            hbpo__convert_in(fbuf, raw, n, e->dtype);
+            m->be->upload(m->params + ti->offset + j, fbuf, n * sizeof(float));
+        }
+    }
+    rc = 0;
+done:
+    HBPO_FREE(raw);
+    HBPO_FREE(fbuf);
+    hbpo__st_close(&sf);
+    return rc;
+}
+
+/* A shard name from the index: a plain file name in the same folder. */
+static int hbpo__shard_name_ok(const char *s) {
+    return s[0] && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/') && !strchr(s, '\\') &&
+           strlen(s) < 256;
+}
+
+static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_path, unsigned char *found) {
+    hbpo_json_doc doc;
+    const hbpo_json *wm, *e, *p;
+    char *text, path[HBPO__CKPT_PATH_MAX];
+    size_t len, n_files = 0;
+    int rc = -1;
+    memset(&doc, 0, sizeof doc);
+    text = hbpo_read_file(index_path, HBPO__CKPT_INDEX_MAX, &len);
+    if (!text) return -1;
+    if (hbpo_json_parse(&doc, text, len) != 0) {
+        hbpo_free(text);
+        hbpo__fail("%s: invalid JSON: %.300s", index_path, hbpo__err);
+        goto done;
+    }
+    hbpo_free(text);
+    wm = doc.root->type == HBPO_JSON_OBJECT ? hbpo_json_get(doc.root, "weight_map") : NULL;
+    if (!wm || wm->type != HBPO_JSON_OBJECT) {
+        hbpo__fail("%s: no \"weight_map\" object", index_path);
+        goto done;
+    }
+    for (e = wm->child; e; e = e->next) {
+        if (e->type != HBPO_JSON_STRING || !hbpo__shard_name_ok(e->str)) {
+            hbpo__fail("%s: weight_map[\"%s\"] is not a file name in the checkpoint folder", index_path, e->key);
+            goto done;
+        }
+    }
+    /* Each distinct file once, in order of first mention. */
+    for (e = wm->child; e; e = e->next) {
+        for (p = wm->child; p != e; p = p->next)
+            if (!strcmp(p->str, e->str)) break;
+        if (p != e) continue;
+        if (++n_files > HBPO__CKPT_MAX_SHARDS) {
+            hbpo__fail("%s: more than %d shard files", index_path, HBPO__CKPT_MAX_SHARDS);
+            goto done;
+        }
+        if (hbpo__path_join(path, sizeof path, dir, e->str) != 0) goto done;
+        if (!hbpo__file_exists(path)) {
+            hbpo__fail("%s: shard %s (named by %s) does not exist", dir, e->str, index_path);
+            goto done;
+        }
+        if (hbpo__st_load(m, path, found) != 0) goto done;
+    }
+    rc = 0;
+done:
+    hbpo_json_free(&doc);
+    return rc;
+}
+
+HBPODEF int hbpo_model_load(hbpo_model *m, const char *dir, const hbpo_backend *be) {
+    hbpo_model_config c;
+    char path[HBPO__CKPT_PATH_MAX];
+    unsigned char *found = NULL;
+    int i, missing = 0, first = -1, rc = -1;
+    if (!m) return hbpo__fail("hbpo_model_load: model is NULL");
+    memset(m, 0, sizeof *m);
+    if (!dir) return hbpo__fail("hbpo_model_load: dir is NULL");
+    if (!hbpo__is_dir(dir)) return hbpo__fail("%s: not a checkpoint folder (no such directory)", dir);
+    if (hbpo__path_join(path, sizeof path, dir, "config.json") != 0) return -1;
+    if (!hbpo__file_exists(path)) return hbpo__fail("%s: config.json is missing", dir);
+    if (hbpo_model_config_load(&c, path) != 0) return -1;
+    if (hbpo_model_create(m, &c, be) != 0) return -1;
+    found = (unsigned char *)HBPO_MALLOC((size_t)m->n_tensors);
+    if (!found) { hbpo__fail("hbpo_model_load: out of memory"); goto done; }
+    memset(found, 0, (size_t)m->n_tensors);
+    if (hbpo__path_join(path, sizeof path, dir, "model.safetensors") != 0) goto done;
+    if (hbpo__file_exists(path)) {
+        if (hbpo__st_load(m, path, found) != 0) goto done;
+    } else {
+        if (hbpo__path_join(path, sizeof path, dir, "model.safetensors.index.json") != 0) goto done;
+        if (!hbpo__file_exists(path)) {
+            hbpo__fail("%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
+            goto done;
+        }
+        if (hbpo__load_sharded(m, dir, path, found) != 0) goto done;
+    }
+    for (i = 0; i < m->n_tensors; i++)
+        if (!found[i]) { missing++; if (first < 0) first = i; }
+    if (missing) {
+        hbpo__fail("%s: tensor %s is missing from the checkpoint (%d missing in all)", dir,
+                   m->tensors[first].name, missing);
+        goto done;
+    }
+    rc = 0;
+done:
+    HBPO_FREE(found);
+    if (rc != 0) hbpo_model_free(m);
+    return rc;
+}
+
+/* ---- writing ---- */
+
+/* The shortest %g text (6..9 digits) that reads back as v, always with a
+   '.' or exponent so that Python reads a float. */
+static void hbpo__fmt_float(char *buf, size_t cap, float v) {
+    int p;
+    for (p = 6; p <= 9; p++) {
+        snprintf(buf, cap, "%.*g", p, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        size_t n = strlen(buf);
+        if (n + 2 < cap) memcpy(buf + n, ".0", 3);
+    }
+}
+
+static int hbpo__mkdir(const char *dir) {
+    int r;
+    if (hbpo__is_dir(dir)) return 0;
+#ifdef _WIN32
+    r = _mkdir(dir);
+#else
+    r = mkdir(dir, 0777);
+#endif
+    if (r != 0 && !hbpo__is_dir(dir)) return hbpo__fail("%s: cannot create the folder: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* Closes f (checking every write) and renames tmp to path; on any failure
+   removes tmp. */
+static int hbpo__finish_file(FILE *f, int ok, const char *tmp, const char *path) {
+    if (ferror(f)) ok = 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok) {
+        remove(tmp);
+        return hbpo__fail("%s: write error", path);
+    }
+#ifdef _WIN32
+    remove(path); /* Windows rename does not replace */
+#endif
+    if (rename(tmp, path) != 0) {
+        int err = errno;
+        remove(tmp);
+        return hbpo__fail("%s: cannot rename %s into place: %s", path, tmp, strerror(err));
+    }
+    return 0;
+}
+
+static int hbpo__write_text(const char *path, const char *text) {
+    char tmp[HBPO__CKPT_PATH_MAX + 8];
+    FILE *f;
+    size_t n = strlen(text);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    if (!f) return hbpo__fail("%s: cannot create: %s", tmp, strerror(errno));
+    return hbpo__finish_file(f, fwrite(text, 1, n, f) == n, tmp, path);
+}
+
+/* Appends to a growing text buffer; returns -1 when out of memory. */
+typedef struct { char *s; size_t n, cap; int oom; } hbpo__sbuf;
+
+static void hbpo__sb_printf(hbpo__sbuf *b, const char *fmt, ...) HBPO__PRINTF(2, 3);
+static void hbpo__sb_printf(hbpo__sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    int k;
+    if (b->oom) return;
+    for (;;) {
+        size_t room = b->cap - b->n;
+        va_start(ap, fmt);
+        k = b->s ? vsnprintf(b->s + b->n, room, fmt, ap) : -2;
+        va_end(ap);
+        if (k >= 0 && (size_t)k < room) { b->n += (size_t)k; return; }
+        if (k == -1) { b->oom = 1; return; }
+        {
+            size_t cap = b->cap ? b->cap * 2 : 4096;
+            char *s;
+            while (k >= 0 && cap < b->n + (size_t)k + 1) cap *= 2;
+            s = (char *)HBPO_REALLOC(b->s, cap);
+            if (!s) { b->oom = 1; return; }
+            b->s = s;
+            b->cap = cap;
+        }
+    }
+}
+
+static int hbpo__write_config(const hbpo_model *m, const char *dir, int dtype) {
+    const hbpo_model_config *c = &m->config;
+    const char *arch = c->qk_norm ? "Qwen3ForCausalLM" : "Qwen2ForCausalLM";
+    const char *dt = dtype == HBPO_DTYPE_BF16 ? "bfloat16" : "float32";
+    char path[HBPO__CKPT_PATH_MAX], theta[32], eps[32], init[32], bos[16], eos[16];
+    hbpo__sbuf b;
+    int rc;
+    memset(&b, 0, sizeof b);
+    hbpo__fmt_float(theta, sizeof theta, c->rope_theta);
+    hbpo__fmt_float(eps, sizeof eps, c->rms_norm_eps);
+    hbpo__fmt_float(init, sizeof init, c->initializer_range);
+    if (c->bos_token_id >= 0) snprintf(bos, sizeof bos, "%d", c->bos_token_id); else snprintf(bos, sizeof bos, "null");
+    if (c->eos_token_id >= 0) snprintf(eos, sizeof eos, "%d", c->eos_token_id); else snprintf(eos, sizeof eos, "null");
+    /* rope_theta appears twice: transformers 5 reads rope_parameters, 4.x the top level. */
+    hbpo__sb_printf(&b,
+        "{\n"
+        "  \"architectures\": [\"%s\"],\n"
+        "  \"model_type\": \"%s\",\n"
+        "  \"vocab_size\": %d,\n"
+        "  \"hidden_size\": %d,\n"
+        "  \"intermediate_size\": %d,\n"
+        "  \"num_hidden_layers\": %d,\n"
+        "  \"num_attention_heads\": %d,\n"
+        "  \"num_key_value_heads\": %d,\n"
+        "  \"head_dim\": %d,\n"
+        "  \"max_position_embeddings\": %d,\n"
+        "  \"hidden_act\": \"silu\",\n"
+        "  \"rms_norm_eps\": %s,\n"
+        "  \"initializer_range\": %s,\n"
+        "  \"rope_theta\": %s,\n"
+        "  \"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": %s},\n"
+        "  \"tie_word_embeddings\": %s,\n",
+        arch, c->qk_norm ? "qwen3" : "qwen2", c->vocab_size, c->hidden_size, c->intermediate_size,
+        c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads, c->head_dim,
+        c->max_position_embeddings, eps, init, theta, theta, c->tie_word_embeddings ? "true" : "false");
+    if (c->qk_norm) hbpo__sb_printf(&b, "  \"attention_bias\": %s,\n", c->attention_bias ? "true" : "false");
+    hbpo__sb_printf(&b,
+        "  \"attention_dropout\": 0.0,\n"
+        "  \"use_sliding_window\": false,\n"
+        "  \"sliding_window\": null,\n"
+        "  \"max_window_layers\": %d,\n"
+        "  \"use_cache\": true,\n"
+        "  \"bos_token_id\": %s,\n"
+        "  \"eos_token_id\": %s,\n"
+        "  \"dtype\": \"%s\",\n"
+        "  \"torch_dtype\": \"%s\"\n"
+        "}\n",
+        c->num_hidden_layers, bos, eos, dt, dt);
+    if (b.oom) { HBPO_FREE(b.s); return hbpo__fail("hbpo_model_save: out of memory"); }
+    rc = hbpo__path_join(path, sizeof path, dir, "config.json");
+    if (rc == 0) rc = hbpo__write_text(path, b.s);
+    HBPO_FREE(b.s);
+    return rc;
+}
+
+/* Writes tensors [t0, t1) of the table to path as one safetensors file. */
+static int hbpo__st_write(const hbpo_model *m, const char *path, int dtype, int t0, int t1) {
+    char tmp[HBPO__CKPT_PATH_MAX + 8];
+    const char *dn = dtype == HBPO_DTYPE_BF16 ? "BF16" : "F32";
+    size_t es = dtype == HBPO_DTYPE_BF16 ? 2 : 4, off = 0, j, k, hl;
+    unsigned char len8[8], *raw = NULL;
+    float *fbuf = NULL;
+    hbpo__sbuf b;
+    FILE *f = NULL;
+    int t, ok = 1;
+    memset(&b, 0, sizeof b);
+    hbpo__sb_printf(&b, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (t = t0; t < t1; t++) {
+        const hbpo_tensor_info *ti = &m->tensors[t];
+        hbpo__sb_printf(&b, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%d", ti->name, dn, ti->shape[0]);
+        if (ti->ndim == 2) hbpo__sb_printf(&b, ",%d", ti->shape[1]);
+        hbpo__sb_printf(&b, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                        (unsigned long long)(off + ti->numel * es));
+        off += ti->numel * es;
+    }
+    hbpo__sb_printf(&b, "}");
+    while (!b.oom && b.n % 8 != 0) hbpo__sb_printf(&b, " "); /* the data starts 8-byte aligned */
+    raw = (unsigned char *)HBPO_MALLOC(HBPO__CKPT_CHUNK * 4);
+    fbuf = (float *)HBPO_MALLOC(HBPO__CKPT_CHUNK * sizeof(float));
+    if (b.oom || !raw || !fbuf) {
+        HBPO_FREE(b.s); HBPO_FREE(raw); HBPO_FREE(fbuf);
+        return hbpo__fail("hbpo_model_save: out of memory");
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        HBPO_FREE(b.s); HBPO_FREE(raw); HBPO_FREE(fbuf);
+        return hbpo__fail("%s: cannot create: %s", tmp, strerror(errno));
+    }
+    hl = b.n;
+    for (k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hl >> (8 * k));
+    ok = fwrite(len8, 1, 8, f) == 8 && fwrite(b.s, 1, hl, f) == hl;
+    for (t = t0; ok && t < t1; t++) {
+        const hbpo_tensor_info *ti = &m->tensors[t];
+        for (j = 0; ok && j < ti->numel; j += HBPO__CKPT_CHUNK) {
+            size_t n = ti->numel - j < HBPO__CKPT_CHUNK ? ti->numel - j : HBPO__CKPT_CHUNK;
+            m->be->download(fbuf, m->params + ti->offset + j, n * sizeof(float));
+            for (k = 0; k < n; k++) {
+                unsigned char *p = raw + k * es;
+                if (dtype == HBPO_DTYPE_BF16) {
+                    uint16_t h = hbpo_f32_to_bf16(fbuf[k]);
+                    p[0] = (unsigned char)h; p[1] = (unsigned char)(h >> 8);
+                } else {
+                    uint32_t u;
+                    memcpy(&u, &fbuf[k], 4);
+                    p[0] = (unsigned char)u; p[1] = (unsigned char)(u >> 8);
+                    p[2] = (unsigned char)(u >> 16); p[3] = (unsigned char)(u >> 24);
+                }
+            }
+            ok = fwrite(raw, es, n, f) == n;
+        }
+    }
+    HBPO_FREE(b.s); HBPO_FREE(raw); HBPO_FREE(fbuf);
+    return hbpo__finish_file(f, ok, tmp, path);
+}
+
+HBPODEF int hbpo_model_save_sharded(const hbpo_model *m, const char *dir, int dtype, size_t max_shard_bytes) {
+    char path[HBPO__CKPT_PATH_MAX], name[64];
+    int *start = NULL, n_shards = 0, s, t, rc = -1;
+    size_t es, cur = 0, total = 0;
+    hbpo__sbuf b;
+    if (!m || !m->params || !dir) return hbpo__fail("hbpo_model_save: model is not created or dir is NULL");
+    if (dtype != HBPO_DTYPE_F32 && dtype != HBPO_DTYPE_BF16)
+        return hbpo__fail("hbpo_model_save: dtype %d is not supported (HBPO_DTYPE_F32 or HBPO_DTYPE_BF16)", dtype);
+    if (!m->config.attention_bias && !m->config.qk_norm)
+        return hbpo__fail("hbpo_model_save: a model with neither attention_bias nor qk_norm is neither "
+                          "Qwen2 nor Qwen3 in transformers");
+    if (hbpo__mkdir(dir) != 0) return -1;
+    es = dtype == HBPO_DTYPE_BF16 ? 2 : 4;
+    /* Shards: consecutive tensors in table order, each at most max_shard_bytes
+       (a tensor larger than that gets a shard of its own). */
+    start = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(m->n_tensors + 1));
+    if (!start) return hbpo__fail("hbpo_model_save: out of memory");
+    for (t = 0; t < m->n_tensors; t++) {
+        size_t bytes = m->tensors[t].numel * es;
+        if (t == 0 || (max_shard_bytes && cur > 0 && cur + bytes > max_shard_bytes)) {
+            start[n_shards++] = t;
+            cur = 0;
+        }
+        cur += bytes;
+        total += bytes;
+    }
+    start[n_shards] = m->n_tensors;
+    memset(&b, 0, sizeof b);
+    if (n_shards == 1) {
+        if (hbpo__path_join(path, sizeof path, dir, "model.safetensors") != 0 ||
+            hbpo__st_write(m, path, dtype, 0, m->n_tensors) != 0)
+            goto done;
+        if (hbpo__path_join(path, sizeof path, dir, "model.safetensors.index.json") != 0) goto done;
+        remove(path); /* a stale index from an earlier sharded save */
+    } else {
+        hbpo__sb_printf(&b, "{\n  \"metadata\": {\"total_size\": %llu},\n  \"weight_map\": {\n",
+                        (unsigned long long)total);
+        for (s = 0; s < n_shards; s++) {
+            snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", s + 1, n_shards);
+            if (hbpo__path_join(path, sizeof path, dir, name) != 0 ||
+                hbpo__st_write(m, path, dtype, start[s], start[s + 1]) != 0)
+                goto done;
+            for (t = start[s]; t < start[s + 1]; t++)
+                hbpo__sb_printf(&b, "    \"%s\": \"%s\"%s\n", m->tensors[t].name, name,
+                                t + 1 < m->n_tensors ? "," : "");
+        }
+        hbpo__sb_printf(&b, "  }\n}\n");
+        if (b.oom) { hbpo__fail("hbpo_model_save: out of memory"); goto done; }
+        if (hbpo__path_join(path, sizeof path, dir, "model.safetensors.index.json") != 0 ||
+            hbpo__write_text(path, b.s) != 0)
+            goto done;
+        if (hbpo__path_join(path, sizeof path, dir, "model.safetensors") != 0) goto done;
+        remove(path); /* it would be read instead of the shards */
+    }
+    rc = hbpo__write_config(m, dir, dtype);
+done:
+    HBPO_FREE(b.s);
+    HBPO_FREE(start);
+    return rc;
+}
+
+HBPODEF int hbpo_model_save(const hbpo_model *m, const char *dir, int dtype) {
+    return hbpo_model_save_sharded(m, dir, dtype, 0);
+}
 
 /* ------------------------------------------------------------------------- */
 /* 11. I/O: files, JSON, JSON Lines                                          */
