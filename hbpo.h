@@ -63,13 +63,23 @@
      8. Model: Qwen2 forward, backward, AdamW             hbpo_model
      9. Generation: sampling, KV-cache decoding           hbpo_generate
     10. Checkpoints: config.json, safetensors             hbpo_model_load
-    11. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
+    11. Data: JSONL datasets, the synthetic task          hbpo_dataset, hbpo_synth
+    12. Trainer and evaluation: Algorithm 1               hbpo_trainer, hbpo_evaluate
+    13. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
 
    Dimension legend (used in every shape comment)
      B batch (sequences), T time (tokens), C channels (hidden size),
      NH attention heads, KVH key/value heads, HS head size, V vocabulary,
      F feed-forward size, n rollouts per query, k budget subgroups.
 */
+/* The implementation uses POSIX.1-2008 where it exists (mkdir, fsync for
+   atomic checkpoints). It asks for it here, before any system header; a file
+   that includes system headers before the implementation should define
+   _POSIX_C_SOURCE (or _GNU_SOURCE) itself. */
+#if defined(HBPO_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
 #ifndef HBPO_H
 #define HBPO_H
 
@@ -273,7 +283,9 @@ HBPODEF void hbpo_tokenizer_free(hbpo_tokenizer *tok);
    number of ids; only the first cap are written when it is larger, so a call
    with cap = 0 measures. Invalid UTF-8 is an error (-1; tokenizers takes only
    valid strings), as is an id count above INT_MAX. Added tokens in the text
-   (`<|im_end|>`, `<think>`) become their ids. */
+   (`<|im_end|>`, `<think>`) become their ids. This is tokenizers'
+   encode(text, add_special_tokens=False): no post-processor runs (the chat
+   prompt already holds DeepSeek's begin-of-sentence token). */
 HBPODEF int hbpo_tokenizer_encode(const hbpo_tokenizer *tok, const char *text, size_t len,
                                   int *ids, int cap);
 /* Decodes n ids into UTF-8 text, NUL-terminated in out (cap bytes). Returns
@@ -675,8 +687,10 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
    T = 1); a finished sequence's cache slot is filled by the last active one,
    so it costs nothing further. Memory: a cache of 2 * L * B * S * KVH*HS
    floats, S = the longest prompt + max_new_tokens (capped at
-   max_position_embeddings), plus one layer's activations. The model's saved
-   training activations are not touched. Returns 0 or -1 with a message. */
+   max_position_embeddings), plus one layer's activations for B tokens and
+   for prefill groups of up to 2048 prompt tokens (prompts padded to the
+   group's longest). The model's saved training activations are not touched.
+   Returns 0 or -1 with a message. */
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len);
 
@@ -763,7 +777,15 @@ HBPODEF int hbpo_model_save_sharded(const hbpo_model *m, const char *dir, int dt
 
 
 /* ------------------------------------------------------------------------- */
-/* 11. I/O: files, JSON, JSON Lines                                          */
+/* 11. Data: datasets and the synthetic arithmetic task                      */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 12. Trainer and evaluation                                                */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 13. I/O: files, JSON, JSON Lines                                          */
 /* ------------------------------------------------------------------------- */
 
 /* Reads a whole file (at most max_bytes; 0 = 1 GiB) into a NUL-terminated
@@ -841,6 +863,7 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #ifndef HBPO_IMPLEMENTATION_DONE
 #define HBPO_IMPLEMENTATION_DONE
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -3178,6 +3201,7 @@ typedef struct {
     const char *text;    /* content as matched: raw, or NFC when normalized */
     size_t      len;
     int         id;
+    int         normalized; /* matched in the normalized text (group 1) or the raw text (0) */
 } hbpo__tok_added;
 
 struct hbpo_tokenizer {
@@ -3309,8 +3333,11 @@ fail:
     return NULL;
 }
 
+/* Raw group first; in each group longest first, so the first match found at
+   a position is the longest (leftmost-longest, as tokenizers' Aho-Corasick). */
 static int hbpo__tok_cmp_added(const void *x, const void *y) {
     const hbpo__tok_added *a = (const hbpo__tok_added *)x, *b = (const hbpo__tok_added *)y;
+    if (a->normalized != b->normalized) return a->normalized - b->normalized;
     return a->len < b->len ? 1 : a->len > b->len ? -1 : a->id - b->id;
 }
 
@@ -3564,6 +3591,7 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
         hbpo__tok_index(t, id);
         at = &t->added[t->n_added];
         at->id = id;
+        at->normalized = normalized;
         at->text = normalized && t->nfc ? hbpo__tok_nfc_string(s, n, &at->len) : NULL;
         if (!at->text) {
             char *c = (char *)HBPO_MALLOC(n + 1);
@@ -3574,22 +3602,8 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
         }
         t->n_added++;
         if (!normalized) t->n_added_raw++;
-        /* raw ones first: mark the group in the sign of the id until sorted */
-        if (normalized) at->id = -1 - at->id;
     }
     qsort(t->added, (size_t)t->n_added, sizeof(hbpo__tok_added), hbpo__tok_cmp_added);
-    {
-        /* stable partition: raw (id >= 0) first, each group still longest first */
-        hbpo__tok_added *tmp =
-            (hbpo__tok_added *)HBPO_MALLOC((size_t)t->n_added * sizeof(hbpo__tok_added) + 1);
-        int w = 0;
-        if (!tmp) return hbpo__fail("hbpo_tokenizer: out of memory");
-        for (k = 0; k < t->n_added; k++) if (t->added[k].id >= 0) tmp[w++] = t->added[k];
-        for (k = 0; k < t->n_added; k++)
-            if (t->added[k].id < 0) { tmp[w] = t->added[k]; tmp[w++].id = -1 - t->added[k].id; }
-        memcpy(t->added, tmp, (size_t)t->n_added * sizeof(hbpo__tok_added));
-        HBPO_FREE(tmp);
-    }
     for (k = 0; k < t->n_added; k++)
         t->added_first[k >= t->n_added_raw][(unsigned char)t->added[k].text[0]] = 1;
 
@@ -5779,7 +5793,7 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
                probability q < (1 - top_p) / V can never be in the nucleus:
                the tokens ranked at or after it hold < V q < 1 - top_p, so the
                ones before it already reach top_p. Halving that bound leaves
-               room for rounding; only the survivors are sorted. */
+               room for rounding; only the survivors enter the selection. */
             double cut = k ? -INFINITY : lse + log(0.5 * (1.0 - (double)s->top_p) / (double)V);
             for (j = 0; j < V; j++) {
                 float z = logits[j] * inv;
@@ -6054,6 +6068,9 @@ done:
    checkpoint file must stay under 2 GiB. */
 #include <limits.h>   /* LONG_MAX */
 #include <sys/stat.h> /* stat, mkdir */
+#ifndef _WIN32
+#include <unistd.h>   /* fsync */
+#endif
 #ifdef _WIN32
 #include <direct.h>   /* _mkdir */
 #endif
@@ -6744,10 +6761,13 @@ static int hbpo__mkdir(const char *dir) {
     return 0;
 }
 
-/* Closes f (checking every write) and renames tmp to path; on any failure
+/* Closes f (checking every write, fsync) and renames tmp to path; on any failure
    removes tmp. */
 static int hbpo__finish_file(FILE *f, int ok, const char *tmp, const char *path) {
-    if (ferror(f)) ok = 0;
+    if (fflush(f) != 0 || ferror(f)) ok = 0;
+#ifndef _WIN32
+    if (ok && fsync(fileno(f)) != 0) ok = 0; /* the data is on disk before the rename */
+#endif
     if (fclose(f) != 0) ok = 0;
     if (!ok) {
         remove(tmp);
@@ -6987,7 +7007,15 @@ HBPODEF int hbpo_model_save(const hbpo_model *m, const char *dir, int dtype) {
 }
 
 /* ------------------------------------------------------------------------- */
-/* 11. I/O: files, JSON, JSON Lines                                          */
+/* 11. Data: datasets and the synthetic arithmetic task                      */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 12. Trainer and evaluation                                                */
+/* ------------------------------------------------------------------------- */
+
+/* ------------------------------------------------------------------------- */
+/* 13. I/O: files, JSON, JSON Lines                                          */
 /* ------------------------------------------------------------------------- */
 
 #include <limits.h> /* LONG_MAX */
