@@ -672,7 +672,8 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
    lengths, prefilled then decoded together with a key/value cache.
    prompt holds the prompts back to back, sequence b being
    prompt[prompt_off[b] .. prompt_off[b+1]) (prompt_off: B+1 increasing
-   offsets, usually from 0); every prompt is non-empty, every id in [0, V). A budget prefix is simply part of the prompt.
+   offsets, usually from 0); every prompt is non-empty, every id in [0, V).
+   A budget prefix is simply part of the prompt.
    Sequence b stops after a token in s->eos (included in the output), after
    s->max_new_tokens tokens, or when prompt + output reach the model's
    max_position_embeddings (a prompt must leave room for one token).
@@ -780,9 +781,252 @@ HBPODEF int hbpo_model_save_sharded(const hbpo_model *m, const char *dir, int dt
 /* 11. Data: datasets and the synthetic arithmetic task                      */
 /* ------------------------------------------------------------------------- */
 
+/* Problems with gold answers, from JSON Lines files or made up (the
+   synthetic task below). The trainer samples from `items`; hbpo_judge
+   compares a response with `answer`.
+       hbpo_dataset d;
+       if (hbpo_dataset_load(&d, "gsm8k/train.jsonl", HBPO_DATA_AUTO, 0) != 0)
+           fprintf(stderr, "%s\n", hbpo_last_error());
+       else if (d.n_skipped)
+           fprintf(stderr, "skipped %d bad lines, first: %s\n", d.n_skipped,
+                   hbpo_dataset_first_skip(&d));
+       ...
+       hbpo_dataset_free(&d);
+   Each item owns one allocation holding both of its strings, so the items
+   may be permuted in place (shuffled); they must not be copied into a
+   second dataset other than through hbpo_dataset_add. */
+typedef struct {
+    const char *question;  /* the problem text (UTF-8) */
+    const char *answer;    /* gold answer as hbpo_judge compares it (GSM8K: the number after ####) */
+    int         level;     /* difficulty: MATH500 level 1-5, the synthetic task's level, 0 unknown */
+} hbpo_problem;
+
+typedef struct {
+    hbpo_problem *items;      /* (n) */
+    int           n;
+    int           n_skipped;  /* bad lines skipped (non-strict loading) */
+    int           layout;     /* the layout the last load used (AUTO resolved), else 0 */
+    int           cap;        /* items allocated */
+    char          first_skip[512]; /* message of the first skipped line, "" when none */
+} hbpo_dataset;
+
+enum { HBPO_DATA_AUTO = 0, HBPO_DATA_MATH = 1, HBPO_DATA_GSM8K = 2 };
+
+/* Loads a JSON Lines file of problems, one object per line, into d (which
+   is overwritten: free a previous dataset first; on error d is left empty).
+     HBPO_DATA_MATH   the MATH / DeepScaleR layout: `problem` (or `question`)
+                      and `answer`, a string or a number (AMC23's 27.0 gives
+                      "27"); without `answer`, OlympiadBench's `final_answer`,
+                      a list of strings joined with ", ", unescaped '$' removed.
+                      An optional `level`, 3 or "Level 3", gives the level.
+     HBPO_DATA_GSM8K  `question` (or `problem`) and `answer`, a worked solution
+                      ending "#### N": the gold answer is hbpo_gsm8k_extract's N.
+     HBPO_DATA_AUTO   decided by the file's first valid line: `problem` -> MATH;
+                      `question` with "####" in a string `answer` -> GSM8K;
+                      other `question` lines -> MATH (AIME, AMC, OlympiadBench).
+   A bad line (not JSON, not an object, a missing or mistyped field, a NUL
+   byte in a string, a question of 1 MiB or more, an answer of 4096 bytes or
+   more): strict -> returns -1 with "PATH line N: reason"; non-strict -> the
+   line is skipped and counted in n_skipped, the first message kept for
+   hbpo_dataset_first_skip. No valid line at all is an error, as are a
+   missing file, a read error and a bad layout. Returns 0 or -1. */
+HBPODEF int  hbpo_dataset_load(hbpo_dataset *d, const char *path, int layout, int strict);
+/* Appends a copy of one problem to d (zeroed or loaded). level >= 0; the
+   limits are those of hbpo_dataset_load. Returns 0 or -1. */
+HBPODEF int  hbpo_dataset_add(hbpo_dataset *d, const char *question, const char *answer, int level);
+/* Frees everything and zeroes d; safe on a zeroed dataset and twice. */
+HBPODEF void hbpo_dataset_free(hbpo_dataset *d);
+/* The message of the first line skipped by a non-strict load, or "". */
+HBPODEF const char *hbpo_dataset_first_skip(const hbpo_dataset *d);
+
+/* The synthetic arithmetic task: chains of + and - whose length is the
+   level, so the reasoning needed grows with it. Level 1 ("7+5=?") can be
+   answered at sight; level 8 needs written intermediate steps. Texts are
+   short and regular so that a tiny byte-level model can learn them.
+     question  "7+5-3=?"     the first number and every operand in 1..9,
+                             every intermediate result in 0..99
+     answer    "9"
+   Solutions are what the assistant writes after the "<think>\n" prefix (and
+   any budget prompt line, built elsewhere), in one of three styles:
+     DIRECT   "</think>\n\\boxed{9}"
+     STEPS    "7+5=12\n12-3=9\n</think>\n\\boxed{9}"
+     VERBOSE  the steps, then one or two redundant re-checks in the
+              over-thinking style of R1 models:
+              "7+5=12\n12-3=9\nwait, let me check: 7+5=12, 12-3=9\n</think>\n\\boxed{9}" */
+#define HBPO_SYNTH_MAX_LEVEL 8
+#define HBPO_SYNTH_MAX_SOLUTION 512 /* bytes that always hold a solution, NUL included */
+enum { HBPO_SYNTH_DIRECT = 0, HBPO_SYNTH_STEPS = 1, HBPO_SYNTH_VERBOSE = 2 };
+
+/* A problem of `level` operations (1..HBPO_SYNTH_MAX_LEVEL). Operations that
+   would leave 0..99 are drawn again. question needs 2 * level + 4 bytes (20
+   at most), answer 3. Returns 0, or -1 (bad level, buffer too small). */
+HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qcap,
+                               char *answer, size_t acap);
+/* The worked solution of a synthetic `question` in `style`, written to out
+   (NUL-terminated). r picks VERBOSE's number of re-checks (1 or 2) and their
+   phrasings; it is not used by the other styles and may be NULL (VERBOSE
+   with NULL: one re-check, the first phrasing). Returns the length, or -1
+   (not a synthetic question, bad style, out too small). */
+HBPODEF int hbpo_synth_solution(const char *question, int style, hbpo_rng *r, char *out, size_t cap);
+/* The level (number of operations) of a synthetic question, or -1. */
+HBPODEF int hbpo_synth_level(const char *question);
+/* Appends n_per_level problems of each level lo..hi to d (zeroed or loaded),
+   interleaved (level lo, lo+1, .., hi, lo, ..) so that any prefix is
+   balanced; the same seed gives the same problems. Returns 0 or -1. */
+HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, int lo, int hi);
+
 /* ------------------------------------------------------------------------- */
 /* 12. Trainer and evaluation                                                */
 /* ------------------------------------------------------------------------- */
+
+/* The HBPO training loop (Algorithm 1) and the baselines the paper compares,
+   on one control flow: rollouts -> rewards -> advantages -> clipped update.
+     hbpo    k budget subgroups, piecewise reward (paper or released-code mode)
+     grpo    0/1 reward, no budget prompt, A = (R - mean) / (std + 1e-6)
+     cosine  one global length reward beta*cos(pi*n/(2*L_max)) for correct
+             answers (the "uniform efficiency constraint"), no budget prompt
+     l1      a target budget per rollout in the prompt (the same b_i as hbpo),
+             R = 1[correct] - l1_alpha*|n_gen - b| (L1's LCPO-Exact), GRPO advantage */
+enum { HBPO_ALGO_HBPO = 0, HBPO_ALGO_GRPO = 1, HBPO_ALGO_COSINE = 2, HBPO_ALGO_L1 = 3 };
+
+typedef struct {
+    int   algo;                   /* HBPO_ALGO_* */
+    hbpo_budget_config budget;    /* b_1..b_k, L_max (max new tokens), alpha, beta, mode */
+    int   n_rollouts;             /* per query, a multiple of k for hbpo/l1 (16) */
+    int   batch_queries;          /* queries per step (64) */
+    int   ppo_epochs;             /* passes over the rollouts per step (1) */
+    int   mini_batches;           /* optimizer steps per epoch (1) */
+    int   micro_batch;            /* sequences per forward/backward: memory, not maths (8) */
+    int   rollout_batch;          /* sequences generated together (0: the whole step) */
+    hbpo_policy_config policy;    /* clip 0.2 / 0.28, token-mean, KL off */
+    hbpo_adamw_config  adamw;     /* lr 1e-6, clip 1.0 */
+    float temperature;            /* rollout sampling temperature (1.0) */
+    float top_p;                  /* rollout nucleus (1.0: off) */
+    int   chat_style;             /* HBPO_CHAT_* */
+    float l1_alpha;               /* l1's penalty per token (default 1/L_max) */
+    uint64_t seed;                /* data order, rollout sampling, mini-batch shuffles */
+} hbpo_train_config;
+
+/* The paper's setting: hbpo, paper mode, b = {512, 1024, 2048, 2560}, L_max
+   4096, n = 16, 64 queries, one epoch and one mini-batch, lr 1e-6, clip 0.2 /
+   0.28, temperature 1.0, ChatML. */
+HBPODEF hbpo_train_config hbpo_train_config_default(void);
+/* 0 when usable; else -1 and a message naming the field. */
+HBPODEF int hbpo_train_config_check(const hbpo_train_config *c);
+
+/* The reward of one rollout under the configured algorithm (budget: the
+   rollout's b, <= 0 when it has none). */
+HBPODEF float hbpo_rollout_reward(const hbpo_train_config *c, int outcome, int n_gen, int budget);
+/* The budget of rollout j (0-based) of a query: subgroup j / (n/k) gets b_(j/(n/k)),
+   equal contiguous subgroups; 0 for grpo and cosine. */
+HBPODEF int hbpo_rollout_budget(const hbpo_train_config *c, int j);
+/* The text after the reasoning tag for a rollout with budget b: the budget
+   prompt and a newline, or "" when b <= 0. Returns the length or -1. */
+HBPODEF int hbpo_rollout_suffix(const hbpo_train_config *c, int budget, char *out, size_t cap);
+
+/* What one step did, averaged over its rollouts (per step, as verl logs it). */
+typedef struct {
+    long   step;                       /* 1-based number of this step */
+    int    n_rollouts;                 /* rollouts in the step */
+    double reward_mean, accuracy;      /* mean R; share judged correct */
+    double no_answer;                  /* share without a \boxed answer */
+    double ngen_mean;                  /* mean n_gen */
+    double ngen_sub[HBPO_MAX_BUDGETS]; /* mean n_gen per budget subgroup */
+    double acc_sub[HBPO_MAX_BUDGETS];  /* accuracy per budget subgroup */
+    double truncated;                  /* share stopped by L_max */
+    double adv_mean, adv_abs;          /* mean and mean |A| */
+    double pg_loss, clipfrac, approx_kl, entropy; /* token means over the update */
+    double grad_norm;                  /* before clipping (last optimizer step) */
+    double lr;
+    double t_rollout, t_score, t_update; /* seconds */
+} hbpo_step_metrics;
+
+/* The rollouts of the last step, kept for logging and tests. Rollout r is
+   rollout j = r % n of query r / n. */
+typedef struct {
+    int    count, cap;        /* rollouts, allocated */
+    int   *query;             /* (count) index into the dataset */
+    int   *budget;            /* (count) b of the rollout (0: none) */
+    int   *prompt_len;        /* (count) tokens of the prompt prefix */
+    int   *n_gen;             /* (count) generated tokens (the final EOS included) */
+    int   *outcome;           /* (count) HBPO_CORRECT / HBPO_WRONG / HBPO_NO_ANSWER */
+    float *reward, *adv;      /* (count) */
+    int   *tokens;            /* (count, max_len) prompt then response, -1 padded */
+    int    max_len;           /* prompt cap + L_max */
+} hbpo_rollouts;
+
+typedef struct {
+    hbpo_train_config     cfg;
+    hbpo_model           *model;   /* not owned */
+    const hbpo_tokenizer *tok;     /* not owned */
+    const hbpo_dataset   *data;    /* not owned */
+    hbpo_rng              rng;     /* everything random in the loop; saved in checkpoints */
+    long                  step;    /* steps completed */
+    long                  epoch;   /* passes over the data started */
+    long                  data_pos; /* next position in order[] */
+    int                  *order;   /* (data->n) this epoch's shuffled order */
+    int                   eos[HBPO_MAX_EOS], n_eos; /* stop tokens found in the tokenizer */
+    int                   think_end;  /* id of "</think>" or -1 */
+    hbpo_rollouts         last;    /* the last step's rollouts */
+} hbpo_trainer;
+
+/* Binds a trainer to a model, tokenizer and dataset (all borrowed). */
+HBPODEF int  hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_model *m,
+                               const hbpo_tokenizer *tok, const hbpo_dataset *d);
+HBPODEF void hbpo_trainer_free(hbpo_trainer *t);
+/* One step of Algorithm 1: batch_queries queries from the data (in a seeded
+   order, epoch by epoch), n rollouts each generated together, rewards and
+   advantages per query, the clipped update. metrics may be NULL. */
+HBPODEF int  hbpo_trainer_step(hbpo_trainer *t, hbpo_step_metrics *metrics);
+/* Checkpoint folder: the model (config.json + model.safetensors, F32), and
+   trainer_state.bin (step, epoch, data position and order, RNG state, AdamW
+   step and moments, and a fingerprint of the config), each written to a
+   temporary file, fsync'ed and renamed. Resuming restores all of it into a
+   trainer initialised with the same config, model shape and dataset, so the
+   run continues exactly (bit-identical metrics in a deterministic build). */
+HBPODEF int  hbpo_trainer_save(const hbpo_trainer *t, const char *dir);
+HBPODEF int  hbpo_trainer_resume(hbpo_trainer *t, const char *dir);
+/* One JSON object (one line, no newline) of the metrics; returns its length like snprintf. */
+HBPODEF int  hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size_t cap);
+
+/* Supervised fine-tuning on (question, completion) pairs: the chat prompt
+   (natural: no suffix) then the completion and the tokenizer's end-of-turn
+   token; loss on the completion tokens only. One AdamW step over the n pairs
+   (micro-batched); *loss (may be NULL) = mean cross-entropy per token. */
+HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
+                          const char *const *questions, const char *const *completions,
+                          int micro_batch, const hbpo_adamw_config *o, float *loss);
+
+/* Evaluation: pass@1 and tokens over a dataset, overall and per level
+   (levels above HBPO_EVAL_MAX_LEVEL count in the last bucket). */
+#define HBPO_EVAL_MAX_LEVEL 8
+typedef struct {
+    int    n, correct, no_answer, truncated;
+    double tokens;       /* sum of n_gen */
+    double think_tokens; /* sum of tokens before the </think> tag (all, when it never closes) */
+    double reflections;  /* sum of reflection words (hbpo_count_reflections) */
+} hbpo_eval_bucket;
+typedef struct {
+    hbpo_eval_bucket all;
+    hbpo_eval_bucket level[HBPO_EVAL_MAX_LEVEL + 1]; /* [0]: unknown level */
+} hbpo_eval_result;
+/* Generates one response per problem (batch at a time) with sampler s
+   (eos ids from the tokenizer are added), after the chat prompt with suffix
+   ("" natural, HBPO_EFFICIENCY_PROMPT efficient), and judges it.
+   each (may be NULL) is called per problem with its response text. */
+typedef void (*hbpo_eval_callback)(void *user, int index, const char *response, int outcome,
+                                   int n_gen);
+HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_dataset *d,
+                          int chat_style, const char *suffix, const hbpo_sampler_config *s,
+                          int batch, hbpo_eval_result *r, hbpo_eval_callback each, void *user);
+/* Reflection words in a response, as the paper's analysis counts them:
+   "wait", "alternatively", "hmm", "but", "however", "verify", "check"
+   (whole words, any case). */
+HBPODEF int hbpo_count_reflections(const char *text);
+/* The result as one JSON object; returns its length like snprintf. */
+HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
+
+
 
 /* ------------------------------------------------------------------------- */
 /* 13. I/O: files, JSON, JSON Lines                                          */
@@ -871,6 +1115,7 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -4379,6 +4624,11 @@ HBPODEF void hbpo_set_threads(int n) {
     (void)n;
 }
 
+/* Loops below HBPO__PAR_MIN units of work (about a few microseconds) run on
+   one thread: starting a team and meeting at its barrier costs more, and far
+   more when another process holds a core. */
+#define HBPO__PAR_MIN 32768.0
+
 /* ---- The CPU backend: the reference implementation of every operation ----
    Each comment quotes the PyTorch expression computed. Loops over rows run
    in parallel with OpenMP (static schedule, each row written by one thread),
@@ -4404,7 +4654,7 @@ static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
                                      const float *bias, int N, int IC, int OC) {
     int i;
     if (bias) {
-        HBPO__OMP(omp parallel for schedule(static))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
         for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
     }
     hbpo_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, bias ? 1.0f : 0.0f, out, OC);
@@ -4419,7 +4669,7 @@ static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const 
     if (dw) hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
     if (dbias) {
         int o0;
-        HBPO__OMP(omp parallel for schedule(static))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
         for (o0 = 0; o0 < OC; o0 += 64) {
             int o, i, o1 = o0 + 64 < OC ? o0 + 64 : OC;
             for (i = 0; i < N; i++)
@@ -4432,7 +4682,7 @@ static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const 
 static void hbpo__cpu_embedding_forward(float *out, const int *tokens, const float *wte, int N,
                                         int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++)
         memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, sizeof(float) * (size_t)C);
 }
@@ -4442,7 +4692,7 @@ static void hbpo__cpu_embedding_forward(float *out, const int *tokens, const flo
 static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const int *tokens,
                                          int N, int C) {
     int c0;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (c0 = 0; c0 < C; c0 += 64) {
         int i, c, c1 = c0 + 64 < C ? c0 + 64 : C;
         for (i = 0; i < N; i++) {
@@ -4458,7 +4708,7 @@ static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const i
 static void hbpo__cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
                                       int N, int C, float eps) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C;
         float *oi = out + (size_t)i * C;
@@ -4478,7 +4728,7 @@ static void hbpo__cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, 
                                        const float *w, const float *rstd, int N, int C,
                                        int accumulate_dx) {
     int i, c0;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
         float *di = dx + (size_t)i * C;
@@ -4492,7 +4742,7 @@ static void hbpo__cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, 
         else
             for (c = 0; c < C; c++) di[c] = r * gi[c] * w[c] - k * xi[c];
     }
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (c0 = 0; c0 < C; c0 += 64) {
         int c, c1 = c0 + 64 < C ? c0 + 64 : C;
         for (i = 0; i < N; i++) {
@@ -4545,11 +4795,11 @@ static void hbpo__cpu_rope(float *x, const int *pos0, int B, int T, int nh, int 
                 ? (float *)HBPO_MALLOC(sizeof(float) * (size_t)(pmax - pmin + T) * HS)
                 : NULL;
     if (table) {
-        HBPO__OMP(omp parallel for schedule(static))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)(pmax - pmin + T) * HS * 8 >= HBPO__PAR_MIN))
         for (r = 0; r < pmax - pmin + T; r++)
             hbpo__rope_angles(table + (size_t)r * HS, pmin + r, HS, theta);
     }
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)B * T * nh * HS >= HBPO__PAR_MIN))
     for (r = 0; r < B * T; r++) {
         int pos = pos0[r / T] + r % T;
         float local[2048]; /* HS <= 1024 (hbpo_model_config_check) */
@@ -4620,7 +4870,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                            k + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
                            P + (size_t)p * per_pair, n);
             }
-            HBPO__OMP(omp parallel for schedule(static))
+            HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * S >= HBPO__PAR_MIN))
             for (r = 0; r < np * T; r++) {
                 int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH;
                 int n = pos0[b] + T, keys = pos0[b] + t + 1, j;
@@ -4640,7 +4890,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         return 0;
     } else {
         int bh, failed = 0;
-        HBPO__OMP(omp parallel for schedule(dynamic))
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)B * NH * T * S * HS >= HBPO__PAR_MIN))
         for (bh = 0; bh < B * NH; bh++) {
             int b = bh / NH, h = bh % NH, t, j, d;
             float *s = (float *)HBPO_MALLOC(sizeof(float) * (size_t)S);
@@ -4700,7 +4950,7 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
             hbpo_sgemm(0, 1, T, T, HS, scale, q + qo, QD, k + ko, KVD, 0.0f, P + p * TT, T);
             hbpo_sgemm(0, 1, T, T, HS, 1.0f, dout + qo, QD, v + ko, KVD, 0.0f, dP + p * TT, T);
         }
-        HBPO__OMP(omp parallel for schedule(static))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * T >= HBPO__PAR_MIN))
         for (r = 0; r < np * T; r++) {
             int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH, j, d;
             size_t qo = (size_t)b * T * QD + (size_t)h * HS + (size_t)t * QD;
@@ -4729,14 +4979,14 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
 /* SwiGLU: F.silu(gate) * up, silu(g) = g * sigmoid(g). */
 static void hbpo__cpu_swiglu_forward(float *h, const float *gate, const float *up, size_t n) {
     long i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * 8 >= HBPO__PAR_MIN))
     for (i = 0; i < (long)n; i++) h[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 /* d silu(g) / dg = s (1 + g (1 - s)), s = sigmoid(g). */
 static void hbpo__cpu_swiglu_backward(float *dgate, float *dup, const float *dh,
                                       const float *gate, const float *up, size_t n) {
     long i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * 8 >= HBPO__PAR_MIN))
     for (i = 0; i < (long)n; i++) {
         float g = gate[i], d = dh[i], s = 1.0f / (1.0f + expf(-g));
         dgate[i] = d * up[i] * s * (1.0f + g * (1.0f - s));
@@ -4746,13 +4996,13 @@ static void hbpo__cpu_swiglu_backward(float *dgate, float *dup, const float *dh,
 
 static void hbpo__cpu_add(float *out, const float *a, const float *b, size_t n) {
     long i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
     for (i = 0; i < (long)n; i++) out[i] = a[i] + b[i];
 }
 
 static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows, int n, int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN))
     for (i = 0; i < n; i++)
         memcpy(dst + (size_t)i * C, src + (size_t)rows[i] * C, sizeof(float) * (size_t)C);
 }
@@ -4760,7 +5010,7 @@ static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows,
 static void hbpo__cpu_scatter_add_rows(float *dst, const float *src, const int *rows, int n,
                                        int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN))
     for (i = 0; i < n; i++) {
         float *d = dst + (size_t)rows[i] * C;
         const float *s = src + (size_t)i * C;
@@ -4774,7 +5024,7 @@ static void hbpo__cpu_scatter_add_rows(float *dst, const float *src, const int *
 static void hbpo__cpu_logprob_forward(float *logp, float *entropy, const float *logits,
                                       const int *targets, int N, int V, float inv_temp) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * V >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++) {
         const float *z = logits + (size_t)i * V;
         float mx = z[0] * inv_temp;
@@ -4796,7 +5046,7 @@ static void hbpo__cpu_logprob_forward(float *logp, float *entropy, const float *
 static void hbpo__cpu_logprob_backward(float *logits, const int *targets, const float *dlogp,
                                        int N, int V, float inv_temp) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * V >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++) {
         float *z = logits + (size_t)i * V;
         float mx = z[0] * inv_temp, g = dlogp[i] * inv_temp;
@@ -4817,7 +5067,7 @@ static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t
                             float grad_scale) {
     long i;
     float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * 4 >= HBPO__PAR_MIN))
     for (i = 0; i < (long)n; i++) {
         float gi = g[i] * grad_scale;
         p[i] *= 1.0f - lr * wd;
@@ -4833,7 +5083,7 @@ static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t
 static double hbpo__cpu_sum_squares(const float *x, size_t n) {
     double part[HBPO__SS_BLOCKS], total = 0.0;
     int blk;
-    HBPO__OMP(omp parallel for schedule(static))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
     for (blk = 0; blk < HBPO__SS_BLOCKS; blk++) {
         size_t i = n / HBPO__SS_BLOCKS * (size_t)blk, end = blk == HBPO__SS_BLOCKS - 1 ? n : i + n / HBPO__SS_BLOCKS;
         double s = 0.0;
@@ -7010,9 +7260,1336 @@ HBPODEF int hbpo_model_save(const hbpo_model *m, const char *dir, int dtype) {
 /* 11. Data: datasets and the synthetic arithmetic task                      */
 /* ------------------------------------------------------------------------- */
 
+/* Limits on what one line may hold (stb habit: bounded before allocating).
+   An answer must be shorter than hbpo_judge's limit, or no response could
+   ever match it. */
+#define HBPO__DATA_MAX_QUESTION ((size_t)1 << 20)
+#define HBPO__DATA_MAX_ANSWER   ((size_t)HBPO__ANS_MAX)
+#define HBPO__DATA_MAX_ITEMS    (1 << 28)
+
+static const char *hbpo__data_type_name(hbpo_json_type t) {
+    switch (t) {
+    case HBPO_JSON_NULL: return "null";
+    case HBPO_JSON_FALSE: case HBPO_JSON_TRUE: return "a boolean";
+    case HBPO_JSON_NUMBER: return "a number";
+    case HBPO_JSON_STRING: return "a string";
+    case HBPO_JSON_ARRAY: return "an array";
+    default: return "an object";
+    }
+}
+
+/* 0 when d looks like a zeroed or built dataset (catches a forgotten memset). */
+static int hbpo__data_check(const hbpo_dataset *d, const char *fn) {
+    if (!d) return hbpo__fail("%s: dataset is NULL", fn);
+    if (d->n < 0 || d->cap < 0 || d->n > d->cap || d->n_skipped < 0 || (d->cap && !d->items))
+        return hbpo__fail("%s: dataset is not initialised (zero it first)", fn);
+    return 0;
+}
+
+/* Appends one problem from byte ranges: one allocation "question\0answer\0"
+   owned by the item. The caller checked the lengths against the limits. */
+static int hbpo__data_push(hbpo_dataset *d, const char *q, size_t qn, const char *a, size_t an,
+                           int level) {
+    hbpo_problem *ni;
+    char *block;
+    size_t bytes;
+    int cap;
+    if (d->n >= HBPO__DATA_MAX_ITEMS)
+        return hbpo__fail("dataset: more than %d problems", HBPO__DATA_MAX_ITEMS);
+    if (d->n == d->cap) {
+        cap = d->cap ? (d->cap > HBPO__DATA_MAX_ITEMS / 2 ? HBPO__DATA_MAX_ITEMS : d->cap * 2) : 64;
+        bytes = hbpo__mul_size((size_t)cap, sizeof(hbpo_problem));
+        ni = bytes ? (hbpo_problem *)HBPO_REALLOC(d->items, bytes) : NULL;
+        if (!ni) return hbpo__fail("dataset: out of memory for %d problems", cap);
+        d->items = ni;
+        d->cap = cap;
+    }
+    block = (char *)HBPO_MALLOC(qn + an + 2);
+    if (!block)
+        return hbpo__fail("dataset: out of memory for a problem of %lu bytes",
+                          (unsigned long)(qn + an + 2));
+    memcpy(block, q, qn);
+    block[qn] = 0;
+    memcpy(block + qn + 1, a, an);
+    block[qn + 1 + an] = 0;
+    d->items[d->n].question = block;
+    d->items[d->n].answer = block + qn + 1;
+    d->items[d->n].level = level;
+    d->n++;
+    return 0;
+}
+
+/* The reason a question or answer text is unusable, or NULL when it is fine. */
+static const char *hbpo__data_text_bad(const char *s, size_t len, size_t limit, char *why,
+                                       size_t cap, const char *name) {
+    if (len == 0) snprintf(why, cap, "\"%s\" is empty", name);
+    else if (strlen(s) != len) snprintf(why, cap, "\"%s\" holds a NUL byte", name);
+    else if (len >= limit)
+        snprintf(why, cap, "\"%s\" has %lu bytes, the limit is %lu", name, (unsigned long)len,
+                 (unsigned long)limit - 1);
+    else return NULL;
+    return why;
+}
+
+HBPODEF int hbpo_dataset_add(hbpo_dataset *d, const char *question, const char *answer,
+                             int level) {
+    char why[128];
+    size_t qn, an;
+    if (hbpo__data_check(d, "hbpo_dataset_add") != 0) return -1;
+    if (!question || !answer) return hbpo__fail("hbpo_dataset_add: question or answer is NULL");
+    if (level < 0) return hbpo__fail("hbpo_dataset_add: level %d is negative", level);
+    qn = strlen(question);
+    an = strlen(answer);
+    if (hbpo__data_text_bad(question, qn, HBPO__DATA_MAX_QUESTION, why, sizeof why, "question") ||
+        hbpo__data_text_bad(answer, an, HBPO__DATA_MAX_ANSWER, why, sizeof why, "answer"))
+        return hbpo__fail("hbpo_dataset_add: %s", why);
+    return hbpo__data_push(d, question, qn, answer, an, level);
+}
+
+HBPODEF void hbpo_dataset_free(hbpo_dataset *d) {
+    int i;
+    if (!d) return;
+    if (d->items) {
+        for (i = 0; i < d->n; i++) HBPO_FREE((void *)d->items[i].question); /* owns the block */
+        HBPO_FREE(d->items);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+HBPODEF const char *hbpo_dataset_first_skip(const hbpo_dataset *d) {
+    return d ? d->first_skip : "";
+}
+
+/* A JSON number as the shortest of %.15g / %.17g that reads back exactly:
+   AMC23's 27.0 -> "27", 0.1 -> "0.1". */
+static void hbpo__data_number(double x, char *out, size_t cap) {
+    snprintf(out, cap, "%.15g", x);
+    if (strtod(out, NULL) != x) snprintf(out, cap, "%.17g", x);
+}
+
+/* OlympiadBench's final_answer element: trimmed, unescaped '$' removed
+   ("$69$,$84$" -> "69,84"), appended to out at *n. 0, or -1 when it does not fit. */
+static int hbpo__data_put_unmath(const char *s, char *out, size_t cap, size_t *n) {
+    const char *e = s + strlen(s);
+    size_t k = *n;
+    while (*s == ' ' || *s == '\t' || *s == '\n') s++;
+    for (; s < e; s++) {
+        if (*s == '$' && !(k > *n && out[k - 1] == '\\')) continue;
+        if (k + 1 >= cap) return -1;
+        out[k++] = *s;
+    }
+    while (k > *n && (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\n')) k--;
+    out[k] = 0;
+    *n = k;
+    return 0;
+}
+
+/* The level of a `level` value: 3, "3" or "Level 3"; 0 when absent or not a
+   whole number in 0..1000 (MATH has "Level ?"). */
+static int hbpo__data_level(const hbpo_json *v) {
+    const char *s;
+    long x;
+    char *end;
+    if (!v) return 0;
+    if (v->type == HBPO_JSON_NUMBER)
+        return (v->num >= 0 && v->num <= 1000 && v->num == floor(v->num)) ? (int)v->num : 0;
+    if (v->type != HBPO_JSON_STRING) return 0;
+    s = v->str;
+    if (strncmp(s, "Level", 5) == 0 || strncmp(s, "level", 5) == 0) s += 5;
+    while (*s == ' ') s++;
+    if (!isdigit((unsigned char)*s)) return 0;
+    x = strtol(s, &end, 10);
+    while (*end == ' ') end++;
+    return (*end == 0 && x >= 0 && x <= 1000) ? (int)x : 0;
+}
+
+/* One line's object under `layout` (AUTO: decided here, returned in *used).
+   Appends the problem and returns 0; returns 1 with the reason in why for a
+   bad line, -1 when out of memory (fatal). ans holds HBPO__DATA_MAX_ANSWER bytes. */
+static int hbpo__data_line(hbpo_dataset *d, const hbpo_json *obj, int layout, int *used,
+                           char *ans, char *why, size_t wcap) {
+    const hbpo_json *q, *a, *e;
+    const char *qname = "problem";
+    size_t an = 0;
+    int is_final = 0; /* the answer is OlympiadBench's final_answer */
+    if (!obj || obj->type != HBPO_JSON_OBJECT) {
+        snprintf(why, wcap, "%s, not a JSON object",
+                 obj ? hbpo__data_type_name(obj->type) : "nothing");
+        return 1;
+    }
+    q = hbpo_json_get(obj, "problem");
+    if (!q) { q = hbpo_json_get(obj, "question"); qname = "question"; }
+    if (!q) { snprintf(why, wcap, "no \"problem\" or \"question\" field"); return 1; }
+    if (q->type != HBPO_JSON_STRING) {
+        snprintf(why, wcap, "\"%s\" is %s, not a string", qname, hbpo__data_type_name(q->type));
+        return 1;
+    }
+    if (hbpo__data_text_bad(q->str, q->len, HBPO__DATA_MAX_QUESTION, why, wcap, qname)) return 1;
+    a = hbpo_json_get(obj, "answer");
+    if (layout == HBPO_DATA_AUTO)
+        layout = (!strcmp(qname, "question") && a && a->type == HBPO_JSON_STRING &&
+                  strstr(a->str, "####")) ? HBPO_DATA_GSM8K : HBPO_DATA_MATH;
+    *used = layout;
+    if (!a && layout == HBPO_DATA_MATH) {
+        a = hbpo_json_get(obj, "final_answer");
+        is_final = 1;
+    }
+    if (!a) {
+        snprintf(why, wcap, layout == HBPO_DATA_MATH ? "no \"answer\" or \"final_answer\" field"
+                                                     : "no \"answer\" field");
+        return 1;
+    }
+    if (layout == HBPO_DATA_GSM8K) {
+        if (a->type != HBPO_JSON_STRING) {
+            snprintf(why, wcap, "\"answer\" is %s, not a string", hbpo__data_type_name(a->type));
+            return 1;
+        }
+        if (strlen(a->str) != a->len) {
+            snprintf(why, wcap, "\"answer\" holds a NUL byte");
+            return 1;
+        }
+        switch (hbpo_gsm8k_extract(a->str, ans, HBPO__DATA_MAX_ANSWER)) {
+        case 0: break;
+        case -1: snprintf(why, wcap, "\"answer\" does not end in \"#### N\""); return 1;
+        default:
+            snprintf(why, wcap, "the answer after \"####\" has %lu bytes or more",
+                     (unsigned long)HBPO__DATA_MAX_ANSWER);
+            return 1;
+        }
+        an = strlen(ans);
+    } else if (!is_final && a->type == HBPO_JSON_NUMBER) {
+        hbpo__data_number(a->num, ans, HBPO__DATA_MAX_ANSWER);
+        an = strlen(ans);
+    } else if (!is_final && a->type == HBPO_JSON_STRING) {
+        if (hbpo__data_text_bad(a->str, a->len, HBPO__DATA_MAX_ANSWER, why, wcap, "answer"))
+            return 1;
+        memcpy(ans, a->str, a->len + 1);
+        an = a->len;
+    } else if (is_final && (a->type == HBPO_JSON_STRING || a->type == HBPO_JSON_ARRAY)) {
+        /* One string or a list of them, joined with ", ". */
+        ans[0] = 0;
+        for (e = a->type == HBPO_JSON_ARRAY ? a->child : a; e; e = e->next) {
+            if (e->type != HBPO_JSON_STRING || strlen(e->str) != e->len) {
+                snprintf(why, wcap, "\"final_answer\" holds %s, not a string",
+                         e->type == HBPO_JSON_STRING ? "a NUL byte"
+                                                     : hbpo__data_type_name(e->type));
+                return 1;
+            }
+            if (an) {
+                if (an + 3 > HBPO__DATA_MAX_ANSWER) goto too_long;
+                memcpy(ans + an, ", ", 3);
+                an += 2;
+            }
+            if (hbpo__data_put_unmath(e->str, ans, HBPO__DATA_MAX_ANSWER, &an) != 0) goto too_long;
+            if (e == a) break; /* a lone string: its `next` is its sibling member */
+        }
+        if (an == 0) { snprintf(why, wcap, "\"final_answer\" is empty"); return 1; }
+    } else {
+        snprintf(why, wcap, "\"%s\" is %s, not a %s", is_final ? "final_answer" : "answer",
+                 hbpo__data_type_name(a->type),
+                 is_final ? "string or a list of strings" : "string or a number");
+        return 1;
+    }
+    return hbpo__data_push(d, q->str, q->len, ans, an,
+                           hbpo__data_level(hbpo_json_get(obj, "level")));
+too_long:
+    snprintf(why, wcap, "\"final_answer\" has %lu bytes or more",
+             (unsigned long)HBPO__DATA_MAX_ANSWER);
+    return 1;
+}
+
+HBPODEF int hbpo_dataset_load(hbpo_dataset *d, const char *path, int layout, int strict) {
+    hbpo_jsonl r;
+    hbpo_json_doc doc;
+    char why[400], msg[sizeof d->first_skip];
+    char *ans = NULL;
+    const char *e;
+    int rc, json, used = 0, file_layout = layout;
+
+    if (!d) return hbpo__fail("hbpo_dataset_load: dataset is NULL");
+    memset(d, 0, sizeof *d);
+    if (!path) return hbpo__fail("hbpo_dataset_load: path is NULL");
+    if (layout < HBPO_DATA_AUTO || layout > HBPO_DATA_GSM8K)
+        return hbpo__fail("hbpo_dataset_load: layout %d is not AUTO (0), MATH (1) or GSM8K (2)",
+                          layout);
+    memset(&r, 0, sizeof r);
+    memset(&doc, 0, sizeof doc);
+    if (hbpo_jsonl_open(&r, path) != 0) return -1;
+    ans = (char *)HBPO_MALLOC(HBPO__DATA_MAX_ANSWER);
+    if (!ans) { hbpo_jsonl_close(&r); return hbpo__fail("hbpo_dataset_load: out of memory"); }
+    for (;;) {
+        rc = hbpo_jsonl_next(&r, &doc);
+        if (rc == 0) break;
+        if (rc == -2) goto fail; /* read error: the message says it */
+        if (rc == -1) {
+            /* The reader's "line L, column C: reason": keep what follows "line L, ". */
+            e = hbpo_last_error();
+            json = 1;
+            if (strncmp(e, "line ", 5) == 0) {
+                for (e += 5; isdigit((unsigned char)*e); e++) {}
+                json = *e == ','; /* "line L: longer than the limit" is no JSON error */
+                if (*e == ',' || *e == ':') e++;
+                while (*e == ' ') e++;
+            }
+            snprintf(why, sizeof why, "%s%.360s", json ? "not valid JSON: " : "", e);
+        } else {
+            rc = hbpo__data_line(d, doc.root, file_layout, &used, ans, why, sizeof why);
+            if (rc < 0) goto fail;
+            if (rc == 0) {
+                file_layout = used; /* the first valid line decides AUTO */
+                continue;
+            }
+        }
+        snprintf(msg, sizeof msg, "%s line %ld: %s", path, r.line, why);
+        if (strict) { hbpo__fail("%s", msg); goto fail; }
+        if (d->n_skipped++ == 0) memcpy(d->first_skip, msg, sizeof msg);
+    }
+    if (d->n == 0) {
+        if (d->n_skipped)
+            hbpo__fail("%s: no valid problems (%d bad lines, first: %s)", path, d->n_skipped,
+                       d->first_skip);
+        else hbpo__fail("%s: no problems (the file is empty)", path);
+        goto fail;
+    }
+    d->layout = file_layout;
+    hbpo_json_free(&doc);
+    hbpo_jsonl_close(&r);
+    HBPO_FREE(ans);
+    return 0;
+fail:
+    hbpo_json_free(&doc);
+    hbpo_jsonl_close(&r);
+    HBPO_FREE(ans);
+    hbpo_dataset_free(d);
+    return -1;
+}
+
+/* ---- the synthetic task ---- */
+
+/* The parts of "a+b-c=?": n operations, the first number and each operator
+   and operand, and the running values v[0..n] (v[0] = first). */
+typedef struct {
+    int  n;
+    char op[HBPO_SYNTH_MAX_LEVEL];
+    int  arg[HBPO_SYNTH_MAX_LEVEL];
+    int  v[HBPO_SYNTH_MAX_LEVEL + 1];
+} hbpo__synth_chain;
+
+/* Parses a question exactly as hbpo_synth_problem writes it. 0 or -1. */
+static int hbpo__synth_parse(const char *q, hbpo__synth_chain *c) {
+    const char *p = q;
+    if (!q) return hbpo__fail("synthetic question is NULL");
+    if (*p < '1' || *p > '9') goto bad;
+    c->n = 0;
+    c->v[0] = *p++ - '0';
+    while (*p == '+' || *p == '-') {
+        if (c->n == HBPO_SYNTH_MAX_LEVEL || p[1] < '1' || p[1] > '9') goto bad;
+        c->op[c->n] = *p;
+        c->arg[c->n] = p[1] - '0';
+        c->v[c->n + 1] = *p == '+' ? c->v[c->n] + c->arg[c->n] : c->v[c->n] - c->arg[c->n];
+        if (c->v[c->n + 1] < 0 || c->v[c->n + 1] > 99) goto bad;
+        c->n++;
+        p += 2;
+    }
+    if (c->n == 0 || strcmp(p, "=?") != 0) goto bad;
+    return 0;
+bad:
+    return hbpo__fail("not a synthetic question (\"7+5-3=?\", 1..%d operations on 1..9, "
+                      "results in 0..99): \"%.40s\"", HBPO_SYNTH_MAX_LEVEL, q);
+}
+
+HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qcap,
+                               char *answer, size_t acap) {
+    int i, v, b, nv;
+    uint32_t x;
+    char *p;
+    if (!r || !question || !answer) return hbpo__fail("hbpo_synth_problem: NULL argument");
+    if (level < 1 || level > HBPO_SYNTH_MAX_LEVEL)
+        return hbpo__fail("hbpo_synth_problem: level %d is not in 1..%d", level,
+                          HBPO_SYNTH_MAX_LEVEL);
+    if (qcap < (size_t)(2 * level + 4) || acap < 3)
+        return hbpo__fail("hbpo_synth_problem: buffers of %lu and %lu bytes, need %d and 3",
+                          (unsigned long)qcap, (unsigned long)acap, 2 * level + 4);
+    p = question;
+    v = 1 + (int)(hbpo_rng_u32(r) % 9);
+    *p++ = (char)('0' + v);
+    for (i = 0; i < level; i++) {
+        /* One draw picks both the operator (low bit) and the operand; from any
+           value in 0..99 at least one of +b / -b stays in range, so this ends. */
+        do {
+            x = hbpo_rng_u32(r);
+            b = 1 + (int)((x >> 1) % 9);
+            nv = (x & 1) ? v + b : v - b;
+        } while (nv < 0 || nv > 99);
+        *p++ = (x & 1) ? '+' : '-';
+        *p++ = (char)('0' + b);
+        v = nv;
+    }
+    memcpy(p, "=?", 3);
+    snprintf(answer, acap, "%d", v);
+    return 0;
+}
+
+HBPODEF int hbpo_synth_level(const char *question) {
+    hbpo__synth_chain c;
+    return hbpo__synth_parse(question, &c) == 0 ? c.n : -1;
+}
+
+/* Appends printf output to out[*n..cap); -1 when it does not fit. */
+static int hbpo__synth_put(char *out, size_t cap, size_t *n, const char *fmt, ...)
+    HBPO__PRINTF(4, 5);
+static int hbpo__synth_put(char *out, size_t cap, size_t *n, const char *fmt, ...) {
+    va_list ap;
+    int k;
+    va_start(ap, fmt);
+    k = vsnprintf(out + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= cap - *n) return -1;
+    *n += (size_t)k;
+    return 0;
+}
+
+HBPODEF int hbpo_synth_solution(const char *question, int style, hbpo_rng *r, char *out,
+                                size_t cap) {
+    /* Re-check phrasings seen in R1-style traces; each is followed by the steps. */
+    static const char *const phrase[] = {"wait, let me check:", "let me verify:", "double-check:",
+                                         "hmm, checking again:"};
+    hbpo__synth_chain c;
+    size_t n = 0;
+    int i, k, checks = 0, fail = 0;
+    if (!out || cap == 0) return hbpo__fail("hbpo_synth_solution: out is NULL or empty");
+    out[0] = 0;
+    if (style < HBPO_SYNTH_DIRECT || style > HBPO_SYNTH_VERBOSE)
+        return hbpo__fail("hbpo_synth_solution: style %d is not DIRECT, STEPS or VERBOSE", style);
+    if (hbpo__synth_parse(question, &c) != 0) return -1;
+    if (style != HBPO_SYNTH_DIRECT)
+        for (i = 0; i < c.n && !fail; i++) /* "7+5=12\n" */
+            fail = hbpo__synth_put(out, cap, &n, "%d%c%d=%d\n", c.v[i], c.op[i], c.arg[i],
+                                   c.v[i + 1]);
+    if (style == HBPO_SYNTH_VERBOSE) checks = r ? 1 + (int)(hbpo_rng_u32(r) & 1) : 1;
+    for (k = 0; k < checks && !fail; k++) { /* "wait, let me check: 7+5=12, 12-3=9\n" */
+        fail = hbpo__synth_put(out, cap, &n, "%s", phrase[r ? hbpo_rng_u32(r) % 4 : 0]);
+        for (i = 0; i < c.n && !fail; i++)
+            fail = hbpo__synth_put(out, cap, &n, "%s%d%c%d=%d", i ? ", " : " ", c.v[i], c.op[i],
+                                   c.arg[i], c.v[i + 1]);
+        if (!fail) fail = hbpo__synth_put(out, cap, &n, "\n");
+    }
+    if (!fail) fail = hbpo__synth_put(out, cap, &n, "</think>\n\\boxed{%d}", c.v[c.n]);
+    if (fail) {
+        out[0] = 0;
+        return hbpo__fail("hbpo_synth_solution: out of %lu bytes is too small (%d always suffice)",
+                          (unsigned long)cap, HBPO_SYNTH_MAX_SOLUTION);
+    }
+    return (int)n;
+}
+
+HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, int lo, int hi) {
+    hbpo_rng r;
+    char q[2 * HBPO_SYNTH_MAX_LEVEL + 4], a[4];
+    int i, level;
+    if (hbpo__data_check(d, "hbpo_synth_dataset") != 0) return -1;
+    if (lo < 1 || hi > HBPO_SYNTH_MAX_LEVEL || lo > hi)
+        return hbpo__fail("hbpo_synth_dataset: levels %d..%d are not within 1..%d", lo, hi,
+                          HBPO_SYNTH_MAX_LEVEL);
+    if (n_per_level < 0 || n_per_level > HBPO__DATA_MAX_ITEMS / HBPO_SYNTH_MAX_LEVEL)
+        return hbpo__fail("hbpo_synth_dataset: n_per_level %d is not in 0..%d", n_per_level,
+                          HBPO__DATA_MAX_ITEMS / HBPO_SYNTH_MAX_LEVEL);
+    hbpo_rng_seed(&r, seed);
+    for (i = 0; i < n_per_level; i++)
+        for (level = lo; level <= hi; level++) {
+            if (hbpo_synth_problem(&r, level, q, sizeof q, a, sizeof a) != 0 ||
+                hbpo__data_push(d, q, strlen(q), a, strlen(a), level) != 0)
+                return -1;
+        }
+    return 0;
+}
+
 /* ------------------------------------------------------------------------- */
 /* 12. Trainer and evaluation                                                */
 /* ------------------------------------------------------------------------- */
+
+HBPODEF hbpo_train_config hbpo_train_config_default(void) {
+    hbpo_train_config c;
+    memset(&c, 0, sizeof c);
+    c.algo = HBPO_ALGO_HBPO;
+    c.budget = hbpo_budget_config_default();
+    c.n_rollouts = 16;
+    c.batch_queries = 64;
+    c.ppo_epochs = 1;
+    c.mini_batches = 1;
+    c.micro_batch = 8;
+    c.rollout_batch = 0;
+    c.policy = hbpo_policy_config_default();
+    c.adamw = hbpo_adamw_config_default();
+    c.temperature = 1.0f;
+    c.top_p = 1.0f;
+    c.chat_style = HBPO_CHAT_CHATML;
+    c.l1_alpha = 1.0f / 4096.0f;
+    c.seed = 0;
+    return c;
+}
+
+HBPODEF int hbpo_train_config_check(const hbpo_train_config *c) {
+    char err[256];
+    if (!c) return hbpo__fail("train config: NULL");
+    if (c->algo < HBPO_ALGO_HBPO || c->algo > HBPO_ALGO_L1)
+        return hbpo__fail("train config: algo %d is not hbpo, grpo, cosine or l1", c->algo);
+    if (hbpo_budget_config_check(&c->budget, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+    if (c->n_rollouts < 1 || c->n_rollouts > 4096)
+        return hbpo__fail("train config: n_rollouts = %d is out of range [1, 4096]", c->n_rollouts);
+    if ((c->algo == HBPO_ALGO_HBPO || c->algo == HBPO_ALGO_L1) && c->n_rollouts % c->budget.k != 0)
+        return hbpo__fail("train config: n_rollouts = %d is not a multiple of the %d budgets",
+                          c->n_rollouts, c->budget.k);
+    if (c->batch_queries < 1 || c->batch_queries > 65536)
+        return hbpo__fail("train config: batch_queries = %d is out of range [1, 65536]", c->batch_queries);
+    if ((long)c->batch_queries * c->n_rollouts > (1L << 20))
+        return hbpo__fail("train config: %d queries x %d rollouts is more than 2^20 rollouts per step",
+                          c->batch_queries, c->n_rollouts);
+    if (c->ppo_epochs < 1 || c->ppo_epochs > 100)
+        return hbpo__fail("train config: ppo_epochs = %d is out of range [1, 100]", c->ppo_epochs);
+    if (c->mini_batches < 1 || c->mini_batches > c->batch_queries * c->n_rollouts)
+        return hbpo__fail("train config: mini_batches = %d must be in [1, rollouts per step = %d]",
+                          c->mini_batches, c->batch_queries * c->n_rollouts);
+    if (c->micro_batch < 1) return hbpo__fail("train config: micro_batch = %d must be >= 1", c->micro_batch);
+    if (c->rollout_batch < 0) return hbpo__fail("train config: rollout_batch = %d must be >= 0", c->rollout_batch);
+    if (!(c->temperature > 0.0f) || !isfinite(c->temperature))
+        return hbpo__fail("train config: temperature = %g must be > 0", (double)c->temperature);
+    if (!(c->top_p > 0.0f && c->top_p <= 1.0f))
+        return hbpo__fail("train config: top_p = %g must be in (0, 1]", (double)c->top_p);
+    if (c->chat_style != HBPO_CHAT_CHATML && c->chat_style != HBPO_CHAT_DEEPSEEK_R1)
+        return hbpo__fail("train config: chat_style %d is unknown", c->chat_style);
+    if (!(c->l1_alpha >= 0.0f) || !isfinite(c->l1_alpha))
+        return hbpo__fail("train config: l1_alpha = %g must be >= 0", (double)c->l1_alpha);
+    if (hbpo_policy_config_check(&c->policy, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+    if (!(c->adamw.lr >= 0.0f) || !isfinite(c->adamw.lr))
+        return hbpo__fail("train config: lr = %g must be >= 0", (double)c->adamw.lr);
+    return 0;
+}
+
+HBPODEF int hbpo_rollout_budget(const hbpo_train_config *c, int j) {
+    int per;
+    if (c->algo == HBPO_ALGO_GRPO || c->algo == HBPO_ALGO_COSINE) return 0;
+    per = c->n_rollouts / c->budget.k;
+    if (per < 1 || j < 0) return 0;
+    return c->budget.budget[j / per < c->budget.k ? j / per : c->budget.k - 1];
+}
+
+HBPODEF int hbpo_rollout_suffix(const hbpo_train_config *c, int budget, char *out, size_t cap) {
+    int n;
+    if (!out || cap == 0) return hbpo__fail("hbpo_rollout_suffix: no output buffer");
+    out[0] = 0;
+    if (budget <= 0) return 0;
+    n = hbpo_budget_prompt(c->budget.mode, budget, out, cap);
+    if (n < 0 || (size_t)n + 2 > cap) return hbpo__fail("hbpo_rollout_suffix: buffer too small");
+    out[n] = '\n';
+    out[n + 1] = 0;
+    return n + 1;
+}
+
+/* The reward of each algorithm, each from its one function of section 2. */
+HBPODEF float hbpo_rollout_reward(const hbpo_train_config *c, int outcome, int n_gen, int budget) {
+    switch (c->algo) {
+    case HBPO_ALGO_HBPO: return hbpo_reward(&c->budget, outcome, n_gen, budget);
+    case HBPO_ALGO_GRPO: return outcome == HBPO_CORRECT ? 1.0f : 0.0f;
+    case HBPO_ALGO_COSINE: return hbpo_reward(&c->budget, outcome, n_gen, 0);
+    case HBPO_ALGO_L1: /* LCPO-Exact: 1[correct] - alpha * |n_gen - n_target| */
+        return (outcome == HBPO_CORRECT ? 1.0f : 0.0f) - c->l1_alpha * (float)abs(n_gen - budget);
+    default: return 0.0f;
+    }
+}
+
+static void hbpo__rollouts_free(hbpo_rollouts *r) {
+    HBPO_FREE(r->query); HBPO_FREE(r->budget); HBPO_FREE(r->prompt_len); HBPO_FREE(r->n_gen);
+    HBPO_FREE(r->outcome); HBPO_FREE(r->reward); HBPO_FREE(r->adv); HBPO_FREE(r->tokens);
+    memset(r, 0, sizeof *r);
+}
+
+static int hbpo__rollouts_reserve(hbpo_rollouts *r, int count, int max_len) {
+    size_t cells = hbpo__mul_size((size_t)count, (size_t)max_len);
+    if (count <= r->cap && max_len <= r->max_len) { r->count = count; return 0; }
+    hbpo__rollouts_free(r);
+    r->query = (int *)HBPO_MALLOC(sizeof(int) * (size_t)count);
+    r->budget = (int *)HBPO_MALLOC(sizeof(int) * (size_t)count);
+    r->prompt_len = (int *)HBPO_MALLOC(sizeof(int) * (size_t)count);
+    r->n_gen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)count);
+    r->outcome = (int *)HBPO_MALLOC(sizeof(int) * (size_t)count);
+    r->reward = (float *)HBPO_MALLOC(sizeof(float) * (size_t)count);
+    r->adv = (float *)HBPO_MALLOC(sizeof(float) * (size_t)count);
+    r->tokens = cells ? (int *)HBPO_MALLOC(sizeof(int) * cells) : NULL;
+    if (!r->query || !r->budget || !r->prompt_len || !r->n_gen || !r->outcome || !r->reward ||
+        !r->adv || !r->tokens) {
+        hbpo__rollouts_free(r);
+        return hbpo__fail("trainer: out of memory for %d rollouts of %d tokens", count, max_len);
+    }
+    r->count = r->cap = count;
+    r->max_len = max_len;
+    return 0;
+}
+
+/* Stop tokens of the chat formats that the tokenizer has. */
+static int hbpo__chat_eos(const hbpo_tokenizer *tok, int *eos) {
+    /* DeepSeek's end of sentence in one literal (-Wstring-concatenation) */
+    static const char *names[] = {"<|im_end|>", "<|endoftext|>",
+                                  "<\xEF\xBD\x9C\x65nd\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
+    int i, n = 0;
+    for (i = 0; i < 3; i++) {
+        int id = hbpo_tokenizer_token_id(tok, names[i]);
+        if (id >= 0) eos[n++] = id;
+    }
+    return n;
+}
+
+static void hbpo__shuffle(hbpo_rng *r, int *a, int n) {
+    int i;
+    for (i = n - 1; i > 0; i--) {
+        int j = (int)(hbpo_rng_u32(r) % (uint32_t)(i + 1)), x = a[i];
+        a[i] = a[j];
+        a[j] = x;
+    }
+}
+
+HBPODEF int hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_model *m,
+                              const hbpo_tokenizer *tok, const hbpo_dataset *d) {
+    int i;
+    if (!t) return hbpo__fail("hbpo_trainer_init: trainer is NULL");
+    memset(t, 0, sizeof *t);
+    if (hbpo_train_config_check(c) != 0) return -1;
+    if (!m || !m->params || !tok || !d || d->n < 1 || !d->items)
+        return hbpo__fail("hbpo_trainer_init: model, tokenizer and a non-empty dataset are required");
+    if (hbpo_tokenizer_vocab_size(tok) > m->config.vocab_size)
+        return hbpo__fail("hbpo_trainer_init: the tokenizer has %d ids but the model only %d",
+                          hbpo_tokenizer_vocab_size(tok), m->config.vocab_size);
+    t->cfg = *c;
+    t->model = m;
+    t->tok = tok;
+    t->data = d;
+    t->n_eos = hbpo__chat_eos(tok, t->eos);
+    if (t->n_eos == 0)
+        return hbpo__fail("hbpo_trainer_init: the tokenizer has no end-of-turn token (<|im_end|>, <|endoftext|>)");
+    t->think_end = hbpo_tokenizer_token_id(tok, "</think>");
+    t->order = (int *)HBPO_MALLOC(sizeof(int) * (size_t)d->n);
+    if (!t->order) return hbpo__fail("hbpo_trainer_init: out of memory");
+    for (i = 0; i < d->n; i++) t->order[i] = i;
+    hbpo_rng_seed(&t->rng, c->seed);
+    hbpo__shuffle(&t->rng, t->order, d->n);
+    t->epoch = 1;
+    return 0;
+}
+
+HBPODEF void hbpo_trainer_free(hbpo_trainer *t) {
+    if (!t) return;
+    HBPO_FREE(t->order);
+    hbpo__rollouts_free(&t->last);
+    memset(t, 0, sizeof *t);
+}
+
+static double hbpo__now(void) {
+#ifdef _OPENMP
+    return omp_get_wtime();
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+/* Encodes the chat prompt of question with suffix into a fresh array. */
+static int hbpo__encode_prompt(const hbpo_tokenizer *tok, int style, const char *question,
+                               const char *suffix, int **ids) {
+    int len = hbpo_chat_prompt(style, question, suffix, NULL, 0), n;
+    char *text;
+    *ids = NULL;
+    if (len < 0) return -1;
+    text = (char *)HBPO_MALLOC((size_t)len + 1);
+    if (!text) return hbpo__fail("prompt: out of memory");
+    hbpo_chat_prompt(style, question, suffix, text, (size_t)len + 1);
+    n = hbpo_tokenizer_encode(tok, text, (size_t)len, NULL, 0);
+    if (n > 0) {
+        *ids = (int *)HBPO_MALLOC(sizeof(int) * (size_t)n);
+        if (!*ids) n = hbpo__fail("prompt: out of memory");
+        else hbpo_tokenizer_encode(tok, text, (size_t)len, *ids, n);
+    } else if (n == 0) {
+        n = hbpo__fail("prompt: encodes to no tokens");
+    }
+    HBPO_FREE(text);
+    return n;
+}
+
+/* Generates responses for R prompts (rollout r's prompt at tokens + r*stride,
+   plen[r] tokens) in chunks of `chunk`, writing each response after its
+   prompt and its length to n_gen. */
+static int hbpo__generate_into(hbpo_model *m, const hbpo_sampler_config *s, hbpo_rng *rng, int R,
+                               int chunk, int *tokens, int stride, const int *plen, int *n_gen) {
+    int r0, rc = 0, maxn = s->max_new_tokens;
+    int *prompt = NULL, *off = NULL, *out = NULL;
+    size_t total = 0;
+    int r;
+    if (chunk <= 0 || chunk > R) chunk = R;
+    for (r = 0; r < R; r++) total += (size_t)plen[r];
+    prompt = (int *)HBPO_MALLOC(sizeof(int) * (total ? total : 1));
+    off = (int *)HBPO_MALLOC(sizeof(int) * ((size_t)chunk + 1));
+    out = (int *)HBPO_MALLOC(sizeof(int) * (size_t)chunk * (size_t)maxn);
+    if (!prompt || !off || !out) { rc = hbpo__fail("generation: out of memory"); goto done; }
+    for (r0 = 0; r0 < R && rc == 0; r0 += chunk) {
+        int nb = R - r0 < chunk ? R - r0 : chunk, b;
+        hbpo_sampler_config sc = *s;
+        sc.seed = ((uint64_t)hbpo_rng_u32(rng) << 32) | hbpo_rng_u32(rng);
+        off[0] = 0;
+        for (b = 0; b < nb; b++) {
+            memcpy(prompt + off[b], tokens + (size_t)(r0 + b) * stride, sizeof(int) * (size_t)plen[r0 + b]);
+            off[b + 1] = off[b] + plen[r0 + b];
+        }
+        rc = hbpo_generate(m, &sc, nb, prompt, off, out, NULL, n_gen + r0);
+        for (b = 0; rc == 0 && b < nb; b++)
+            memcpy(tokens + (size_t)(r0 + b) * stride + plen[r0 + b], out + (size_t)b * maxn,
+                   sizeof(int) * (size_t)n_gen[r0 + b]);
+    }
+done:
+    HBPO_FREE(prompt); HBPO_FREE(off); HBPO_FREE(out);
+    return rc;
+}
+
+/* A response as text (special tokens dropped): a fresh string. Ids the
+   tokenizer does not have (a model's vocabulary is often padded past the
+   tokenizer's, and a sampler may pick the padding) are dropped, as
+   transformers' decode drops them. */
+static char *hbpo__response_text(const hbpo_tokenizer *tok, const int *ids, int n) {
+    int V = hbpo_tokenizer_vocab_size(tok), i, kept = 0, len;
+    int *ok = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(n > 0 ? n : 1));
+    char *text = NULL;
+    if (!ok) return NULL;
+    for (i = 0; i < n; i++)
+        if (ids[i] >= 0 && ids[i] < V && hbpo_tokenizer_token(tok, ids[i])) ok[kept++] = ids[i];
+    len = hbpo_tokenizer_decode(tok, ok, kept, 1, NULL, 0);
+    if (len >= 0) text = (char *)HBPO_MALLOC((size_t)len + 1);
+    if (text) hbpo_tokenizer_decode(tok, ok, kept, 1, text, (size_t)len + 1);
+    HBPO_FREE(ok);
+    return text;
+}
+
+/* Packs sequences idx[0..nb) of rollouts into a padded training batch:
+   inputs = seq[0..L-1), targets = seq[1..L), mask on positions whose target
+   is a response token. Returns T (the longest L-1). */
+static int hbpo__pack(const hbpo_rollouts *ro, const int *idx, int nb, int *in, int *tg,
+                      float *mask, int T) {
+    int b, t;
+    for (b = 0; b < nb; b++) {
+        int r = idx[b], P = ro->prompt_len[r], L = P + ro->n_gen[r];
+        const int *seq = ro->tokens + (size_t)r * ro->max_len;
+        for (t = 0; t < T; t++) {
+            int live = t < L - 1;
+            in[b * T + t] = live ? seq[t] : 0;
+            tg[b * T + t] = live ? seq[t + 1] : 0;
+            mask[b * T + t] = live && t >= P - 1 ? 1.0f : 0.0f;
+        }
+    }
+    return T;
+}
+
+static int hbpo__batch_T(const hbpo_rollouts *ro, const int *idx, int nb) {
+    int b, T = 1;
+    for (b = 0; b < nb; b++) {
+        int L = ro->prompt_len[idx[b]] + ro->n_gen[idx[b]] - 1;
+        if (L > T) T = L;
+    }
+    return T;
+}
+
+/* The queries of the next step, in the seeded order, epoch by epoch. */
+static void hbpo__next_queries(hbpo_trainer *t, int nq, int *items) {
+    int q;
+    for (q = 0; q < nq; q++) {
+        if (t->data_pos >= t->data->n) { /* a new epoch, a new order */
+            hbpo__shuffle(&t->rng, t->order, t->data->n);
+            t->data_pos = 0;
+            t->epoch++;
+        }
+        items[q] = t->order[t->data_pos++];
+    }
+}
+
+/* Steps 1-3 of Algorithm 1: prompts, rollouts, rewards, advantages. */
+static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
+    const hbpo_train_config *c = &t->cfg;
+    hbpo_rollouts *ro = &t->last;
+    int nq = c->batch_queries, n = c->n_rollouts, R = nq * n, q, j, r, g, rc = -1;
+    int k = (c->algo == HBPO_ALGO_HBPO || c->algo == HBPO_ALGO_L1) ? c->budget.k : 1;
+    int *items = NULL, **pids = NULL, *plens = NULL, max_prompt = 0;
+    int sub_count[HBPO_MAX_BUDGETS] = {0};
+    hbpo_sampler_config sc;
+    double t0 = hbpo__now();
+    items = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq);
+    pids = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)nq * (size_t)k);
+    plens = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq * (size_t)k);
+    if (!items || !pids || !plens) { hbpo__fail("trainer: out of memory"); goto done; }
+    memset(pids, 0, sizeof(int *) * (size_t)nq * (size_t)k);
+    hbpo__next_queries(t, nq, items);
+    /* One prompt per (query, subgroup): the budget prompt follows the tag. */
+    for (q = 0; q < nq; q++)
+        for (g = 0; g < k; g++) {
+            char suffix[128];
+            int b = hbpo_rollout_budget(c, g * (n / k));
+            if (hbpo_rollout_suffix(c, b, suffix, sizeof suffix) < 0) goto done;
+            plens[q * k + g] = hbpo__encode_prompt(t->tok, c->chat_style,
+                                                   t->data->items[items[q]].question, suffix,
+                                                   &pids[q * k + g]);
+            if (plens[q * k + g] < 0) goto done;
+            if (plens[q * k + g] > max_prompt) max_prompt = plens[q * k + g];
+        }
+    if (max_prompt + c->budget.l_max > t->model->config.max_position_embeddings) {
+        hbpo__fail("trainer: a prompt of %d tokens + L_max %d exceeds max_position_embeddings %d",
+                   max_prompt, c->budget.l_max, t->model->config.max_position_embeddings);
+        goto done;
+    }
+    if (hbpo__rollouts_reserve(ro, R, max_prompt + c->budget.l_max) != 0) goto done;
+    for (r = 0; r < R; r++) {
+        q = r / n;
+        j = r % n;
+        g = j / (n / k);
+        ro->query[r] = items[q];
+        ro->budget[r] = hbpo_rollout_budget(c, j);
+        ro->prompt_len[r] = plens[q * k + g];
+        memcpy(ro->tokens + (size_t)r * ro->max_len, pids[q * k + g], sizeof(int) * (size_t)plens[q * k + g]);
+    }
+    /* All rollouts of the step generated together (rollout_batch at a time). */
+    sc = hbpo_sampler_config_default();
+    sc.temperature = c->temperature;
+    sc.top_p = c->top_p;
+    sc.top_k = 0;
+    sc.max_new_tokens = c->budget.l_max;
+    sc.n_eos = t->n_eos;
+    memcpy(sc.eos, t->eos, sizeof(int) * (size_t)t->n_eos);
+    if (hbpo__generate_into(t->model, &sc, &t->rng, R, c->rollout_batch, ro->tokens, ro->max_len,
+                            ro->prompt_len, ro->n_gen) != 0)
+        goto done;
+    mt->t_rollout = hbpo__now() - t0;
+    /* Judge each response, reward it by its n_gen and budget (Eq. reward_intra). */
+    t0 = hbpo__now();
+    for (r = 0; r < R; r++) {
+        const int *resp = ro->tokens + (size_t)r * ro->max_len + ro->prompt_len[r];
+        char *text = hbpo__response_text(t->tok, resp, ro->n_gen[r]);
+        int last = ro->n_gen[r] > 0 ? resp[ro->n_gen[r] - 1] : -1, e, stopped = 0;
+        if (!text) goto done;
+        ro->outcome[r] = hbpo_judge(text, t->data->items[ro->query[r]].answer);
+        HBPO_FREE(text);
+        for (e = 0; e < t->n_eos; e++) stopped |= last == t->eos[e];
+        ro->reward[r] = hbpo_rollout_reward(c, ro->outcome[r], ro->n_gen[r], ro->budget[r]);
+        mt->reward_mean += ro->reward[r];
+        mt->accuracy += ro->outcome[r] == HBPO_CORRECT;
+        mt->no_answer += ro->outcome[r] == HBPO_NO_ANSWER;
+        mt->truncated += !stopped;
+        mt->ngen_mean += ro->n_gen[r];
+        g = (r % n) / (n / k);
+        mt->ngen_sub[g] += ro->n_gen[r];
+        mt->acc_sub[g] += ro->outcome[r] == HBPO_CORRECT;
+        sub_count[g]++;
+    }
+    /* Advantages per query (Algorithm 1): hierarchical for hbpo, GRPO's else. */
+    for (q = 0; q < nq; q++) {
+        if (c->algo == HBPO_ALGO_HBPO)
+            hbpo_advantages(&c->budget, n, ro->reward + q * n, ro->budget + q * n, ro->adv + q * n);
+        else
+            hbpo_grpo_advantages(n, ro->reward + q * n, ro->adv + q * n);
+    }
+    for (r = 0; r < R; r++) { mt->adv_mean += ro->adv[r]; mt->adv_abs += fabs(ro->adv[r]); }
+    mt->reward_mean /= R; mt->accuracy /= R; mt->no_answer /= R; mt->truncated /= R;
+    mt->ngen_mean /= R; mt->adv_mean /= R; mt->adv_abs /= R;
+    for (g = 0; g < k; g++)
+        if (sub_count[g]) { mt->ngen_sub[g] /= sub_count[g]; mt->acc_sub[g] /= sub_count[g]; }
+    mt->t_score = hbpo__now() - t0;
+    rc = 0;
+done:
+    if (pids) for (q = 0; q < nq * k; q++) HBPO_FREE(pids[q]);
+    HBPO_FREE(pids); HBPO_FREE(plens); HBPO_FREE(items);
+    return rc;
+}
+
+/* Step 4: the clipped objective over the rollouts, ppo_epochs passes of
+   mini_batches optimizer steps, each accumulated over micro-batches.
+   Old log-probs: with one epoch and one mini-batch the policy has not moved
+   when each micro-batch is scored, so the forward's own log-probs are the
+   old ones (ratio 1, exactly what a separate pass would give); otherwise a
+   forward pass over all rollouts records them first. */
+static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
+    const hbpo_train_config *c = &t->cfg;
+    const hbpo_rollouts *ro = &t->last;
+    hbpo_model *m = t->model;
+    int R = ro->count, mbs = c->micro_batch, Tmax = ro->max_len, rc = -1, e, mi, r;
+    int reuse_old = c->ppo_epochs == 1 && c->mini_batches == 1;
+    int *perm = NULL, *in = NULL, *tg = NULL;
+    float *mask = NULL, *logp = NULL, *oldlp = NULL, *ent = NULL, *dlogp = NULL, *adv = NULL;
+    float *old_all = NULL;
+    double n_tok = 0, t0 = hbpo__now();
+    size_t cells = hbpo__mul_size((size_t)(mbs < R ? mbs : R), (size_t)Tmax);
+    perm = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
+    in = (int *)HBPO_MALLOC(sizeof(int) * cells);
+    tg = (int *)HBPO_MALLOC(sizeof(int) * cells);
+    mask = (float *)HBPO_MALLOC(sizeof(float) * cells);
+    logp = (float *)HBPO_MALLOC(sizeof(float) * cells);
+    oldlp = (float *)HBPO_MALLOC(sizeof(float) * cells);
+    ent = (float *)HBPO_MALLOC(sizeof(float) * cells);
+    dlogp = (float *)HBPO_MALLOC(sizeof(float) * cells);
+    adv = (float *)HBPO_MALLOC(sizeof(float) * (size_t)mbs);
+    if (!reuse_old) old_all = (float *)HBPO_MALLOC(sizeof(float) * hbpo__mul_size((size_t)R, (size_t)Tmax));
+    if (!perm || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv || (!reuse_old && !old_all)) {
+        hbpo__fail("trainer: out of memory for the update");
+        goto done;
+    }
+    for (r = 0; r < R; r++) perm[r] = r;
+    if (!reuse_old) { /* old log-probs of every rollout, before any update */
+        for (r = 0; r < R; r += mbs) {
+            int nb = R - r < mbs ? R - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b;
+            hbpo__pack(ro, perm + r, nb, in, tg, mask, T);
+            if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, NULL) != 0) goto done;
+            for (b = 0; b < nb; b++)
+                memcpy(old_all + (size_t)(r + b) * Tmax, logp + (size_t)b * T, sizeof(float) * (size_t)T);
+        }
+    }
+    if (hbpo_model_zero_grad(m) != 0) goto done;
+    for (e = 0; e < c->ppo_epochs; e++) {
+        if (c->mini_batches > 1) hbpo__shuffle(&t->rng, perm, R);
+        for (mi = 0; mi < c->mini_batches; mi++) {
+            int lo = (int)((long)R * mi / c->mini_batches), hi = (int)((long)R * (mi + 1) / c->mini_batches);
+            double mini_tok = 0;
+            float gn = 0;
+            for (r = lo; r < hi; r++) mini_tok += ro->n_gen[perm[r]];
+            if (hi <= lo || mini_tok <= 0) continue;
+            for (r = lo; r < hi; r += mbs) {
+                int nb = hi - r < mbs ? hi - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b, i;
+                double micro_tok = 0, scale;
+                hbpo_policy_stats st;
+                hbpo__pack(ro, perm + r, nb, in, tg, mask, T);
+                if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, ent) != 0) goto done;
+                for (b = 0; b < nb; b++) {
+                    adv[b] = ro->adv[perm[r + b]];
+                    micro_tok += ro->n_gen[perm[r + b]];
+                    if (reuse_old) memcpy(oldlp + (size_t)b * T, logp + (size_t)b * T, sizeof(float) * (size_t)T);
+                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)perm[r + b] * Tmax, sizeof(float) * (size_t)T);
+                }
+                if (hbpo_policy_loss(&c->policy, nb, T, logp, oldlp, NULL, adv, mask, dlogp, &st) != 0) goto done;
+                /* Each micro-batch's loss is a mean over its own tokens (or
+                   sequences); weighting by its share makes the sum the
+                   mini-batch's mean, as one big batch would give. */
+                scale = c->policy.agg == HBPO_AGG_TOKEN_MEAN ? micro_tok / mini_tok : (double)nb / (hi - lo);
+                for (i = 0; i < nb * T; i++) dlogp[i] *= (float)scale;
+                if (hbpo_model_backward(m, dlogp) != 0) goto done;
+                for (i = 0; i < nb * T; i++) if (mask[i] != 0.0f) mt->entropy += ent[i];
+                mt->pg_loss += st.pg_loss * micro_tok;
+                mt->clipfrac += st.clipfrac * micro_tok;
+                mt->approx_kl += st.approx_kl * micro_tok;
+                n_tok += micro_tok;
+            }
+            if (hbpo_model_step(m, &c->adamw, &gn) != 0) goto done;
+            mt->grad_norm = gn;
+        }
+    }
+    if (n_tok > 0) {
+        mt->entropy /= n_tok; mt->pg_loss /= n_tok; mt->clipfrac /= n_tok; mt->approx_kl /= n_tok;
+    }
+    mt->t_update = hbpo__now() - t0;
+    rc = 0;
+done:
+    HBPO_FREE(perm); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);
+    HBPO_FREE(oldlp); HBPO_FREE(ent); HBPO_FREE(dlogp); HBPO_FREE(adv); HBPO_FREE(old_all);
+    return rc;
+}
+
+HBPODEF int hbpo_trainer_step(hbpo_trainer *t, hbpo_step_metrics *metrics) {
+    hbpo_step_metrics mt;
+    if (!t || !t->model || !t->order) return hbpo__fail("hbpo_trainer_step: trainer is not initialised");
+    memset(&mt, 0, sizeof mt);
+    mt.step = t->step + 1;
+    mt.n_rollouts = t->cfg.batch_queries * t->cfg.n_rollouts;
+    mt.lr = t->cfg.adamw.lr;
+    if (hbpo__rollout_phase(t, &mt) != 0 || hbpo__update_phase(t, &mt) != 0) return -1;
+    t->step++;
+    if (metrics) *metrics = mt;
+    return 0;
+}
+
+/* ---- checkpoints of the trainer ----
+   trainer_state.bin, little-endian as written by this machine (the header
+   records the byte order and the sizes, and a reader on another layout
+   refuses it): magic "HBPOTRN1", u32 0x01020304, u32 version 1, then u64
+   fields: config fingerprint, step, epoch, data_pos, rng state, AdamW step,
+   data size, n_params, has_moments; then order (data size int32), then the
+   moments m and v (n_params floats each) when present. */
+#define HBPO__STATE_MAGIC "HBPOTRN1"
+
+/* FNV-1a over the fields that must match for a resume to be exact. */
+static uint64_t hbpo__train_fingerprint(const hbpo_trainer *t) {
+    const hbpo_train_config *c = &t->cfg;
+    int64_t v[16];
+    const unsigned char *p = (const unsigned char *)v;
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+    int b;
+    memset(v, 0, sizeof v);
+    v[0] = c->algo; v[1] = c->budget.k; v[2] = c->budget.l_max; v[3] = c->n_rollouts;
+    v[4] = c->batch_queries; v[5] = c->ppo_epochs; v[6] = c->mini_batches; v[7] = (int64_t)c->seed;
+    v[8] = t->data->n; v[9] = (int64_t)t->model->n_params; v[10] = c->chat_style; v[11] = c->budget.mode;
+    for (b = 0; b < c->budget.k; b++) v[12] = v[12] * 131 + c->budget.budget[b];
+    for (i = 0; i < sizeof v; i++) { h ^= p[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+static int hbpo__write_floats(FILE *f, const hbpo_backend *be, const float *dev, size_t n) {
+    float buf[4096];
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < 4096 ? n - done : 4096;
+        be->download(buf, dev + done, k * sizeof(float));
+        if (fwrite(buf, sizeof(float), k, f) != k) return -1;
+        done += k;
+    }
+    return 0;
+}
+
+static int hbpo__read_floats(FILE *f, const hbpo_backend *be, float *dev, size_t n) {
+    float buf[4096];
+    size_t done = 0;
+    while (done < n) {
+        size_t k = n - done < 4096 ? n - done : 4096;
+        if (fread(buf, sizeof(float), k, f) != k) return -1;
+        be->upload(dev + done, buf, k * sizeof(float));
+        done += k;
+    }
+    return 0;
+}
+
+HBPODEF int hbpo_trainer_save(const hbpo_trainer *t, const char *dir) {
+    char path[HBPO__CKPT_PATH_MAX], tmp[HBPO__CKPT_PATH_MAX + 8];
+    uint64_t u[9];
+    uint32_t head[2] = {0x01020304u, 1u};
+    FILE *f;
+    int ok = 1, i;
+    if (!t || !t->model || !dir) return hbpo__fail("hbpo_trainer_save: trainer or folder is NULL");
+    if (hbpo_model_save(t->model, dir, HBPO_DTYPE_F32) != 0) return -1;
+    if ((size_t)snprintf(path, sizeof path, "%s/trainer_state.bin", dir) >= sizeof path)
+        return hbpo__fail("%s: path too long", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    if (!f) return hbpo__fail("%s: cannot write: %s", tmp, strerror(errno));
+    u[0] = hbpo__train_fingerprint(t); u[1] = (uint64_t)t->step; u[2] = (uint64_t)t->epoch;
+    u[3] = (uint64_t)t->data_pos; u[4] = t->rng.s; u[5] = (uint64_t)t->model->step;
+    u[6] = (uint64_t)t->data->n; u[7] = t->model->n_params; u[8] = t->model->m != NULL;
+    ok = fwrite(HBPO__STATE_MAGIC, 1, 8, f) == 8 && fwrite(head, sizeof head, 1, f) == 1 &&
+         fwrite(u, sizeof u, 1, f) == 1;
+    for (i = 0; ok && i < t->data->n; i++) {
+        int32_t o = t->order[i];
+        ok = fwrite(&o, sizeof o, 1, f) == 1;
+    }
+    if (ok && t->model->m)
+        ok = hbpo__write_floats(f, t->model->be, t->model->m, t->model->n_params) == 0 &&
+             hbpo__write_floats(f, t->model->be, t->model->v, t->model->n_params) == 0;
+    return hbpo__finish_file(f, ok, tmp, path);
+}
+
+HBPODEF int hbpo_trainer_resume(hbpo_trainer *t, const char *dir) {
+    char path[HBPO__CKPT_PATH_MAX], magic[8];
+    uint64_t u[9];
+    uint32_t head[2];
+    hbpo_model saved;
+    hbpo_model *m;
+    float *host = NULL;
+    FILE *f = NULL;
+    int i, rc = -1;
+    if (!t || !t->model || !dir) return hbpo__fail("hbpo_trainer_resume: trainer or folder is NULL");
+    m = t->model;
+    /* the parameters, through a model of the same shape on the CPU */
+    if (hbpo_model_load(&saved, dir, NULL) != 0) return -1;
+    if (saved.n_params != m->n_params || saved.n_tensors != m->n_tensors) {
+        hbpo_model_free(&saved);
+        return hbpo__fail("%s: the checkpoint's model (%zu parameters) is not this model's (%zu)",
+                          dir, saved.n_params, m->n_params);
+    }
+    m->be->upload(m->params, saved.params, m->n_params * sizeof(float));
+    hbpo_model_free(&saved);
+    snprintf(path, sizeof path, "%s/trainer_state.bin", dir);
+    f = fopen(path, "rb");
+    if (!f) return hbpo__fail("%s: cannot open: %s", path, strerror(errno));
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, HBPO__STATE_MAGIC, 8) != 0 ||
+        fread(head, sizeof head, 1, f) != 1 || head[0] != 0x01020304u || head[1] != 1u ||
+        fread(u, sizeof u, 1, f) != 1) {
+        hbpo__fail("%s: not a trainer state of this version and byte order", path);
+        goto done;
+    }
+    if (u[0] != hbpo__train_fingerprint(t) || u[6] != (uint64_t)t->data->n || u[7] != m->n_params) {
+        hbpo__fail("%s: saved with a different configuration, dataset (%llu items) or model", path,
+                   (unsigned long long)u[6]);
+        goto done;
+    }
+    if (u[3] > u[6] || u[8] > 1) { hbpo__fail("%s: corrupt state (position %llu)", path, (unsigned long long)u[3]); goto done; }
+    for (i = 0; i < t->data->n; i++) {
+        int32_t o;
+        if (fread(&o, sizeof o, 1, f) != 1 || o < 0 || o >= t->data->n) {
+            hbpo__fail("%s: truncated or corrupt data order", path);
+            goto done;
+        }
+        t->order[i] = o;
+    }
+    if (u[8]) {
+        if (!m->m) {
+            m->m = (float *)m->be->alloc(m->n_params * sizeof(float));
+            m->v = (float *)m->be->alloc(m->n_params * sizeof(float));
+            if (!m->m || !m->v) { hbpo__fail("resume: out of memory for the AdamW moments"); goto done; }
+        }
+        if (hbpo__read_floats(f, m->be, m->m, m->n_params) != 0 ||
+            hbpo__read_floats(f, m->be, m->v, m->n_params) != 0) {
+            hbpo__fail("%s: truncated AdamW moments", path);
+            goto done;
+        }
+    }
+    if (fread(magic, 1, 1, f) != 0) { hbpo__fail("%s: trailing bytes", path); goto done; }
+    t->step = (long)u[1];
+    t->epoch = (long)u[2];
+    t->data_pos = (long)u[3];
+    t->rng.s = u[4];
+    m->step = (long)u[5];
+    if (hbpo_model_zero_grad(m) != 0) goto done;
+    rc = 0;
+done:
+    if (f) fclose(f);
+    HBPO_FREE(host);
+    return rc;
+}
+
+/* Appends printf output to a buffer, snprintf-style (the length counts what
+   did not fit too). */
+typedef struct { char *p; size_t cap, len; } hbpo__jbuf;
+static void hbpo__jb(hbpo__jbuf *b, const char *fmt, ...) HBPO__PRINTF(2, 3);
+static void hbpo__jb(hbpo__jbuf *b, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(b->p && b->len < b->cap ? b->p + b->len : NULL,
+                  b->p && b->len < b->cap ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) b->len += (size_t)n;
+}
+
+HBPODEF int hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size_t cap) {
+    hbpo__jbuf b;
+    int g;
+    b.p = out; b.cap = cap; b.len = 0;
+    if (out && cap) out[0] = 0;
+    if (k < 1) k = 1;
+    if (k > HBPO_MAX_BUDGETS) k = HBPO_MAX_BUDGETS;
+    hbpo__jb(&b, "{\"step\":%ld,\"rollouts\":%d,\"reward\":%.6g,\"accuracy\":%.6g,\"no_answer\":%.6g,"
+                 "\"n_gen\":%.6g,\"truncated\":%.6g,\"n_gen_sub\":[",
+             m->step, m->n_rollouts, m->reward_mean, m->accuracy, m->no_answer, m->ngen_mean, m->truncated);
+    for (g = 0; g < k; g++) hbpo__jb(&b, "%s%.6g", g ? "," : "", m->ngen_sub[g]);
+    hbpo__jb(&b, "],\"accuracy_sub\":[");
+    for (g = 0; g < k; g++) hbpo__jb(&b, "%s%.6g", g ? "," : "", m->acc_sub[g]);
+    hbpo__jb(&b, "],\"adv_mean\":%.6g,\"adv_abs\":%.6g,\"pg_loss\":%.6g,\"clipfrac\":%.6g,"
+                 "\"approx_kl\":%.6g,\"entropy\":%.6g,\"grad_norm\":%.6g,\"lr\":%.6g,"
+                 "\"t_rollout\":%.3f,\"t_score\":%.3f,\"t_update\":%.3f}",
+             m->adv_mean, m->adv_abs, m->pg_loss, m->clipfrac, m->approx_kl, m->entropy,
+             m->grad_norm, m->lr, m->t_rollout, m->t_score, m->t_update);
+    return (int)b.len;
+}
+
+HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
+                          const char *const *questions, const char *const *completions,
+                          int micro_batch, const hbpo_adamw_config *o, float *loss) {
+    int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, r, rc = -1;
+    int *in = NULL, *tg = NULL;
+    float *mask = NULL, *lp = NULL;
+    double total = 0, nll = 0;
+    if (!m || !tok || !questions || !completions || !o || n < 1 || micro_batch < 1)
+        return hbpo__fail("hbpo_sft_step: bad arguments (n = %d, micro_batch = %d)", n, micro_batch);
+    if (hbpo__chat_eos(tok, eos) == 0) return hbpo__fail("hbpo_sft_step: the tokenizer has no end-of-turn token");
+    seq = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)n);
+    len = (int *)HBPO_MALLOC(sizeof(int) * (size_t)n);
+    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)n);
+    if (!seq || !len || !plen) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
+    memset(seq, 0, sizeof(int *) * (size_t)n);
+    /* prompt ids, then the completion's and the end-of-turn token */
+    for (i = 0; i < n; i++) {
+        int *p, c_len, *s;
+        size_t cl;
+        plen[i] = hbpo__encode_prompt(tok, chat_style, questions[i], "", &p);
+        if (plen[i] < 0) goto done;
+        cl = strlen(completions[i]);
+        c_len = hbpo_tokenizer_encode(tok, completions[i], cl, NULL, 0);
+        if (c_len < 0) { HBPO_FREE(p); goto done; }
+        s = (int *)HBPO_REALLOC(p, sizeof(int) * (size_t)(plen[i] + c_len + 1));
+        if (!s) { HBPO_FREE(p); hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
+        hbpo_tokenizer_encode(tok, completions[i], cl, s + plen[i], c_len);
+        s[plen[i] + c_len] = eos[0];
+        seq[i] = s;
+        len[i] = plen[i] + c_len + 1;
+        if (len[i] > m->config.max_position_embeddings) {
+            hbpo__fail("hbpo_sft_step: example %d has %d tokens, more than max_position_embeddings %d",
+                       i, len[i], m->config.max_position_embeddings);
+            goto done;
+        }
+        total += c_len + 1;
+    }
+    if (hbpo_model_zero_grad(m) != 0) goto done;
+    for (r = 0; r < n; r += micro_batch) {
+        int nb = n - r < micro_batch ? n - r : micro_batch, T = 1, b, t;
+        for (b = 0; b < nb; b++) if (len[r + b] - 1 > T) T = len[r + b] - 1;
+        in = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
+        tg = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
+        mask = (float *)HBPO_MALLOC(sizeof(float) * (size_t)nb * T);
+        lp = (float *)HBPO_MALLOC(sizeof(float) * (size_t)nb * T);
+        if (!in || !tg || !mask || !lp) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
+        for (b = 0; b < nb; b++)
+            for (t = 0; t < T; t++) {
+                int live = t < len[r + b] - 1;
+                in[b * T + t] = live ? seq[r + b][t] : 0;
+                tg[b * T + t] = live ? seq[r + b][t + 1] : 0;
+                mask[b * T + t] = live && t >= plen[r + b] - 1 ? 1.0f : 0.0f;
+            }
+        if (hbpo_model_forward(m, in, tg, mask, nb, T, 1.0f, lp, NULL) != 0) goto done;
+        /* loss = -sum(logp) / total over the whole step: d/dlogp = -1/total */
+        for (i = 0; i < nb * T; i++) {
+            if (mask[i] != 0.0f) nll -= lp[i];
+            lp[i] = mask[i] != 0.0f ? (float)(-1.0 / total) : 0.0f;
+        }
+        if (hbpo_model_backward(m, lp) != 0) goto done;
+        HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(lp);
+        in = tg = NULL; mask = lp = NULL;
+    }
+    if (hbpo_model_step(m, o, NULL) != 0) goto done;
+    if (loss) *loss = (float)(nll / total);
+    rc = 0;
+done:
+    if (seq) for (i = 0; i < n; i++) HBPO_FREE(seq[i]);
+    HBPO_FREE(seq); HBPO_FREE(len); HBPO_FREE(plen);
+    HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(lp);
+    return rc;
+}
+
+HBPODEF int hbpo_count_reflections(const char *text) {
+    static const char *words[] = {"wait", "alternatively", "hmm", "but", "however", "verify", "check"};
+    int count = 0;
+    const char *p = text;
+    if (!text) return 0;
+    while (*p) {
+        char w[16];
+        size_t n = 0, i;
+        while (*p && !isalpha((unsigned char)*p)) p++;
+        while (isalpha((unsigned char)*p)) {
+            if (n < sizeof w - 1) w[n] = (char)tolower((unsigned char)*p);
+            n++;
+            p++;
+        }
+        if (n == 0 || n >= sizeof w) continue;
+        w[n] = 0;
+        for (i = 0; i < sizeof words / sizeof words[0]; i++) count += !strcmp(w, words[i]);
+    }
+    return count;
+}
+
+static void hbpo__bucket_add(hbpo_eval_bucket *b, int outcome, int stopped, int n_gen, int think,
+                             int refl) {
+    b->n++;
+    b->correct += outcome == HBPO_CORRECT;
+    b->no_answer += outcome == HBPO_NO_ANSWER;
+    b->truncated += !stopped;
+    b->tokens += n_gen;
+    b->think_tokens += think;
+    b->reflections += refl;
+}
+
+#define HBPO__EVAL_BATCH_MAX 4096 /* problems generated together at most */
+
+HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_dataset *d,
+                          int chat_style, const char *suffix, const hbpo_sampler_config *s,
+                          int batch, hbpo_eval_result *res, hbpo_eval_callback each, void *user) {
+    hbpo_sampler_config sc;
+    hbpo_rng rng;
+    int *tokens = NULL, *plen = NULL, *ngen = NULL, eos[HBPO_MAX_EOS], n_eos, think_end;
+    int i0, rc = -1, stride = 0, i, e;
+    if (!m || !tok || !d || !s || !res || d->n < 1 || batch < 1)
+        return hbpo__fail("hbpo_evaluate: bad arguments");
+    memset(res, 0, sizeof *res);
+    sc = *s;
+    n_eos = hbpo__chat_eos(tok, eos);
+    for (e = 0; e < n_eos && sc.n_eos < HBPO_MAX_EOS; e++) sc.eos[sc.n_eos++] = eos[e];
+    if (hbpo_sampler_config_check(&sc, m->config.vocab_size) != 0) return -1;
+    think_end = hbpo_tokenizer_token_id(tok, "</think>");
+    hbpo_rng_seed(&rng, s->seed);
+    if (batch > d->n) batch = d->n;
+    if (batch > HBPO__EVAL_BATCH_MAX) batch = HBPO__EVAL_BATCH_MAX;
+    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)batch);
+    ngen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)batch);
+    if (!plen || !ngen) { hbpo__fail("hbpo_evaluate: out of memory"); goto done; }
+    for (i0 = 0; i0 < d->n; i0 += batch) {
+        int nb = d->n - i0 < batch ? d->n - i0 : batch, b, maxp = 0;
+        int *ids[HBPO__EVAL_BATCH_MAX];
+        for (b = 0; b < nb; b++) {
+            plen[b] = hbpo__encode_prompt(tok, chat_style, d->items[i0 + b].question, suffix ? suffix : "", &ids[b]);
+            if (plen[b] < 0) { while (b-- > 0) HBPO_FREE(ids[b]); goto done; }
+            if (plen[b] > maxp) maxp = plen[b];
+        }
+        if (maxp + 1 > m->config.max_position_embeddings) {
+            for (b = 0; b < nb; b++) HBPO_FREE(ids[b]);
+            hbpo__fail("hbpo_evaluate: a prompt of %d tokens leaves no room in %d positions", maxp,
+                       m->config.max_position_embeddings);
+            goto done;
+        }
+        if (maxp + sc.max_new_tokens > stride) {
+            HBPO_FREE(tokens);
+            stride = maxp + sc.max_new_tokens;
+            tokens = (int *)HBPO_MALLOC(sizeof(int) * hbpo__mul_size((size_t)batch, (size_t)stride));
+            if (!tokens) { for (b = 0; b < nb; b++) HBPO_FREE(ids[b]); hbpo__fail("hbpo_evaluate: out of memory"); goto done; }
+        }
+        for (b = 0; b < nb; b++) {
+            memcpy(tokens + (size_t)b * stride, ids[b], sizeof(int) * (size_t)plen[b]);
+            HBPO_FREE(ids[b]);
+        }
+        if (hbpo__generate_into(m, &sc, &rng, nb, nb, tokens, stride, plen, ngen) != 0) goto done;
+        for (b = 0; b < nb; b++) {
+            const int *resp = tokens + (size_t)b * stride + plen[b];
+            char *text = hbpo__response_text(tok, resp, ngen[b]);
+            const hbpo_problem *p = &d->items[i0 + b];
+            int outcome, think = ngen[b], stopped = 0, refl, lvl;
+            if (!text) goto done;
+            outcome = hbpo_judge(text, p->answer);
+            for (i = 0; i < ngen[b]; i++) if (resp[i] == think_end) { think = i; break; }
+            for (e = 0; e < sc.n_eos; e++) stopped |= ngen[b] > 0 && resp[ngen[b] - 1] == sc.eos[e];
+            refl = hbpo_count_reflections(text);
+            lvl = p->level < 0 ? 0 : p->level > HBPO_EVAL_MAX_LEVEL ? HBPO_EVAL_MAX_LEVEL : p->level;
+            hbpo__bucket_add(&res->all, outcome, stopped, ngen[b], think, refl);
+            hbpo__bucket_add(&res->level[lvl], outcome, stopped, ngen[b], think, refl);
+            if (each) each(user, i0 + b, text, outcome, ngen[b]);
+            HBPO_FREE(text);
+        }
+    }
+    rc = 0;
+done:
+    HBPO_FREE(tokens); HBPO_FREE(plen); HBPO_FREE(ngen);
+    return rc;
+}
+
+static void hbpo__bucket_json(hbpo__jbuf *sb, const hbpo_eval_bucket *b) {
+    double n = b->n ? b->n : 1;
+    hbpo__jb(sb, "{\"n\":%d,\"accuracy\":%.6g,\"no_answer\":%.6g,\"truncated\":%.6g,\"mean_tokens\":%.6g,"
+                 "\"think_share\":%.6g,\"reflections\":%.6g}",
+             b->n, b->correct / n, b->no_answer / n, b->truncated / n, b->tokens / n,
+             b->tokens > 0 ? b->think_tokens / b->tokens : 0.0, b->reflections / n);
+}
+
+HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap) {
+    hbpo__jbuf sb;
+    int l, first = 1;
+    sb.p = out; sb.cap = cap; sb.len = 0;
+    if (out && cap) out[0] = 0;
+    hbpo__jb(&sb, "{\"all\":");
+    hbpo__bucket_json(&sb, &r->all);
+    hbpo__jb(&sb, ",\"levels\":{");
+    for (l = 0; l <= HBPO_EVAL_MAX_LEVEL; l++) {
+        if (!r->level[l].n) continue;
+        hbpo__jb(&sb, "%s\"%d\":", first ? "" : ",", l);
+        hbpo__bucket_json(&sb, &r->level[l]);
+        first = 0;
+    }
+    hbpo__jb(&sb, "}}");
+    return (int)sb.len;
+}
+
+
 
 /* ------------------------------------------------------------------------- */
 /* 13. I/O: files, JSON, JSON Lines                                          */

@@ -16,6 +16,8 @@ SUITE_EXTERN(tokenizer_suite);  /* byte-level BPE vs Hugging Face tokenizers, ch
 SUITE_EXTERN(model_suite);      /* Qwen2 ops and model vs finite differences, AdamW (test_model.c) */
 SUITE_EXTERN(checkpoint_suite); /* config.json, safetensors, parity with transformers (test_checkpoint.c) */
 SUITE_EXTERN(generate_suite);   /* sampling, KV-cache decoding, greedy parity (test_generate.c) */
+SUITE_EXTERN(data_layer_suite); /* datasets from JSON Lines, the synthetic task (test_data.c) */
+SUITE_EXTERN(trainer_suite);    /* Algorithm 1 wiring, resume, SFT, evaluation (test_trainer.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
@@ -30,5 +32,7 @@ int main(int argc, char **argv) {
     RUN_SUITE(model_suite);
     RUN_SUITE(checkpoint_suite);
     RUN_SUITE(generate_suite);
+    RUN_SUITE(data_layer_suite);
+    RUN_SUITE(trainer_suite);
     HBPO_TEST_MAIN_END();
 }

@@ -1,0 +1,381 @@
+/* The trainer (Algorithm 1), SFT and evaluation on a micro model: a byte
+   tokenizer written at run time, a 2-layer model of hidden 32, and the
+   synthetic arithmetic task. Each test checks the wiring against the
+   section 2 functions it must call (rewards, advantages), not just that it
+   runs: rewards are recomputed from each rollout's outcome and n_gen, the
+   advantages from the rewards of its query. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, rmdir, ftruncate */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
+#include "hbpo.h"
+#include "hbpo_test.h"
+
+static char tr_dir[256];
+static hbpo_tokenizer *tr_tok;
+
+/* A temporary folder holding the byte tokenizer; tr_tok loaded from it. */
+static int tr_setup(void) {
+    char path[300];
+    if (tr_tok) return 0;
+    snprintf(tr_dir, sizeof tr_dir, "/tmp/hbpo_trainer_XXXXXX");
+    if (!mkdtemp(tr_dir)) return -1;
+    snprintf(path, sizeof path, "%s/tokenizer.json", tr_dir);
+    if (hbpo_tokenizer_write_bytes(path) != 0) return -1;
+    return hbpo_tokenizer_load(&tr_tok, path);
+}
+
+static void tr_teardown(void) {
+    char path[400];
+    const char *files[] = {"tokenizer.json", "ckpt/config.json", "ckpt/model.safetensors",
+                           "ckpt/trainer_state.bin"};
+    size_t i;
+    if (!tr_tok) return;
+    hbpo_tokenizer_free(tr_tok);
+    tr_tok = NULL;
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", tr_dir, files[i]);
+        remove(path);
+    }
+    snprintf(path, sizeof path, "%s/ckpt", tr_dir);
+    rmdir(path);
+    rmdir(tr_dir);
+}
+
+static hbpo_model_config micro_config(void) {
+    hbpo_model_config c = hbpo_model_config_default();
+    c.vocab_size = 272; /* 265 byte-tokenizer ids, rounded up */
+    c.hidden_size = 32;
+    c.intermediate_size = 64;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.head_dim = 8;
+    c.max_position_embeddings = 256;
+    c.tie_word_embeddings = 1;
+    return c;
+}
+
+static hbpo_train_config micro_train(int algo) {
+    hbpo_train_config c = hbpo_train_config_default();
+    c.algo = algo;
+    c.budget.k = 4;
+    c.budget.budget[0] = 8; c.budget.budget[1] = 16; c.budget.budget[2] = 32; c.budget.budget[3] = 40;
+    c.budget.l_max = 64;
+    c.budget.alpha = 1.0f / 64;
+    c.n_rollouts = 8;
+    c.batch_queries = 3;
+    c.micro_batch = 5;
+    c.adamw.lr = 1e-3f;
+    c.l1_alpha = 1.0f / 64;
+    c.seed = 7;
+    return c;
+}
+
+TEST trainer_config_checks(void) {
+    hbpo_train_config c = hbpo_train_config_default();
+    ASSERT_EQ(0, hbpo_train_config_check(&c));
+    ASSERT_EQ(16, c.n_rollouts);
+    ASSERT_EQ(64, c.batch_queries);
+    ASSERT_NEAR(1e-6, c.adamw.lr, 1e-12);
+    c.n_rollouts = 10;
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    ASSERT(strstr(hbpo_last_error(), "multiple of the 4 budgets") != NULL);
+    c.algo = HBPO_ALGO_GRPO; /* no budgets: any n */
+    ASSERT_EQ(0, hbpo_train_config_check(&c));
+    c.algo = 9;
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    c = hbpo_train_config_default();
+    c.temperature = 0;
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    c = hbpo_train_config_default();
+    c.budget.budget[1] = 100; /* not ascending */
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    c = hbpo_train_config_default();
+    c.mini_batches = 0;
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    PASS();
+}
+
+TEST trainer_budgets_prompts_rewards(void) {
+    hbpo_train_config c = hbpo_train_config_default();
+    char s[128];
+    int j;
+    /* n = 16 in 4 equal subgroups with ascending budgets */
+    for (j = 0; j < 16; j++) ASSERT_EQ(c.budget.budget[j / 4], hbpo_rollout_budget(&c, j));
+    ASSERT_EQ(45, hbpo_rollout_suffix(&c, 512, s, sizeof s));
+    ASSERT_STR_EQ("I will answer the question within 512 tokens\n", s);
+    ASSERT_EQ(0, hbpo_rollout_suffix(&c, 0, s, sizeof s));
+    ASSERT_STR_EQ("", s);
+    /* each algorithm's reward is its section 2 function */
+    ASSERT_NEAR(hbpo_reward(&c.budget, HBPO_CORRECT, 700, 512), hbpo_rollout_reward(&c, HBPO_CORRECT, 700, 512), 0);
+    c.algo = HBPO_ALGO_GRPO;
+    ASSERT_EQ(0, hbpo_rollout_budget(&c, 5));
+    ASSERT_NEAR(1.0, hbpo_rollout_reward(&c, HBPO_CORRECT, 4000, 0), 0);
+    ASSERT_NEAR(0.0, hbpo_rollout_reward(&c, HBPO_NO_ANSWER, 10, 0), 0);
+    c.algo = HBPO_ALGO_COSINE;
+    ASSERT_NEAR(4.0 * cos(3.14159265358979 * 1024 / 8192), hbpo_rollout_reward(&c, HBPO_CORRECT, 1024, 0), 1e-5);
+    ASSERT_NEAR(0.0, hbpo_rollout_reward(&c, HBPO_WRONG, 1024, 0), 0);
+    c.algo = HBPO_ALGO_L1;
+    ASSERT_EQ(512, hbpo_rollout_budget(&c, 0));
+    ASSERT_NEAR(1.0 - 100.0 / 4096, hbpo_rollout_reward(&c, HBPO_CORRECT, 612, 512), 1e-6);
+    ASSERT_NEAR(-100.0 / 4096, hbpo_rollout_reward(&c, HBPO_WRONG, 412, 512), 1e-6);
+    PASS();
+}
+
+TEST trainer_reflection_words(void) {
+    ASSERT_EQ(0, hbpo_count_reflections("7+5=12\n</think>\n\\boxed{12}"));
+    ASSERT_EQ(3, hbpo_count_reflections("Wait, let me check: ... BUT waiting is not a word here"));
+    ASSERT_EQ(2, hbpo_count_reflections("Alternatively, verify."));
+    ASSERT_EQ(0, hbpo_count_reflections(NULL));
+    PASS();
+}
+
+static int json_ok(const char *text) {
+    hbpo_json_doc doc;
+    int rc;
+    memset(&doc, 0, sizeof doc);
+    rc = hbpo_json_parse(&doc, text, strlen(text));
+    hbpo_json_free(&doc);
+    return rc == 0;
+}
+
+/* One step of every algorithm on the micro model: grouping, budgets in the
+   prompts, rewards and advantages recomputed, the policy moved, metrics. */
+static int one_step(int algo) {
+    hbpo_model_config mc = micro_config();
+    hbpo_train_config tc = micro_train(algo);
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_trainer t;
+    hbpo_step_metrics mt;
+    float *before;
+    char json[2048], text[512];
+    int r, q, ok = 1, n = tc.n_rollouts;
+    memset(&d, 0, sizeof d);
+    if (hbpo_model_create(&m, &mc, NULL) != 0) return 0;
+    hbpo_model_init_random(&m, 1);
+    if (hbpo_synth_dataset(&d, 3, 4, 1, 4) != 0) return 0;
+    if (hbpo_trainer_init(&t, &tc, &m, tr_tok, &d) != 0) { printf("\n  %s\n", hbpo_last_error()); return 0; }
+    before = (float *)malloc(sizeof(float) * m.n_params);
+    memcpy(before, m.params, sizeof(float) * m.n_params);
+    if (hbpo_trainer_step(&t, &mt) != 0) { printf("\n  step: %s\n", hbpo_last_error()); ok = 0; goto out; }
+    ok &= t.last.count == tc.batch_queries * n && mt.n_rollouts == t.last.count;
+    for (q = 0; q < tc.batch_queries; q++) {
+        float rew[64], adv[64];
+        for (r = q * n; r < (q + 1) * n; r++) {
+            const hbpo_rollouts *ro = &t.last;
+            int b = hbpo_rollout_budget(&tc, r % n);
+            ok &= ro->query[r] == ro->query[q * n];         /* one query per group */
+            ok &= ro->budget[r] == b;
+            ok &= ro->n_gen[r] >= 1 && ro->n_gen[r] <= tc.budget.l_max;
+            /* the prompt holds the budget prompt (hbpo, l1) or none */
+            hbpo_tokenizer_decode(tr_tok, ro->tokens + (size_t)r * ro->max_len, ro->prompt_len[r], 0, text, sizeof text);
+            ok &= (strstr(text, "I will answer the question within") != NULL) == (b > 0);
+            ok &= strstr(text, d.items[ro->query[r]].question) != NULL;
+            rew[r - q * n] = hbpo_rollout_reward(&tc, ro->outcome[r], ro->n_gen[r], ro->budget[r]);
+            ok &= rew[r - q * n] == ro->reward[r];
+        }
+        if (algo == HBPO_ALGO_HBPO) hbpo_advantages(&tc.budget, n, rew, t.last.budget + q * n, adv);
+        else hbpo_grpo_advantages(n, rew, adv);
+        for (r = 0; r < n; r++) ok &= adv[r] == t.last.adv[q * n + r];
+    }
+    if (!ok) printf("\n  algo %d: rollout wiring differs\n", algo);
+    /* a gradient exactly when some advantage is non-zero (a random model
+       is never right, so GRPO's and cosine's groups are all-equal) */
+    ok &= isfinite(mt.pg_loss) && isfinite(mt.entropy) && mt.entropy > 0 && isfinite(mt.grad_norm);
+    ok &= (mt.grad_norm > 0) == (mt.adv_abs > 0);
+    ok &= algo == HBPO_ALGO_GRPO || algo == HBPO_ALGO_COSINE || mt.adv_abs > 0;
+    ok &= mt.approx_kl == 0.0 && mt.clipfrac == 0.0; /* one epoch, one mini-batch: on-policy */
+    ok &= memcmp(before, m.params, sizeof(float) * m.n_params) != 0;
+    ok &= hbpo_metrics_json(&mt, 4, json, sizeof json) > 0 && json_ok(json);
+    ok &= t.step == 1 && m.step == 1;
+out:
+    free(before);
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    return ok;
+}
+
+TEST trainer_step_wiring_all_algorithms(void) {
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    ASSERT(one_step(HBPO_ALGO_HBPO));
+    ASSERT(one_step(HBPO_ALGO_GRPO));
+    ASSERT(one_step(HBPO_ALGO_COSINE));
+    ASSERT(one_step(HBPO_ALGO_L1));
+    PASS();
+}
+
+/* Several epochs and mini-batches: old log-probs come from a separate pass,
+   so the later updates see ratios != 1. */
+TEST trainer_ppo_epochs_and_minibatches(void) {
+    hbpo_model_config mc = micro_config();
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_trainer t;
+    hbpo_step_metrics mt;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    memset(&d, 0, sizeof d);
+    tc.ppo_epochs = 2;
+    tc.mini_batches = 2;
+    tc.adamw.lr = 1e-2f;
+    ASSERT_EQ(0, hbpo_model_create(&m, &mc, NULL));
+    hbpo_model_init_random(&m, 2);
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 4, 3, 1, 4));
+    ASSERT_EQ(0, hbpo_trainer_init(&t, &tc, &m, tr_tok, &d));
+    ASSERT_EQ(0, hbpo_trainer_step(&t, &mt));
+    ASSERT_EQ(4, m.step);          /* 2 epochs x 2 mini-batches */
+    ASSERT(mt.approx_kl != 0.0);   /* the policy moved between passes */
+    ASSERT_IN_RANGE(0.0, mt.clipfrac, 1.0);
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    PASS();
+}
+
+/* 3 steps straight vs 1 step, save, a fresh process-like restart, resume, 2
+   steps: the same metrics and parameters, bit for bit. */
+static int run_steps(int steps, const char *save_after, const char *resume_from, char out[][1024],
+                     float **params, size_t *np) {
+    hbpo_model_config mc = micro_config();
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_trainer t;
+    hbpo_step_metrics mt;
+    int s, ok = 1;
+    memset(&d, 0, sizeof d);
+    if (hbpo_model_create(&m, &mc, NULL) != 0) return 0;
+    hbpo_model_init_random(&m, 5);
+    if (hbpo_synth_dataset(&d, 6, 2, 1, 4) != 0) return 0; /* 8 items: steps cross an epoch */
+    if (hbpo_trainer_init(&t, &tc, &m, tr_tok, &d) != 0) return 0;
+    if (resume_from && hbpo_trainer_resume(&t, resume_from) != 0) { printf("\n  resume: %s\n", hbpo_last_error()); ok = 0; }
+    for (s = 0; ok && s < steps; s++) {
+        ok = hbpo_trainer_step(&t, &mt) == 0;
+        mt.t_rollout = mt.t_score = mt.t_update = 0; /* timings differ */
+        hbpo_metrics_json(&mt, 4, out[s], 1024);
+        if (ok && save_after && s == 0) ok = hbpo_trainer_save(&t, save_after) == 0;
+    }
+    *np = m.n_params;
+    *params = (float *)malloc(sizeof(float) * m.n_params);
+    memcpy(*params, m.params, sizeof(float) * m.n_params);
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    return ok;
+}
+
+TEST trainer_resume_is_exact(void) {
+    char a[3][1024], b[3][1024], ck[300];
+    float *pa = NULL, *pb = NULL;
+    size_t na, nb;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    snprintf(ck, sizeof ck, "%s/ckpt", tr_dir);
+    ASSERT(run_steps(3, NULL, NULL, a, &pa, &na));
+    ASSERT(run_steps(1, ck, NULL, b, &pb, &nb));
+    free(pb);
+    ASSERT(run_steps(2, NULL, ck, b + 1, &pb, &nb));
+    ASSERT_STR_EQ(a[1], b[1]);
+    ASSERT_STR_EQ(a[2], b[2]);
+    ASSERT_EQ(na, nb);
+    ASSERT_EQ(0, memcmp(pa, pb, sizeof(float) * na));
+    free(pa);
+    free(pb);
+    PASS();
+}
+
+TEST trainer_resume_rejects_mismatch(void) {
+    hbpo_model_config mc = micro_config();
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_trainer t;
+    char ck[300], path[400];
+    FILE *f;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    snprintf(ck, sizeof ck, "%s/ckpt", tr_dir);
+    memset(&d, 0, sizeof d);
+    ASSERT_EQ(0, hbpo_model_create(&m, &mc, NULL));
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 6, 2, 1, 4));
+    tc.seed = 8; /* not the seed the checkpoint was saved with */
+    ASSERT_EQ(0, hbpo_trainer_init(&t, &tc, &m, tr_tok, &d));
+    ASSERT_EQ(0, hbpo_trainer_save(&t, ck));
+    t.cfg.seed = 9;
+    ASSERT_EQ(-1, hbpo_trainer_resume(&t, ck));
+    ASSERT(strstr(hbpo_last_error(), "different configuration") != NULL);
+    t.cfg.seed = 8;
+    /* a truncated state file */
+    snprintf(path, sizeof path, "%s/trainer_state.bin", ck);
+    f = fopen(path, "r+b");
+    ASSERT(f != NULL);
+    ASSERT_EQ(0, ftruncate(fileno(f), 40));
+    fclose(f);
+    ASSERT_EQ(-1, hbpo_trainer_resume(&t, ck));
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    PASS();
+}
+
+/* SFT lowers the loss on what it is shown; evaluation then counts by level. */
+TEST trainer_sft_and_evaluate(void) {
+    hbpo_model_config mc = micro_config();
+    hbpo_adamw_config o = hbpo_adamw_config_default();
+    hbpo_sampler_config s = hbpo_sampler_config_default();
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_eval_result res;
+    const char *qs[4], *cs[4];
+    char sol[4][256], json[4096];
+    float first = 0, loss = 0;
+    hbpo_rng rng;
+    int i, it, total = 0;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    memset(&d, 0, sizeof d);
+    ASSERT_EQ(0, hbpo_model_create(&m, &mc, NULL));
+    hbpo_model_init_random(&m, 3);
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 9, 1, 1, 4));
+    hbpo_rng_seed(&rng, 1);
+    for (i = 0; i < 4; i++) {
+        ASSERT(hbpo_synth_solution(d.items[i].question, HBPO_SYNTH_STEPS, &rng, sol[i], sizeof sol[i]) > 0);
+        qs[i] = d.items[i].question;
+        cs[i] = sol[i];
+    }
+    o.lr = 3e-3f;
+    for (it = 0; it < 30; it++) {
+        ASSERT_EQ(0, hbpo_sft_step(&m, tr_tok, HBPO_CHAT_CHATML, 4, qs, cs, 3, &o, &loss));
+        if (it == 0) first = loss;
+    }
+    ASSERT(isfinite(loss) && loss < 0.7f * first);
+    s.temperature = 0; /* greedy */
+    s.max_new_tokens = 40;
+    ASSERT_EQ(0, hbpo_evaluate(&m, tr_tok, &d, HBPO_CHAT_CHATML, HBPO_EFFICIENCY_PROMPT, &s, 3, &res, NULL, NULL));
+    ASSERT_EQ(4, res.all.n);
+    for (i = 1; i <= 4; i++) { ASSERT_EQ(1, res.level[i].n); total += res.level[i].n; }
+    ASSERT_EQ(4, total);
+    ASSERT(res.all.tokens >= 4 && res.all.tokens <= 160);
+    ASSERT(res.all.think_tokens <= res.all.tokens);
+    ASSERT(hbpo_eval_json(&res, json, sizeof json) > 0 && json_ok(json));
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    PASS();
+}
+
+SUITE(trainer_suite) {
+    RUN_TEST(trainer_config_checks);
+    RUN_TEST(trainer_budgets_prompts_rewards);
+    RUN_TEST(trainer_reflection_words);
+    RUN_TEST(trainer_step_wiring_all_algorithms);
+    RUN_TEST(trainer_ppo_epochs_and_minibatches);
+    RUN_TEST(trainer_resume_is_exact);
+    RUN_TEST(trainer_resume_rejects_mismatch);
+    RUN_TEST(trainer_sft_and_evaluate);
+    tr_teardown();
+}
