@@ -1,6 +1,6 @@
 # hbpo - build, test and run.
 #   make            examples into build/
-#   make run        the main job (reward curves until the trainer lands)
+#   make run        the main job: the tiny HBPO demo (SFT, HBPO, evaluation) into build/demo
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmarks in bench/ (figures, not pass/fail)
@@ -37,7 +37,7 @@ ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(OMP_FLAGS) -I.
 LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
-EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo
+EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
@@ -70,7 +70,7 @@ $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
-	$(BUILD)/reward_curves --out $(BUILD)
+	$(BUILD)/tiny_hbpo --out $(BUILD)/demo
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)

@@ -844,7 +844,7 @@ HBPODEF const char *hbpo_dataset_first_skip(const hbpo_dataset *d);
    answered at sight; level 8 needs written intermediate steps. Texts are
    short and regular so that a tiny byte-level model can learn them.
      question  "7+5-3=?"     the first number and every operand in 1..9,
-                             every intermediate result in 0..99
+                             every intermediate result in 0..HBPO_SYNTH_MAX_VALUE
      answer    "9"
    Solutions are what the assistant writes after the "<think>\n" prefix (and
    any budget prompt line, built elsewhere), in one of three styles:
@@ -854,11 +854,14 @@ HBPODEF const char *hbpo_dataset_first_skip(const hbpo_dataset *d);
               over-thinking style of R1 models:
               "7+5=12\n12-3=9\nwait, let me check: 7+5=12, 12-3=9\n</think>\n\\boxed{9}" */
 #define HBPO_SYNTH_MAX_LEVEL 8
+/* Largest intermediate result: 19 keeps the facts a model must learn to a few
+   hundred (v +- b for v <= 19, b <= 9), so a tiny model learns them in minutes. */
+#define HBPO_SYNTH_MAX_VALUE 19
 #define HBPO_SYNTH_MAX_SOLUTION 512 /* bytes that always hold a solution, NUL included */
 enum { HBPO_SYNTH_DIRECT = 0, HBPO_SYNTH_STEPS = 1, HBPO_SYNTH_VERBOSE = 2 };
 
 /* A problem of `level` operations (1..HBPO_SYNTH_MAX_LEVEL). Operations that
-   would leave 0..99 are drawn again. question needs 2 * level + 4 bytes (20
+   would leave 0..HBPO_SYNTH_MAX_VALUE are drawn again. question needs 2 * level + 4 bytes (20
    at most), answer 3. Returns 0, or -1 (bad level, buffer too small). */
 HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qcap,
                                char *answer, size_t acap);
@@ -990,12 +993,14 @@ HBPODEF int  hbpo_trainer_resume(hbpo_trainer *t, const char *dir);
 HBPODEF int  hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size_t cap);
 
 /* Supervised fine-tuning on (question, completion) pairs: the chat prompt
-   (natural: no suffix) then the completion and the tokenizer's end-of-turn
-   token; loss on the completion tokens only. One AdamW step over the n pairs
-   (micro-batched); *loss (may be NULL) = mean cross-entropy per token. */
+   (with suffixes[i] after the reasoning tag; suffixes may be NULL: none) then
+   the completion and the tokenizer's end-of-turn token; loss on the
+   completion tokens only. One AdamW step over the n pairs (micro-batched);
+   *loss (may be NULL) = mean cross-entropy per token. */
 HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
-                          const char *const *questions, const char *const *completions,
-                          int micro_batch, const hbpo_adamw_config *o, float *loss);
+                          const char *const *questions, const char *const *suffixes,
+                          const char *const *completions, int micro_batch,
+                          const hbpo_adamw_config *o, float *loss);
 
 /* Evaluation: pass@1 and tokens over a dataset, overall and per level
    (levels above HBPO_EVAL_MAX_LEVEL count in the last bucket). */
@@ -7602,7 +7607,7 @@ static int hbpo__synth_parse(const char *q, hbpo__synth_chain *c) {
         c->op[c->n] = *p;
         c->arg[c->n] = p[1] - '0';
         c->v[c->n + 1] = *p == '+' ? c->v[c->n] + c->arg[c->n] : c->v[c->n] - c->arg[c->n];
-        if (c->v[c->n + 1] < 0 || c->v[c->n + 1] > 99) goto bad;
+        if (c->v[c->n + 1] < 0 || c->v[c->n + 1] > HBPO_SYNTH_MAX_VALUE) goto bad;
         c->n++;
         p += 2;
     }
@@ -7610,7 +7615,7 @@ static int hbpo__synth_parse(const char *q, hbpo__synth_chain *c) {
     return 0;
 bad:
     return hbpo__fail("not a synthetic question (\"7+5-3=?\", 1..%d operations on 1..9, "
-                      "results in 0..99): \"%.40s\"", HBPO_SYNTH_MAX_LEVEL, q);
+                      "results in 0..%d): \"%.40s\"", HBPO_SYNTH_MAX_LEVEL, HBPO_SYNTH_MAX_VALUE, q);
 }
 
 HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qcap,
@@ -7635,7 +7640,7 @@ HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qc
             x = hbpo_rng_u32(r);
             b = 1 + (int)((x >> 1) % 9);
             nv = (x & 1) ? v + b : v - b;
-        } while (nv < 0 || nv > 99);
+        } while (nv < 0 || nv > HBPO_SYNTH_MAX_VALUE);
         *p++ = (x & 1) ? '+' : '-';
         *p++ = (char)('0' + b);
         v = nv;
@@ -8403,8 +8408,9 @@ HBPODEF int hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size
 }
 
 HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
-                          const char *const *questions, const char *const *completions,
-                          int micro_batch, const hbpo_adamw_config *o, float *loss) {
+                          const char *const *questions, const char *const *suffixes,
+                          const char *const *completions, int micro_batch,
+                          const hbpo_adamw_config *o, float *loss) {
     int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, r, rc = -1;
     int *in = NULL, *tg = NULL;
     float *mask = NULL, *lp = NULL;
@@ -8421,7 +8427,8 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
     for (i = 0; i < n; i++) {
         int *p, c_len, *s;
         size_t cl;
-        plen[i] = hbpo__encode_prompt(tok, chat_style, questions[i], "", &p);
+        plen[i] = hbpo__encode_prompt(tok, chat_style, questions[i],
+                                      suffixes && suffixes[i] ? suffixes[i] : "", &p);
         if (plen[i] < 0) goto done;
         cl = strlen(completions[i]);
         c_len = hbpo_tokenizer_encode(tok, completions[i], cl, NULL, 0);

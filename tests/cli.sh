@@ -66,6 +66,70 @@ if [ -f "$qwen/tokenizer.json" ]; then
     expect_in '{"text": "Hello world<|im_end|>"}\n' 0 "" -- $hb tokenize --tokenizer "$qwen"
     same "$got" '{"ids": [9707, 1879, 151645]}' "tokenize with the Qwen3 tokenizer"
 fi
+# build/hbpo init / synth / train / eval / generate, end to end on a micro model
+m=$tmp/model; data=$tmp/synth.jsonl; run=$tmp/run
+for c in init synth train eval generate; do expect 0 "" -- $hb $c --help; done
+expect 2 "unknown option"  -- $hb train --bogus
+expect 2 "unknown option"  -- $hb eval --model "$m" --bogus
+expect 2 "unknown option"  -- $hb generate --bogus
+expect 2 "--model"         -- $hb train --data "$data" --out "$run"
+expect 2 "--lr"            -- $hb train --model "$m" --data "$data" --out "$run" --lr abc
+expect 2 "--lr"            -- $hb train --model "$m" --data "$data" --out "$run" --lr 1e-6x
+expect 2 "--n"             -- $hb train --model "$m" --data "$data" --out "$run" --n 0
+expect 2 "--n 6"           -- $hb train --model "$m" --data "$data" --out "$run" --n 6
+expect 2 "--budgets"       -- $hb train --model "$m" --data "$data" --out "$run" --budgets 512,256
+expect 2 "--lmax"          -- $hb train --model "$m" --data "$data" --out "$run" --budgets 8,16 --lmax 10
+expect 2 "--algo"          -- $hb train --model "$m" --data "$data" --out "$run" --algo nope
+expect 2 "--seed"          -- $hb train --model "$m" --data "$data" --out "$run" --seed -1
+expect 2 "--steps"         -- $hb train --model "$m" --data "$data" --out "$run" --steps
+expect 2 "--setting"       -- $hb eval --model "$m" --data "$data" --setting fast
+expect 2 "--top-p"         -- $hb eval --model "$m" --data "$data" --top-p 0
+expect 2 "--prompt"        -- $hb generate --model "$m"
+expect 2 "--top-k"         -- $hb generate --model "$m" --prompt x --top-k -1
+expect 2 "--hidden"        -- $hb init --out "$m" --hidden 3x
+expect 2 "--levels"        -- $hb synth --out "$data" --levels 0-3
+expect 1 "no such directory" -- $hb train --model /nonexistent/model --data "$data" --out "$run"
+expect 1 "no such directory" -- $hb eval --model /nonexistent/model --data "$data"
+expect 1 "no such directory" -- $hb generate --model /nonexistent/model --prompt x
+expect 0 ""                -- $hb init --out "$m" --hidden 32 --layers 2 --heads 4 --kv-heads 2 --ffn 64 --max-pos 256 --seed 1
+expect 1 "--force"         -- $hb init --out "$m"
+expect 0 ""                -- $hb synth --out "$data" --n-per-level 4 --levels 1-4 --seed 2
+same "$(wc -l < "$data" | tr -d ' ')" 16 "synth --n-per-level 4 --levels 1-4 (lines)"
+printf '{"problem": "1+1=?", "answer": "2"}\n{"problem": 3}\n' > "$tmp/bad.jsonl"
+expect 1 "bad.jsonl line 2" -- $hb train --model "$m" --data "$tmp/bad.jsonl" --out "$run" --strict --budgets 8,16,32,40 --lmax 48
+train() { # train OUT [options]: 2 queries x 4 rollouts of at most 48 tokens per step
+    o=$1; shift
+    $hb train --model "$m" --data "$data" --out "$o" --batch 2 --n 4 --budgets 8,16,32,40 --lmax 48 --threads 1 "$@"
+}
+metric_steps() { sed 's/,.*//' "$1" | tr '\n' ' '; }
+expect 1 "no run to continue" -- train "$run" --steps 2 --resume
+expect 0 ""                -- train "$run" --steps 2 --save-every 1
+expect 1 "--resume"        -- train "$run" --steps 2
+expect 0 ""                -- train "$run" --steps 3 --resume
+same "$(metric_steps "$run/metrics.jsonl")" '{"step":1 {"step":2 {"step":3 ' "train, then --resume (metrics.jsonl)"
+same "$(grep -c '^{"step":[123],"rollouts":8,.*"t_update":[0-9.]*}$' "$run/metrics.jsonl")" 3 "metrics.jsonl lines"
+# a line left after the checkpoint's step (a crash between the two) is dropped on resume
+echo '{"step":4,"stale":1}' >> "$run/metrics.jsonl"
+expect 0 ""                -- train "$run" --steps 4 --resume
+same "$(metric_steps "$run/metrics.jsonl")" '{"step":1 {"step":2 {"step":3 {"step":4 ' "resume after a stale line"
+# save -> resume -> continue gives the numbers of one straight run
+expect 0 ""                -- train "$tmp/straight" --steps 4
+same "$(sed 's/,"t_rollout.*//' "$run/metrics.jsonl")" "$(sed 's/,"t_rollout.*//' "$tmp/straight/metrics.jsonl")" "resumed run vs straight run"
+got=$($hb eval --model "$run/checkpoint" --data "$data" --limit 4 --greedy --max-new-tokens 16 --threads 1 \
+      --json "$tmp/eval.json" --responses "$tmp/resp.jsonl" 2>"$tmp/err"); rc=$?
+if [ "$rc" != 0 ] || ! printf '%s' "$got" | grep -q '^  all  *4 ' || ! printf '%s' "$got" | grep -q '^efficient'; then
+    echo "FAIL cli: eval gave exit $rc and '$got' $(cat "$tmp/err")"; fails=$((fails + 1))
+fi
+grep -q '"natural": {"all":{"n":4,' "$tmp/eval.json" && grep -q '"efficient": {"all":{"n":4,' "$tmp/eval.json" ||
+    { echo "FAIL cli: eval --json wrote '$(cat "$tmp/eval.json")'"; fails=$((fails + 1)); }
+same "$(grep -c '^{"setting": "[a-z]*", "index": [0-3], .*"n_gen": [0-9]*, "response": ".*"}$' "$tmp/resp.jsonl")" 8 "eval --responses lines"
+got=$($hb generate --model "$run/checkpoint" --prompt "1+2=?" --greedy --max-new-tokens 8 2>"$tmp/err"); rc=$?
+if [ "$rc" != 0 ] || ! printf '%s' "$got" | grep -q "^=== completion 1: n_gen [1-8],"; then
+    echo "FAIL cli: generate gave exit $rc and '$got' $(cat "$tmp/err")"; fails=$((fails + 1))
+fi
+printf '{"text": "1+2=?"}\n{"text": "7-5+1=?"}\n' > "$tmp/prompts.jsonl"
+got=$($hb generate --model "$run/checkpoint" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl 2>"$tmp/err"); rc=$?
+same "$rc $(printf '%s\n' "$got" | grep -c '^{"index": [01], "text": ".*", "n_gen": [1-8], "stop": "[a-z]*"}$')" "0 2" "generate --prompts --jsonl"
 rm -rf "$tmp"
 [ "$fails" = 0 ] && echo "  ✓ command-line checks of the examples"
 exit $((fails != 0))

@@ -456,7 +456,7 @@ static int dt_eval(const char *q, int *result) {
         if (!(q[1] >= '1' && q[1] <= '9')) return -1;
         b = q[1] - '0';
         v = *q == '+' ? v + b : v - b;
-        if (v < 0 || v > 99) return -1;
+        if (v < 0 || v > HBPO_SYNTH_MAX_VALUE) return -1;
         ops++;
         q += 2;
     }
@@ -485,7 +485,7 @@ TEST synth_problems_shape(void) {
                 if (*p == '-') ops[1]++;
             }
         }
-    /* both operators are common (resampling favours + near 0, - near 99) */
+    /* both operators are common (resampling favours + near 0, - near the top) */
     ASSERT(ops[0] > 20000 && ops[1] > 20000);
     PASS();
 }
@@ -599,7 +599,7 @@ TEST synth_solutions_judged(void) {
 /* The longest possible solution still fits HBPO_SYNTH_MAX_SOLUTION, and out
    one byte too small fails cleanly. */
 TEST synth_solution_sizes(void) {
-    static const char q[] = "9+9+9+9+9+9+9+9+9=?"; /* 81: every step has two-digit values */
+    static const char q[] = "9+9-1+1-1+1-1+1-1=?"; /* every step after the first has two-digit values */
     char out[HBPO_SYNTH_MAX_SOLUTION];
     hbpo_rng r;
     int n, i, longest = 0;

@@ -350,7 +350,7 @@ TEST trainer_sft_and_evaluate(void) {
     }
     o.lr = 3e-3f;
     for (it = 0; it < 30; it++) {
-        ASSERT_EQ(0, hbpo_sft_step(&m, tr_tok, HBPO_CHAT_CHATML, 4, qs, cs, 3, &o, &loss));
+        ASSERT_EQ(0, hbpo_sft_step(&m, tr_tok, HBPO_CHAT_CHATML, 4, qs, NULL, cs, 3, &o, &loss));
         if (it == 0) first = loss;
     }
     ASSERT(isfinite(loss) && loss < 0.7f * first);
