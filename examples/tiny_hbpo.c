@@ -56,7 +56,7 @@ static int parse_options(int argc, char **argv, options *o) {
     int i, v;
     o->out = "build/demo";
     o->threads = 0;
-    o->sft_steps = 1200;
+    o->sft_steps = 1500;
     o->rl_steps = 60;
     o->eval_n = 100;
     o->fresh = 0;
@@ -64,7 +64,7 @@ static int parse_options(int argc, char **argv, options *o) {
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            printf("usage: tiny_hbpo [--out DIR (build/demo)] [--threads N (all)] [--sft-steps N (1200)]\n"
+            printf("usage: tiny_hbpo [--out DIR (build/demo)] [--threads N (all)] [--sft-steps N (1500)]\n"
                    "                 [--rl-steps N (60)] [--eval-n N per level (100)] [--seed S (1)] [--fresh]\n"
                    "  --fresh  retrain the SFT model even when OUT/sft holds one\n");
             exit(0);
