@@ -973,6 +973,11 @@ typedef struct {
     hbpo_rollouts         last;    /* the last step's rollouts */
 } hbpo_trainer;
 
+/* The end-of-turn tokens of the chat formats that tok has (<|im_end|>,
+   <|endoftext|>, DeepSeek's end of sentence), written to eos (room for 3);
+   returns how many. The trainer and hbpo_evaluate stop generation on them. */
+HBPODEF int hbpo_chat_stop_tokens(const hbpo_tokenizer *tok, int *eos);
+
 /* Binds a trainer to a model, tokenizer and dataset (all borrowed). */
 HBPODEF int  hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_model *m,
                                const hbpo_tokenizer *tok, const hbpo_dataset *d);
@@ -1041,6 +1046,8 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
    buffer that the caller frees with hbpo_free. Returns NULL on error. */
 HBPODEF char *hbpo_read_file(const char *path, size_t max_bytes, size_t *len);
 HBPODEF void  hbpo_free(void *p);
+/* Creates the folder dir (one level) unless it exists. 0, or -1 with a message. */
+HBPODEF int   hbpo_make_dir(const char *dir);
 
 typedef enum {
     HBPO_JSON_NULL = 0, HBPO_JSON_FALSE, HBPO_JSON_TRUE, HBPO_JSON_NUMBER,
@@ -7031,6 +7038,11 @@ static int hbpo__mkdir(const char *dir) {
     return 0;
 }
 
+HBPODEF int hbpo_make_dir(const char *dir) {
+    if (!dir || !*dir) return hbpo__fail("hbpo_make_dir: no folder name");
+    return hbpo__mkdir(dir);
+}
+
 /* Closes f (checking every write, fsync) and renames tmp to path; on any failure
    removes tmp. */
 static int hbpo__finish_file(FILE *f, int ok, const char *tmp, const char *path) {
@@ -7846,8 +7858,7 @@ static int hbpo__rollouts_reserve(hbpo_rollouts *r, int count, int max_len) {
     return 0;
 }
 
-/* Stop tokens of the chat formats that the tokenizer has. */
-static int hbpo__chat_eos(const hbpo_tokenizer *tok, int *eos) {
+HBPODEF int hbpo_chat_stop_tokens(const hbpo_tokenizer *tok, int *eos) {
     /* DeepSeek's end of sentence in one literal (-Wstring-concatenation) */
     static const char *names[] = {"<|im_end|>", "<|endoftext|>",
                                   "<\xEF\xBD\x9C\x65nd\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
@@ -7883,7 +7894,7 @@ HBPODEF int hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_
     t->model = m;
     t->tok = tok;
     t->data = d;
-    t->n_eos = hbpo__chat_eos(tok, t->eos);
+    t->n_eos = hbpo_chat_stop_tokens(tok, t->eos);
     if (t->n_eos == 0)
         return hbpo__fail("hbpo_trainer_init: the tokenizer has no end-of-turn token (<|im_end|>, <|endoftext|>)");
     t->think_end = hbpo_tokenizer_token_id(tok, "</think>");
@@ -8417,7 +8428,7 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
     double total = 0, nll = 0;
     if (!m || !tok || !questions || !completions || !o || n < 1 || micro_batch < 1)
         return hbpo__fail("hbpo_sft_step: bad arguments (n = %d, micro_batch = %d)", n, micro_batch);
-    if (hbpo__chat_eos(tok, eos) == 0) return hbpo__fail("hbpo_sft_step: the tokenizer has no end-of-turn token");
+    if (hbpo_chat_stop_tokens(tok, eos) == 0) return hbpo__fail("hbpo_sft_step: the tokenizer has no end-of-turn token");
     seq = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)n);
     len = (int *)HBPO_MALLOC(sizeof(int) * (size_t)n);
     plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)n);
@@ -8527,7 +8538,7 @@ HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_d
         return hbpo__fail("hbpo_evaluate: bad arguments");
     memset(res, 0, sizeof *res);
     sc = *s;
-    n_eos = hbpo__chat_eos(tok, eos);
+    n_eos = hbpo_chat_stop_tokens(tok, eos);
     for (e = 0; e < n_eos && sc.n_eos < HBPO_MAX_EOS; e++) sc.eos[sc.n_eos++] = eos[e];
     if (hbpo_sampler_config_check(&sc, m->config.vocab_size) != 0) return -1;
     think_end = hbpo_tokenizer_token_id(tok, "</think>");

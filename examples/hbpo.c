@@ -484,18 +484,9 @@ static int stderr_is_terminal(void) {
 
 /* dir, created when missing (one level, like hbpo_model_save). */
 static int make_dir(const char *cmd, const char *dir) {
-    int r;
-    if (is_dir(dir)) return 0;
-#ifdef _WIN32
-    r = _mkdir(dir);
-#else
-    r = mkdir(dir, 0777);
-#endif
-    if (r != 0 && !is_dir(dir)) {
-        fprintf(stderr, "hbpo %s: %s: cannot create the folder: %s\n", cmd, dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    if (hbpo_make_dir(dir) == 0) return 0;
+    fprintf(stderr, "hbpo %s: %s\n", cmd, hbpo_last_error());
+    return -1;
 }
 
 /* "a/b" into a fresh string (NULL and a message when out of memory). */
@@ -537,21 +528,6 @@ static char *read_tokenizer_json(const char *cmd, const char *path, size_t *len)
     if (!text) fprintf(stderr, "hbpo %s: tokenizer: %s\n", cmd, hbpo_last_error());
     free(file);
     return text;
-}
-
-/* The chat formats' stop tokens that the tokenizer has (as the trainer and
-   hbpo_evaluate find them). */
-static int chat_eos(const hbpo_tokenizer *tok, int *eos) {
-    /* DeepSeek's end of sentence in one literal (clang's -Wstring-concatenation) */
-    static const char *const names[] = {
-        "<|im_end|>", "<|endoftext|>",
-        "<\xEF\xBD\x9C\x65nd\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>"};
-    int i, n = 0;
-    for (i = 0; i < 3; i++) {
-        int id = hbpo_tokenizer_token_id(tok, names[i]);
-        if (id >= 0) eos[n++] = id;
-    }
-    return n;
 }
 
 /* Loads a dataset and says how many lines were skipped (and why the first). */
@@ -676,7 +652,7 @@ static int cmd_init(int argc, char **argv) {
             goto done;
         }
         c.vocab_size = vocab ? vocab : (tok_v + 7) / 8 * 8;
-        n_eos = chat_eos(tok, eos);
+        n_eos = hbpo_chat_stop_tokens(tok, eos);
         c.eos_token_id = n_eos ? eos[0] : -1;
     }
     if (hbpo_model_config_check(&c) != 0) {
@@ -1496,7 +1472,7 @@ static int cmd_generate(int argc, char **argv) {
                 m.config.vocab_size);
         goto done;
     }
-    s.n_eos = chat_eos(tok, s.eos);
+    s.n_eos = hbpo_chat_stop_tokens(tok, s.eos);
     if (s.max_new_tokens > m.config.max_position_embeddings)
         s.max_new_tokens = m.config.max_position_embeddings; /* never reached beyond */
     ids = (int **)calloc((size_t)n, sizeof(int *));

@@ -285,8 +285,7 @@ int main(int argc, char **argv) {
     if (o.threads > 0) hbpo_set_threads(o.threads);
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
-    snprintf(path, sizeof path, "mkdir -p '%s'", o.out);
-    if (system(path) != 0) { fprintf(stderr, "tiny_hbpo: cannot create %s\n", o.out); return 1; }
+    if (hbpo_make_dir(o.out) != 0) return fail("output folder"); /* one level, like hbpo_model_save */
     printf("hbpo %d.%d.%d tiny HBPO demo -> %s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR,
            HBPO_VERSION_PATCH, o.out);
 
