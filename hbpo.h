@@ -620,6 +620,9 @@ HBPODEF hbpo_adamw_config hbpo_adamw_config_default(void);
    (may be NULL) gets the norm before clipping. A non-finite norm skips the
    update (grads are still zeroed) and returns -1. */
 HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *c, float *grad_norm);
+/* Forgets the AdamW state (moments zeroed, step 0), as a new optimizer: a
+   new training stage (RL after SFT) starts from here. */
+HBPODEF void hbpo_model_reset_optimizer(hbpo_model *m);
 
 
 /* ------------------------------------------------------------------------- */
@@ -5870,6 +5873,13 @@ HBPODEF hbpo_adamw_config hbpo_adamw_config_default(void) {
 
 /* torch.nn.utils.clip_grad_norm_: coef = min(1, max_norm / (norm + 1e-6)),
    folded into the AdamW update as grad_scale; then torch.optim.AdamW. */
+HBPODEF void hbpo_model_reset_optimizer(hbpo_model *m) {
+    if (!m || !m->be) return;
+    if (m->m) m->be->zero(m->m, m->n_params * sizeof(float));
+    if (m->v) m->be->zero(m->v, m->n_params * sizeof(float));
+    m->step = 0;
+}
+
 HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *grad_norm) {
     const hbpo_backend *be;
     double norm;

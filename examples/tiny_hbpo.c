@@ -321,6 +321,7 @@ int main(int argc, char **argv) {
 
     /* 3. HBPO */
     tc = demo_train_config(o.seed);
+    hbpo_model_reset_optimizer(&m); /* a fresh AdamW, whether SFT ran now or was cached */
     if (hbpo_trainer_init(&t, &tc, &m, tok, &train) != 0) return fail("trainer");
     snprintf(path, sizeof path, "%s/metrics.jsonl", o.out);
     metrics = fopen(path, "w");
