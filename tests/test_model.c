@@ -591,6 +591,10 @@ TEST model_adamw_step_matches_torch_recurrence(void) {
     ASSERT_EQ(-1, hbpo_model_step(&m, &o, &gn));
     ASSERT(strstr(hbpo_last_error(), "skipped") != NULL);
     ASSERT_EQ(0, memcmp(g, m.params, sizeof(float) * n));
+    /* a new stage forgets the moments and the step count */
+    hbpo_model_reset_optimizer(&m);
+    ASSERT_EQ(0, m.step);
+    for (i = 0; i < n; i++) { ASSERT_EQ_FMT(0.0f, m.m[i], "%g"); ASSERT_EQ_FMT(0.0f, m.v[i], "%g"); }
     free(p); free(mm); free(vv); free(g);
     hbpo_model_free(&m);
     PASS();
