@@ -7776,7 +7776,17 @@ HBPODEF int hbpo_train_config_check(const hbpo_train_config *c) {
     if (!c) return hbpo__fail("train config: NULL");
     if (c->algo < HBPO_ALGO_HBPO || c->algo > HBPO_ALGO_L1)
         return hbpo__fail("train config: algo %d is not hbpo, grpo, cosine or l1", c->algo);
-    if (hbpo_budget_config_check(&c->budget, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+    {
+        /* grpo and cosine use L_max, alpha and beta but no budgets: check the
+           budget list only where rollouts get one */
+        hbpo_budget_config b = c->budget;
+        if (c->algo == HBPO_ALGO_GRPO || c->algo == HBPO_ALGO_COSINE) {
+            memset(b.budget, 0, sizeof b.budget);
+            b.k = 1;
+            b.budget[0] = b.l_max;
+        }
+        if (hbpo_budget_config_check(&b, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+    }
     if (c->n_rollouts < 1 || c->n_rollouts > 4096)
         return hbpo__fail("train config: n_rollouts = %d is out of range [1, 4096]", c->n_rollouts);
     if ((c->algo == HBPO_ALGO_HBPO || c->algo == HBPO_ALGO_L1) && c->n_rollouts % c->budget.k != 0)

@@ -927,14 +927,10 @@ static int cmd_train(int argc, char **argv) {
     /* The paper defines alpha = 1/L_max, so a new L_max brings its own alpha. */
     if (!given(opts, "--alpha")) c.budget.alpha = 1.0f / (float)c.budget.l_max;
     if (!given(opts, "--l1-alpha")) c.l1_alpha = 1.0f / (float)c.budget.l_max;
-    /* grpo and cosine use no budgets: keep the (unused) list valid for any L_max */
-    if ((c.algo == HBPO_ALGO_GRPO || c.algo == HBPO_ALGO_COSINE) && !given(opts, "--budgets")) {
-        c.budget.k = 1;
-        memset(c.budget.budget, 0, sizeof c.budget.budget);
-        c.budget.budget[0] = c.budget.l_max;
-    }
-    /* what hbpo_train_config_check would refuse across flags, said in flags */
-    for (k = 0; k < c.budget.k; k++)
+    /* what hbpo_train_config_check would refuse across flags, said in flags
+       (grpo and cosine ignore the budgets unless they are given) */
+    for (k = 0; k < c.budget.k && (c.algo == HBPO_ALGO_HBPO || c.algo == HBPO_ALGO_L1 ||
+                                   given(opts, "--budgets")); k++)
         if (c.budget.budget[k] > c.budget.l_max) {
             fprintf(stderr, "hbpo train: --budgets: the budget %d exceeds --lmax %d (give --budgets "
                     "below it)\n", c.budget.budget[k], c.budget.l_max);

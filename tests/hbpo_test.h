@@ -227,6 +227,20 @@ HBPO_TEST__UNUSED static int hbpo_test__parse_args(int argc, char **argv) {
     return 0;
 }
 
+/* Real data for data-driven tests: $HBPO_DATA_DIR or ../shared/data (tests run
+   in the repo root). Writes the path of file into path; 1 when it can be
+   opened, else 0 (the test then SKIPs with HBPO_TEST_DATA_SKIP). */
+#define HBPO_TEST_DATA_SKIP "data not found (set HBPO_DATA_DIR or provide ../shared/data)"
+HBPO_TEST__UNUSED static int hbpo_test_data_path(char *path, size_t len, const char *file) {
+    const char *dir = getenv("HBPO_DATA_DIR");
+    FILE *f;
+    snprintf(path, len, "%s/%s", dir && dir[0] ? dir : "../shared/data", file);
+    f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    return 1;
+}
+
 /* Element-wise closeness over float arrays (doubles are compared through the
    same path by the caller converting). Returns 1 when all close. */
 HBPO_TEST__UNUSED static int hbpo_test__tensor_near(const float *exp, const float *got, long n,

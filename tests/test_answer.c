@@ -373,20 +373,7 @@ SUITE(answer_suite) {
     RUN_TEST(garbage_is_harmless);
 }
 
-/* ---- real data: $HBPO_DATA_DIR or ../shared/data (tests run in the repo root) ---- */
-
-/* Writes the path of a data file into path; 0 when the file cannot be opened. */
-static int data_path(char *path, size_t len, const char *file) {
-    const char *dir = getenv("HBPO_DATA_DIR");
-    FILE *f;
-    snprintf(path, len, "%s/%s", dir && dir[0] ? dir : "../shared/data", file);
-    f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
-
-#define DATA_SKIP_MSG "data not found (set HBPO_DATA_DIR or provide ../shared/data)"
+/* ---- real data (hbpo_test_data_path) ---- */
 
 /* The boxed answer of each MATH500 solution must equal the gold `answer`, and
    a response that boxes the gold answer must be judged correct. */
@@ -395,7 +382,7 @@ TEST math500_boxed_equals_answer(void) {
     hbpo_jsonl r;
     hbpo_json_doc doc;
     int rc, n = 0, hit = 0, judged = 0, missing = 0;
-    if (!data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(DATA_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     memset(&doc, 0, sizeof doc);
     if (hbpo_jsonl_open(&r, path) != 0) HBPO_TEST__FAILF("open %s: %s", path, hbpo_last_error());
     hbpo_test__newline();
@@ -437,7 +424,7 @@ TEST math500_cross_pairs(void) {
     hbpo_jsonl r;
     hbpo_json_doc doc;
     int rc, n = 0, i, j, pairs = 0;
-    if (!data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(DATA_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     memset(&doc, 0, sizeof doc);
     if (hbpo_jsonl_open(&r, path) != 0) HBPO_TEST__FAILF("open %s: %s", path, hbpo_last_error());
     while ((rc = hbpo_jsonl_next(&r, &doc)) == 1 && n < 600) {
@@ -466,7 +453,7 @@ TEST gsm8k_test_answers(void) {
     hbpo_jsonl r;
     hbpo_json_doc doc;
     int rc, n = 0, good = 0;
-    if (!data_path(path, sizeof path, "gsm8k/test.jsonl")) SKIPm(DATA_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "gsm8k/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     memset(&doc, 0, sizeof doc);
     if (hbpo_jsonl_open(&r, path) != 0) HBPO_TEST__FAILF("open %s: %s", path, hbpo_last_error());
     hbpo_test__newline();
@@ -507,7 +494,7 @@ TEST gsm8k_train_answers(void) {
     hbpo_jsonl r;
     hbpo_json_doc doc;
     int rc, n = 0, good = 0;
-    if (!data_path(path, sizeof path, "gsm8k/train.jsonl")) SKIPm(DATA_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "gsm8k/train.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     memset(&doc, 0, sizeof doc);
     if (hbpo_jsonl_open(&r, path) != 0) HBPO_TEST__FAILF("open %s: %s", path, hbpo_last_error());
     hbpo_test__newline();

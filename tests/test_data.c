@@ -17,19 +17,7 @@ static hbpo_dataset dt_d;
 
 static void dt_reset(void) { hbpo_dataset_free(&dt_d); }
 
-/* ---- real data: $HBPO_DATA_DIR or ../shared/data (tests run in the repo root) ---- */
-
-static int dt_data_path(char *path, size_t len, const char *file) {
-    const char *dir = getenv("HBPO_DATA_DIR");
-    FILE *f;
-    snprintf(path, len, "%s/%s", dir && dir[0] ? dir : "../shared/data", file);
-    f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
-
-#define DT_SKIP_MSG "data not found (set HBPO_DATA_DIR or provide ../shared/data)"
+/* ---- real data (hbpo_test_data_path) ---- */
 
 /* Every file loads strictly (no bad line) with the layout AUTO detects and the
    row count of shared/data/README.md, and every gold answer, boxed, is judged
@@ -46,11 +34,11 @@ TEST real_files_load(void) {
     static char path[1024], resp[8192];
     size_t f;
     int i, judged;
-    if (!dt_data_path(path, sizeof path, files[0].file)) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, files[0].file)) SKIPm(HBPO_TEST_DATA_SKIP);
     hbpo_test__newline();
     for (f = 0; f < sizeof files / sizeof files[0]; f++) {
         dt_reset();
-        if (!dt_data_path(path, sizeof path, files[f].file))
+        if (!hbpo_test_data_path(path, sizeof path, files[f].file))
             HBPO_TEST__FAILF("%s is missing", files[f].file);
         if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_AUTO, 1) != 0) FAILm(hbpo_last_error());
         judged = 0;
@@ -79,7 +67,7 @@ TEST real_gsm8k_answers(void) {
     static char path[1024];
     char *end;
     int i;
-    if (!dt_data_path(path, sizeof path, "gsm8k/test.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "gsm8k/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     dt_reset();
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_GSM8K, 1) != 0) FAILm(hbpo_last_error());
     ASSERT_STR_EQ("18", dt_d.items[0].answer);
@@ -103,7 +91,7 @@ TEST real_gsm8k_answers(void) {
     ASSERT_EQ(1319, dt_d.n);
     ASSERT(strstr(dt_d.items[0].answer, "#### 18") != NULL);
     dt_reset();
-    if (!dt_data_path(path, sizeof path, "gsm8k/train.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "gsm8k/train.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_AUTO, 1) != 0) FAILm(hbpo_last_error());
     ASSERT_STR_EQ("72", dt_d.items[0].answer);
     dt_reset();
@@ -114,7 +102,7 @@ TEST real_gsm8k_answers(void) {
 TEST real_math500_levels(void) {
     static char path[1024];
     int count[6] = {0, 0, 0, 0, 0, 0}, i;
-    if (!dt_data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "math500/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     dt_reset();
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_MATH, 1) != 0) FAILm(hbpo_last_error());
     for (i = 0; i < dt_d.n; i++) {
@@ -145,19 +133,19 @@ TEST real_math500_levels(void) {
 TEST real_other_answers(void) {
     static char path[1024];
     int i, found = 0;
-    if (!dt_data_path(path, sizeof path, "amc23/test.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "amc23/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     dt_reset();
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_AUTO, 1) != 0) FAILm(hbpo_last_error());
     ASSERT_STR_EQ("27", dt_d.items[0].answer); /* 27.0 in the file */
     ASSERT_STR_EQ("3159", dt_d.items[3].answer);
     dt_reset();
-    if (!dt_data_path(path, sizeof path, "aime24/test.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "aime24/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_AUTO, 1) != 0) FAILm(hbpo_last_error());
     ASSERT_STR_EQ("204", dt_d.items[0].answer);
     ASSERT_STR_EQ("025", dt_d.items[7].answer);
     ASSERT(strncmp(dt_d.items[0].question, "Every morning Aya", 17) == 0);
     dt_reset();
-    if (!dt_data_path(path, sizeof path, "olympiadbench/test.jsonl")) SKIPm(DT_SKIP_MSG);
+    if (!hbpo_test_data_path(path, sizeof path, "olympiadbench/test.jsonl")) SKIPm(HBPO_TEST_DATA_SKIP);
     if (hbpo_dataset_load(&dt_d, path, HBPO_DATA_AUTO, 1) != 0) FAILm(hbpo_last_error());
     ASSERT_STR_EQ("2", dt_d.items[0].answer);
     ASSERT_STR_EQ("\\frac{1}{2 n+2}", dt_d.items[1].answer);

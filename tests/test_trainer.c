@@ -88,6 +88,11 @@ TEST trainer_config_checks(void) {
     ASSERT(strstr(hbpo_last_error(), "multiple of the 4 budgets") != NULL);
     c.algo = HBPO_ALGO_GRPO; /* no budgets: any n */
     ASSERT_EQ(0, hbpo_train_config_check(&c));
+    c.budget.l_max = 256; /* the unused budgets may exceed L_max */
+    ASSERT_EQ(0, hbpo_train_config_check(&c));
+    c.budget.l_max = 0;
+    ASSERT_EQ(-1, hbpo_train_config_check(&c));
+    c.budget.l_max = 4096;
     c.algo = 9;
     ASSERT_EQ(-1, hbpo_train_config_check(&c));
     c = hbpo_train_config_default();
@@ -368,6 +373,67 @@ TEST trainer_sft_and_evaluate(void) {
     PASS();
 }
 
+/* Bad input to the trainer, SFT and evaluation: a clear error, nothing run. */
+TEST trainer_bad_input(void) {
+    hbpo_model_config mc = micro_config();
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_adamw_config o = hbpo_adamw_config_default();
+    hbpo_sampler_config s = hbpo_sampler_config_default();
+    hbpo_model m, small;
+    hbpo_dataset d, empty;
+    hbpo_trainer t;
+    hbpo_eval_result res;
+    const char *q[1] = {"1+2=?"}, *c[1] = {"</think>\n\\boxed{3}"};
+    char longq[400];
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    memset(&d, 0, sizeof d);
+    memset(&empty, 0, sizeof empty);
+    ASSERT_EQ(0, hbpo_model_create(&m, &mc, NULL));
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 1, 1, 1, 2));
+    /* a model whose vocabulary is smaller than the tokenizer's */
+    mc.vocab_size = 100;
+    ASSERT_EQ(0, hbpo_model_create(&small, &mc, NULL));
+    ASSERT_EQ(-1, hbpo_trainer_init(&t, &tc, &small, tr_tok, &d));
+    ASSERT(strstr(hbpo_last_error(), "the tokenizer has 265 ids but the model only 100") != NULL);
+    hbpo_model_free(&small);
+    /* no data, a bad config */
+    ASSERT_EQ(-1, hbpo_trainer_init(&t, &tc, &m, tr_tok, &empty));
+    ASSERT(strstr(hbpo_last_error(), "non-empty dataset") != NULL);
+    tc.batch_queries = 0;
+    ASSERT_EQ(-1, hbpo_trainer_init(&t, &tc, &m, tr_tok, &d));
+    ASSERT(strstr(hbpo_last_error(), "batch_queries") != NULL);
+    /* prompt + L_max beyond the model's positions: the step refuses, no generation */
+    tc = micro_train(HBPO_ALGO_HBPO);
+    tc.budget.l_max = 250;
+    ASSERT_EQ(0, hbpo_trainer_init(&t, &tc, &m, tr_tok, &d));
+    ASSERT_EQ(-1, hbpo_trainer_step(&t, NULL));
+    ASSERT(strstr(hbpo_last_error(), "exceeds max_position_embeddings 256") != NULL);
+    ASSERT_EQ(0, t.step);
+    hbpo_trainer_free(&t);
+    hbpo_trainer_free(&t); /* twice is fine */
+    /* SFT: no examples, an example longer than the model's positions */
+    ASSERT_EQ(-1, hbpo_sft_step(&m, tr_tok, HBPO_CHAT_CHATML, 0, q, NULL, c, 1, &o, NULL));
+    ASSERT(strstr(hbpo_last_error(), "bad arguments") != NULL);
+    memset(longq, '7', sizeof longq - 1);
+    longq[sizeof longq - 1] = 0;
+    q[0] = longq;
+    ASSERT_EQ(-1, hbpo_sft_step(&m, tr_tok, HBPO_CHAT_CHATML, 1, q, NULL, c, 1, &o, NULL));
+    ASSERT(strstr(hbpo_last_error(), "more than max_position_embeddings") != NULL);
+    ASSERT_EQ(0, m.step);
+    /* evaluation: batch 0, a bad sampler, no room for the prompt */
+    ASSERT_EQ(-1, hbpo_evaluate(&m, tr_tok, &d, HBPO_CHAT_CHATML, "", &s, 0, &res, NULL, NULL));
+    ASSERT(strstr(hbpo_last_error(), "bad arguments") != NULL);
+    s.top_p = 2.0f;
+    ASSERT_EQ(-1, hbpo_evaluate(&m, tr_tok, &d, HBPO_CHAT_CHATML, "", &s, 4, &res, NULL, NULL));
+    ASSERT(strstr(hbpo_last_error(), "top_p") != NULL);
+    s = hbpo_sampler_config_default();
+    ASSERT_EQ(-1, hbpo_evaluate(&m, tr_tok, &d, HBPO_CHAT_CHATML, longq, &s, 4, &res, NULL, NULL));
+    ASSERT(strstr(hbpo_last_error(), "leaves no room") != NULL);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    PASS();
+}
+
 SUITE(trainer_suite) {
     RUN_TEST(trainer_config_checks);
     RUN_TEST(trainer_budgets_prompts_rewards);
@@ -377,5 +443,6 @@ SUITE(trainer_suite) {
     RUN_TEST(trainer_resume_is_exact);
     RUN_TEST(trainer_resume_rejects_mismatch);
     RUN_TEST(trainer_sft_and_evaluate);
+    RUN_TEST(trainer_bad_input);
     tr_teardown();
 }
