@@ -64,13 +64,6 @@ static int tok_options(int argc, char **argv, const char *usage_text, const char
     return 0;
 }
 
-/* Reads JSON Lines from stdin (the reader's FILE is set by hand: hbpo_jsonl
-   has no stdin constructor, and closing stdin at exit is harmless). */
-static void stdin_reader(hbpo_jsonl *r) {
-    memset(r, 0, sizeof *r);
-    r->file = stdin;
-}
-
 static int cmd_tokenize(int argc, char **argv) {
     static const char usage_text[] =
         "usage: hbpo tokenize --tokenizer PATH < in.jsonl > out.jsonl\n"
@@ -90,7 +83,7 @@ static int cmd_tokenize(int argc, char **argv) {
         return 1;
     }
     memset(&doc, 0, sizeof doc);
-    stdin_reader(&r);
+    hbpo_jsonl_open(&r, "-"); /* standard input: cannot fail */
     while ((rc = hbpo_jsonl_next(&r, &doc)) == 1) {
         v = hbpo_json_get(doc.root, "text");
         text = v && v->type == HBPO_JSON_STRING ? v->str : NULL;
@@ -167,7 +160,7 @@ static int cmd_detokenize(int argc, char **argv) {
         return 1;
     }
     memset(&doc, 0, sizeof doc);
-    stdin_reader(&r);
+    hbpo_jsonl_open(&r, "-"); /* standard input: cannot fail */
     while ((rc = hbpo_jsonl_next(&r, &doc)) == 1) {
         v = hbpo_json_get(doc.root, "ids");
         if (!v || v->type != HBPO_JSON_ARRAY || v->len > (size_t)1 << 28) {
@@ -498,25 +491,11 @@ static char *join_path(const char *dir, const char *name) {
     return p;
 }
 
-/* Writes len bytes to path through path.tmp and a rename, so that a reader
-   never sees half a file. Returns 0 or -1 with a message. */
+/* hbpo_write_file (path.tmp, fsync, rename), the message said for cmd. */
 static int write_file_atomic(const char *cmd, const char *path, const char *data, size_t len) {
-    size_t n = strlen(path) + 5;
-    char *tmp = (char *)malloc(n);
-    FILE *f;
-    int ok;
-    if (!tmp) { fprintf(stderr, "hbpo %s: out of memory\n", cmd); return -1; }
-    snprintf(tmp, n, "%s.tmp", path);
-    f = fopen(tmp, "wb");
-    ok = f && fwrite(data, 1, len, f) == len;
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
-        fprintf(stderr, "hbpo %s: %s: cannot write: %s\n", cmd, path, strerror(errno));
-        remove(tmp);
-    }
-    free(tmp);
-    return ok ? 0 : -1;
+    if (hbpo_write_file(path, data, len) == 0) return 0;
+    fprintf(stderr, "hbpo %s: %s\n", cmd, hbpo_last_error());
+    return -1;
 }
 
 /* The tokenizer.json that PATH names (the file, or the one in the folder),
@@ -788,20 +767,23 @@ static int trim_metrics(const char *path, long step) {
     return rc;
 }
 
-/* The trainer's checkpoint plus a copy of the tokenizer, so that the folder
-   is a complete model for eval and generate. */
-static int save_checkpoint(const hbpo_trainer *t, const char *dir, const char *tok_json,
-                           size_t tok_len) {
-    char *path;
-    int rc;
-    if (hbpo_trainer_save(t, dir) != 0) {
-        fprintf(stderr, "hbpo train: saving %s: %s\n", dir, hbpo_last_error());
-        return -1;
+/* OUT/checkpoint-NNNNNN: model, tokenizer, trainer state and manifest, whole
+   or absent (hbpo_trainer_checkpoint); older ones beyond --keep removed. */
+static int save_checkpoint(const hbpo_trainer *t, const char *out, char *path, size_t cap) {
+    if (hbpo_trainer_checkpoint(t, out, path, cap) == 0) return 0;
+    fprintf(stderr, "hbpo train: saving a checkpoint in %s: %s\n", out, hbpo_last_error());
+    return -1;
+}
+
+/* HBPO_FAULT_AFTER=STAGE ends the process with SIGKILL right after that stage
+   of a save or a step (hbpo_trainer_hook): tests/cli.sh crashes a run at
+   every point of a save this way and checks that --resume recovers. */
+static void fault_hook(void *user, const char *stage, const hbpo_trainer *t) {
+    (void)t;
+    if (!strcmp((const char *)user, stage)) {
+        fflush(NULL);
+        raise(SIGKILL);
     }
-    if (!(path = join_path(dir, "tokenizer.json"))) return -1;
-    rc = write_file_atomic("train", path, tok_json, tok_len);
-    free(path);
-    return rc;
 }
 
 /* One line per step: on a terminal it is rewritten in place. */
@@ -837,9 +819,13 @@ static int cmd_train(int argc, char **argv) {
         "  level; GSM8K layout: question, answer ending \"#### N\"). Each step draws --batch\n"
         "  queries, generates --n rollouts per query (with budget prompts for hbpo and l1),\n"
         "  scores them, and makes the clipped policy update. Writes OUT/metrics.jsonl (one\n"
-        "  JSON object per step) and OUT/checkpoint (model, tokenizer and trainer state,\n"
-        "  saved every --save-every steps and at the end; eval and generate load it as a\n"
-        "  model). Ctrl-C stops after the current step and saves; --resume continues.\n"
+        "  JSON object per step) and OUT/checkpoint-NNNNNN (model, tokenizer, trainer state\n"
+        "  and a manifest of checksums, published whole by one rename, every --save-every\n"
+        "  steps and at the end; eval and generate load it as a model). Ctrl-C stops after\n"
+        "  the current step and saves; --resume continues from the newest whole checkpoint.\n"
+        "  A step whose loss or gradient norm is not finite makes no update and is counted\n"
+        "  (\"nonfinite\", \"skipped_steps\" in metrics.jsonl); --max-nonfinite such steps in\n"
+        "  a row stop the run (exit 1) with the last good checkpoint kept.\n"
         "input and output:\n"
         "  --model DIR          the model: config.json and safetensors (required)\n"
         "  --tokenizer PATH     tokenizer.json or a folder holding one (default: DIR)\n"
@@ -847,10 +833,13 @@ static int cmd_train(int argc, char **argv) {
         "  --layout L           auto, math or gsm8k (default auto: decided by the first line)\n"
         "  --strict             a bad data line is fatal (default: skipped and counted)\n"
         "  --out DIR            output folder, created when missing (required)\n"
-        "  --resume             continue the run saved in OUT/checkpoint\n"
-        "  --force              start over even though OUT/checkpoint holds a run\n"
+        "  --resume             continue from the newest whole OUT/checkpoint-NNNNNN\n"
+        "  --resume-from DIR    continue from the checkpoint folder DIR\n"
+        "  --force              start over: removes OUT's checkpoint-NNNNNN folders\n"
         "  --steps N            train until step N (default: one pass over the data)\n"
         "  --save-every N       checkpoint every N steps, 0: only at the end (default 10)\n"
+        "  --keep N             checkpoints kept, the newest N, 0: all (default 3)\n"
+        "  --max-nonfinite N    non-finite steps in a row that stop the run (default 3)\n"
         "algorithm:\n"
         "  --algo A             hbpo, grpo (0/1 reward), cosine (one length reward for all)\n"
         "                       or l1 (LCPO-Exact target lengths) (default hbpo)\n"
@@ -886,14 +875,17 @@ static int cmd_train(int argc, char **argv) {
         "exit status: 0 done, 1 a runtime error (files, model, data), 2 bad options,\n"
         "130 interrupted (after saving)\n";
     hbpo_train_config c = hbpo_train_config_default();
-    const char *model_dir = NULL, *data_path = NULL, *tok_path = NULL, *out = NULL;
+    const char *model_dir = NULL, *data_path = NULL, *tok_path = NULL, *out = NULL, *resume_from = NULL;
     int layout = HBPO_DATA_AUTO, strict = 0, threads = 0, resume = 0, force = 0, save_every = 10;
     long steps = 0, first, last_saved = -1;
     option opts[] = {
         O_STR("--model", &model_dir), O_STR("--tokenizer", &tok_path), O_STR("--data", &data_path),
         O_CHOICE("--layout", &layout, "auto|math|gsm8k"), O_FLAG("--strict", &strict),
-        O_STR("--out", &out), O_FLAG("--resume", &resume), O_FLAG("--force", &force),
+        O_STR("--out", &out), O_FLAG("--resume", &resume), O_STR("--resume-from", &resume_from),
+        O_FLAG("--force", &force),
         O_LONG("--steps", &steps, 1, 1000000000), O_INT("--save-every", &save_every, 0, 1000000000),
+        O_INT("--keep", &c.keep_checkpoints, 0, 1000000000),
+        O_INT("--max-nonfinite", &c.max_nonfinite_steps, 1, 1000000000),
         O_CHOICE("--algo", &c.algo, "hbpo|grpo|cosine|l1"),
         O_CHOICE("--mode", &c.budget.mode, "paper|official"), O_BUDGETS("--budgets", &c.budget),
         O_INT("--lmax", &c.budget.l_max, 1, 1 << 24), O_REAL("--alpha", &c.budget.alpha, 0, 1e6, 0),
@@ -910,14 +902,14 @@ static int cmd_train(int argc, char **argv) {
         O_REAL("--clip-high", &c.policy.eps_high, 0, 1e3, 0),
         O_REAL("--clip-c", &c.policy.clip_c, 1, 1e6, 1), O_SEED("--seed", &c.seed),
         O_INT("--threads", &threads, 0, 4096), O_END};
-    char *ckpt = NULL, *state = NULL, *metrics_path = NULL, *tok_json = NULL, line[4096];
-    size_t tok_len = 0;
+    char *old_ckpt = NULL, *metrics_path = NULL, line[4096], ckpt[4096] = "", found[4096] = "";
+    const char *fault = getenv("HBPO_FAULT_AFTER");
     hbpo_model m;
     hbpo_tokenizer *tok = NULL;
     hbpo_dataset data;
     hbpo_trainer t;
     FILE *metrics = NULL;
-    int rc, status = 1, have_model = 0, have_trainer = 0, tty = stderr_is_terminal(), k;
+    int rc, status = 1, have_model = 0, have_trainer = 0, tty = stderr_is_terminal(), k, have_run;
     double t0;
     memset(&data, 0, sizeof data);
     if ((rc = parse_options("train", argc, argv, opts, usage_text)) != 0) return rc == 1 ? 0 : 2;
@@ -927,55 +919,44 @@ static int cmd_train(int argc, char **argv) {
     /* The paper defines alpha = 1/L_max, so a new L_max brings its own alpha. */
     if (!given(opts, "--alpha")) c.budget.alpha = 1.0f / (float)c.budget.l_max;
     if (!given(opts, "--l1-alpha")) c.l1_alpha = 1.0f / (float)c.budget.l_max;
-    /* what hbpo_train_config_check would refuse across flags, said in flags
-       (grpo and cosine ignore the budgets unless they are given) */
-    for (k = 0; k < c.budget.k && (c.algo == HBPO_ALGO_HBPO || c.algo == HBPO_ALGO_L1 ||
-                                   given(opts, "--budgets")); k++)
-        if (c.budget.budget[k] > c.budget.l_max) {
-            fprintf(stderr, "hbpo train: --budgets: the budget %d exceeds --lmax %d (give --budgets "
-                    "below it)\n", c.budget.budget[k], c.budget.l_max);
-            return 2;
-        }
-    if ((c.algo == HBPO_ALGO_HBPO || c.algo == HBPO_ALGO_L1) && c.n_rollouts % c.budget.k != 0) {
-        fprintf(stderr, "hbpo train: --n %d is not a multiple of the %d budgets of --budgets (each "
-                "budget gets n/k rollouts)\n", c.n_rollouts, c.budget.k);
-        return 2;
-    }
-    if ((long)c.batch_queries * c.n_rollouts > (1L << 20) ||
-        c.mini_batches > c.batch_queries * c.n_rollouts) {
-        fprintf(stderr, "hbpo train: --batch %d x --n %d rollouts per step: more than 2^20, or fewer "
-                "than --mini-batches %d\n", c.batch_queries, c.n_rollouts, c.mini_batches);
-        return 2;
-    }
+    /* one check of the whole configuration, the library's (its messages name
+       the fields: n_rollouts is --n, batch_queries --batch, l_max --lmax) */
     if (hbpo_train_config_check(&c) != 0) {
-        fprintf(stderr, "hbpo train: bad configuration: %s\n", hbpo_last_error());
+        fprintf(stderr, "hbpo train: bad configuration: %s\n  (the fields are flags: n_rollouts --n, "
+                "batch_queries --batch, budget --budgets, l_max --lmax, mini_batches --mini-batches)\n",
+                hbpo_last_error());
         return 2;
     }
     k = c.algo == HBPO_ALGO_HBPO || c.algo == HBPO_ALGO_L1 ? c.budget.k : 1;
     if (threads > 0) hbpo_set_threads(threads);
     if (!tok_path) tok_path = model_dir;
-    if (!(ckpt = join_path(out, "checkpoint")) || !(state = join_path(ckpt, "trainer_state.bin")) ||
-        !(metrics_path = join_path(out, "metrics.jsonl")))
+    c.tokenizer_path = tok_path; /* each checkpoint carries a copy */
+    if (resume_from) resume = 1;
+    if (!(old_ckpt = join_path(out, "checkpoint")) || !(metrics_path = join_path(out, "metrics.jsonl")))
         goto done;
-    if (resume && !file_exists(state)) {
-        fprintf(stderr, "hbpo train: --resume: no run to continue in %s (no trainer_state.bin)\n", ckpt);
+    rc = hbpo_checkpoint_latest(out, found, sizeof found);
+    if (rc < 0) { status = runtime_error("train", NULL); goto done; }
+    have_run = rc == 1;
+    if (resume && !resume_from && !have_run) {
+        if (is_dir(old_ckpt))
+            fprintf(stderr, "hbpo train: --resume: %s is a checkpoint of hbpo 0.2, which has no manifest "
+                    "and cannot be resumed safely; it still loads as a model (eval, generate, or "
+                    "train --model %s --force)\n", old_ckpt, old_ckpt);
+        else
+            fprintf(stderr, "hbpo train: --resume: no run to continue: %s\n", hbpo_last_error());
         goto done;
     }
-    if (!resume && !force && file_exists(state)) {
+    if (!resume && !force && (have_run || is_dir(old_ckpt))) {
         fprintf(stderr, "hbpo train: %s already holds a run: --resume continues it, --force starts over\n",
-                ckpt);
+                out);
         goto done;
     }
     /* starting over: a crash before the first save must not leave the old run resumable */
-    if (force && !resume && file_exists(state) && remove(state) != 0) {
-        fprintf(stderr, "hbpo train: %s: cannot remove: %s\n", state, strerror(errno));
-        goto done;
-    }
+    if (force && !resume && hbpo_checkpoint_prune(out, 0) != 0) { status = runtime_error("train", "--force"); goto done; }
     if (make_dir("train", out) != 0) goto done;
 
     if (hbpo_model_load(&m, model_dir, NULL) != 0) { status = runtime_error("train", "model"); goto done; }
     have_model = 1;
-    if (!(tok_json = read_tokenizer_json("train", tok_path, &tok_len))) goto done;
     if (hbpo_tokenizer_load(&tok, tok_path) != 0) { status = runtime_error("train", "tokenizer"); goto done; }
     if (load_data("train", &data, data_path, layout, strict) != 0) goto done;
     if (c.budget.l_max >= m.config.max_position_embeddings) {
@@ -987,8 +968,11 @@ static int cmd_train(int argc, char **argv) {
     if (!given(opts, "--steps")) steps = (data.n + c.batch_queries - 1) / c.batch_queries;
     if (hbpo_trainer_init(&t, &c, &m, tok, &data) != 0) { status = runtime_error("train", NULL); goto done; }
     have_trainer = 1;
+    if (fault) { t.hook = fault_hook; t.hook_user = (void *)fault; }
     if (resume) {
+        snprintf(ckpt, sizeof ckpt, "%s", resume_from ? resume_from : found);
         if (hbpo_trainer_resume(&t, ckpt) != 0) { status = runtime_error("train", "--resume"); goto done; }
+        printf("hbpo train: resumed from %s at step %ld\n", ckpt, t.step);
         if (trim_metrics(metrics_path, t.step) != 0) goto done;
         last_saved = t.step;
     }
@@ -1036,8 +1020,10 @@ static int cmd_train(int argc, char **argv) {
     else printf("all\n");
     printf("  run        steps %ld to %ld%s, metrics in %s\n", t.step + 1, steps,
            resume ? " (resumed)" : "", metrics_path);
-    if (save_every) printf("  checkpoint %s, every %d step(s) and at the end\n", ckpt, save_every);
-    else printf("  checkpoint %s, at the end\n", ckpt);
+    if (save_every) printf("  checkpoint %s/checkpoint-NNNNNN, every %d step(s) and at the end", out, save_every);
+    else printf("  checkpoint %s/checkpoint-NNNNNN, at the end", out);
+    if (c.keep_checkpoints) printf(", the newest %d kept\n", c.keep_checkpoints);
+    else printf(", all kept\n");
     fflush(stdout);
 
     signal(SIGINT, on_interrupt);
@@ -1045,7 +1031,10 @@ static int cmd_train(int argc, char **argv) {
     t0 = now_seconds();
     while (t.step < steps && !stop_requested) {
         hbpo_step_metrics mt;
-        if (hbpo_trainer_step(&t, &mt) != 0) {
+        long before = t.step;
+        memset(&mt, 0, sizeof mt);
+        rc = hbpo_trainer_step(&t, &mt);
+        if (rc != 0 && t.step == before) { /* nothing done */
             if (tty && t.step > first) fputc('\n', stderr);
             fprintf(stderr, "hbpo train: step %ld: %s\n", t.step + 1, hbpo_last_error());
             goto done;
@@ -1056,13 +1045,24 @@ static int cmd_train(int argc, char **argv) {
             goto done;
         }
         train_progress(&mt, k, steps, first, t0, tty);
+        if (mt.nonfinite) {
+            if (tty) fputc('\n', stderr);
+            fprintf(stderr, "hbpo train: step %ld: non-finite loss or gradient norm; update skipped "
+                    "(%ld skipped so far)\n", mt.step, mt.skipped_steps);
+        }
+        if (rc != 0) { /* --max-nonfinite in a row: no save, the last good checkpoint stays */
+            fprintf(stderr, "hbpo train: %s\n", hbpo_last_error());
+            if (last_saved >= 0) fprintf(stderr, "hbpo train: the last good checkpoint is step %ld in %s\n",
+                                         last_saved, out);
+            goto done;
+        }
         if (save_every > 0 && t.step % save_every == 0 && t.step < steps) {
-            if (save_checkpoint(&t, ckpt, tok_json, tok_len) != 0) goto done;
+            if (save_checkpoint(&t, out, ckpt, sizeof ckpt) != 0) goto done;
             last_saved = t.step;
         }
     }
     if (tty) fputc('\n', stderr);
-    if (last_saved != t.step && save_checkpoint(&t, ckpt, tok_json, tok_len) != 0) goto done;
+    if (last_saved != t.step && save_checkpoint(&t, out, ckpt, sizeof ckpt) != 0) goto done;
     if (stop_requested) {
         fprintf(stderr, "hbpo train: interrupted after step %ld; saved in %s, --resume continues\n",
                 t.step, ckpt);
@@ -1082,9 +1082,7 @@ done:
     if (have_model) hbpo_model_free(&m);
     hbpo_tokenizer_free(tok);
     hbpo_dataset_free(&data);
-    hbpo_free(tok_json);
-    free(ckpt);
-    free(state);
+    free(old_ckpt);
     free(metrics_path);
     return status;
 }
@@ -1339,27 +1337,6 @@ done:
     return status;
 }
 
-/* The ids of one prompt: the chat format around text (chat < 2) or text as is. */
-static int encode_prompt(const hbpo_tokenizer *tok, int chat, const char *text, const char *suffix,
-                         int **ids) {
-    char *full = NULL;
-    const char *src = text;
-    int len, n = -1;
-    *ids = NULL;
-    if (chat != 2) {
-        if ((len = hbpo_chat_prompt(chat, text, suffix, NULL, 0)) < 0) return -1;
-        if (!(full = (char *)malloc((size_t)len + 1))) return -1;
-        hbpo_chat_prompt(chat, text, suffix, full, (size_t)len + 1);
-        src = full;
-    }
-    n = hbpo_tokenizer_encode(tok, src, strlen(src), NULL, 0);
-    if (n > 0 && (*ids = (int *)malloc(sizeof(int) * (size_t)n)) != NULL)
-        hbpo_tokenizer_encode(tok, src, strlen(src), *ids, n);
-    else if (n >= 0) n = -1;
-    free(full);
-    return n;
-}
-
 static int cmd_generate(int argc, char **argv) {
     static const char usage_text[] =
         "usage: hbpo generate --model DIR (--prompt TEXT | --prompts FILE.jsonl) [options]\n"
@@ -1483,7 +1460,7 @@ static int cmd_generate(int argc, char **argv) {
     }
     off[0] = 0;
     for (i = 0; i < n; i++) {
-        plen[i] = encode_prompt(tok, chat, texts[i], suffix, &ids[i]);
+        plen[i] = hbpo_chat_encode(tok, chat, texts[i], suffix, &ids[i]); /* chat 2: HBPO_CHAT_NONE */
         if (plen[i] < 1) {
             fprintf(stderr, "hbpo generate: prompt %d: %s\n", i + 1,
                     plen[i] == 0 || !hbpo_last_error()[0] ? "encodes to no tokens" : hbpo_last_error());
@@ -1507,18 +1484,17 @@ static int cmd_generate(int argc, char **argv) {
     for (i = 0; i < n; i++) memcpy(prompt_buf + off[i], ids[i], sizeof(int) * (size_t)plen[i]);
     seed = s.seed;
     for (i = 0; i < n; i += batch) {
-        int nb = n - i < batch ? n - i : batch, b, j, kept, len, e;
+        int nb = n - i < batch ? n - i : batch, b, j, kept, len;
         s.seed = seed + (uint64_t)i;
         rc = hbpo_generate(&m, &s, nb, prompt_buf, off + i, out, NULL, out_len + i);
         if (rc != 0) { status = runtime_error("generate", NULL); goto done; }
         for (b = 0; b < nb; b++) {
             const int *resp = out + (size_t)b * s.max_new_tokens;
-            int ng = out_len[i + b], stopped = 0;
+            int ng = out_len[i + b], why = hbpo_stop_reason(resp, ng, s.eos, s.n_eos, s.max_new_tokens);
             /* ids past the tokenizer's (a padded vocabulary) have no text */
             for (j = 0, kept = 0; j < ng; j++)
                 if (resp[j] < V && hbpo_tokenizer_token(tok, resp[j])) keep[kept++] = resp[j];
-            for (e = 0; e < s.n_eos; e++) stopped |= ng > 0 && resp[ng - 1] == s.eos[e];
-            stop_name = stopped ? "eos" : ng >= s.max_new_tokens ? "length" : "context";
+            stop_name = why == HBPO_STOP_EOS ? "eos" : why == HBPO_STOP_LENGTH ? "length" : "context";
             len = hbpo_tokenizer_decode(tok, keep, kept, skip, text, tcap);
             if (len >= 0 && (size_t)len >= tcap) {
                 char *grown = (char *)realloc(text, (size_t)len + 1);
@@ -1534,8 +1510,8 @@ static int cmd_generate(int argc, char **argv) {
                 printf(", \"n_gen\": %d, \"stop\": \"%s\"}\n", ng, stop_name);
             } else {
                 printf("=== completion %d: n_gen %d, stopped by %s ===\n", i + b + 1, ng,
-                       stopped ? "end of turn" : ng >= s.max_new_tokens ? "--max-new-tokens"
-                                                                         : "the model's positions");
+                       why == HBPO_STOP_EOS ? "end of turn" : why == HBPO_STOP_LENGTH ? "--max-new-tokens"
+                                                                                   : "the model's positions");
                 fwrite(text, 1, (size_t)len, stdout);
                 putchar('\n');
             }
@@ -1548,7 +1524,7 @@ done:
     if (have_model) hbpo_model_free(&m);
     hbpo_tokenizer_free(tok);
     for (i = 0; texts && i < n; i++) free(texts[i]);
-    for (i = 0; ids && i < n; i++) free(ids[i]);
+    for (i = 0; ids && i < n; i++) hbpo_free(ids[i]);
     free(texts); free(ids); free(plen); free(prompt_buf); free(off); free(out); free(out_len);
     free(keep); free(text);
     return status;

@@ -82,9 +82,9 @@ expect 2 "--model"         -- $hb train --data "$data" --out "$run"
 expect 2 "--lr"            -- $hb train --model "$m" --data "$data" --out "$run" --lr abc
 expect 2 "--lr"            -- $hb train --model "$m" --data "$data" --out "$run" --lr 1e-6x
 expect 2 "--n"             -- $hb train --model "$m" --data "$data" --out "$run" --n 0
-expect 2 "--n 6"           -- $hb train --model "$m" --data "$data" --out "$run" --n 6
+expect 2 "n_rollouts = 6"  -- $hb train --model "$m" --data "$data" --out "$run" --n 6
 expect 2 "--budgets"       -- $hb train --model "$m" --data "$data" --out "$run" --budgets 512,256
-expect 2 "--lmax"          -- $hb train --model "$m" --data "$data" --out "$run" --budgets 8,16 --lmax 10
+expect 2 "l_max (10)"      -- $hb train --model "$m" --data "$data" --out "$run" --budgets 8,16 --lmax 10
 expect 2 "--algo"          -- $hb train --model "$m" --data "$data" --out "$run" --algo nope
 expect 2 "--seed"          -- $hb train --model "$m" --data "$data" --out "$run" --seed -1
 expect 2 "--steps"         -- $hb train --model "$m" --data "$data" --out "$run" --steps
@@ -121,7 +121,36 @@ same "$(metric_steps "$run/metrics.jsonl")" '{"step":1 {"step":2 {"step":3 {"ste
 # save -> resume -> continue gives the numbers of one straight run
 expect 0 ""                -- train "$tmp/straight" --steps 4
 same "$(sed 's/,"t_rollout.*//' "$run/metrics.jsonl")" "$(sed 's/,"t_rollout.*//' "$tmp/straight/metrics.jsonl")" "resumed run vs straight run"
-got=$($hb eval --model "$run/checkpoint" --data "$data" --limit 4 --greedy --max-new-tokens 16 --threads 1 \
+# checkpoints: step folders with a manifest, the newest --keep (3) kept
+same "$(cd "$run" && ls -d checkpoint-* | tr '\n' ' ')" "checkpoint-000002 checkpoint-000003 checkpoint-000004 " "checkpoint folders kept"
+same "$(grep -c '"fnv1a64"' "$run/checkpoint-000004/manifest.json")" 4 "manifest entries (model, config, state, tokenizer)"
+expect 0 ""                -- train "$tmp/kept" --steps 3 --save-every 1 --keep 1
+same "$(cd "$tmp/kept" && ls -d checkpoint-* | tr '\n' ' ')" "checkpoint-000003 " "--keep 1"
+# a crash after each file of a save (HBPO_FAULT_AFTER kills the process there):
+# --resume continues from the newest whole checkpoint, and the run ends with
+# the numbers of the straight one
+for stage in model trainer_state.bin tokenizer.json manifest.json published; do
+    c=$tmp/crash-$stage; want=1; [ "$stage" = published ] && want=2
+    train "$c" --steps 1 >/dev/null 2>&1
+    HBPO_FAULT_AFTER=$stage train "$c" --steps 2 --resume >/dev/null 2>&1; rc=$?
+    same "$rc" 137 "train killed after '$stage' of a save"
+    got=$(train "$c" --steps 4 --resume 2>/dev/null | grep '^hbpo train: resumed'); rc=$?
+    same "$got" "hbpo train: resumed from $c/checkpoint-00000$want at step $want" "resume after a crash after '$stage'"
+    same "$(sed 's/,"t_rollout.*//' "$c/metrics.jsonl")" "$(sed 's/,"t_rollout.*//' "$tmp/straight/metrics.jsonl")" "crash after '$stage', resumed vs straight"
+    [ -d "$c/checkpoint-000002.tmp" ] && { echo "FAIL cli: $c/checkpoint-000002.tmp left after a resumed save"; fails=$((fails + 1)); }
+done
+# a damaged file: the checkpoint is passed over (the older one is used), an explicit one refused
+c=$tmp/crash-model
+printf 'x' >> "$c/checkpoint-000004/trainer_state.bin"
+got=$(train "$c" --steps 5 --resume 2>/dev/null | grep '^hbpo train: resumed')
+same "$got" "hbpo train: resumed from $c/checkpoint-000001 at step 1" "resume passes over a damaged checkpoint"
+cp -r "$run/checkpoint-000004" "$tmp/damaged"; printf 'x' >> "$tmp/damaged/config.json"
+expect 1 "checksum"        -- train "$tmp/resumed-from" --steps 5 --resume-from "$tmp/damaged"
+expect 0 ""                -- train "$tmp/resumed-from" --steps 5 --resume-from "$run/checkpoint-000004"
+# hbpo 0.2's OUT/checkpoint (no manifest) gets a clear refusal
+mkdir -p "$tmp/old/checkpoint"; cp "$run/checkpoint-000004/"*.json "$run/checkpoint-000004/"*.safetensors "$run/checkpoint-000004/trainer_state.bin" "$tmp/old/checkpoint/"; rm "$tmp/old/checkpoint/manifest.json"
+expect 1 "hbpo 0.2"        -- train "$tmp/old" --steps 5 --resume
+got=$($hb eval --model "$run/checkpoint-000004" --data "$data" --limit 4 --greedy --max-new-tokens 16 --threads 1 \
       --json "$tmp/eval.json" --responses "$tmp/resp.jsonl" 2>"$tmp/err"); rc=$?
 if [ "$rc" != 0 ] || ! printf '%s' "$got" | grep -q '^  all  *4 ' || ! printf '%s' "$got" | grep -q '^efficient'; then
     echo "FAIL cli: eval gave exit $rc and '$got' $(cat "$tmp/err")"; fails=$((fails + 1))
@@ -129,12 +158,12 @@ fi
 grep -q '"natural": {"all":{"n":4,' "$tmp/eval.json" && grep -q '"efficient": {"all":{"n":4,' "$tmp/eval.json" ||
     { echo "FAIL cli: eval --json wrote '$(cat "$tmp/eval.json")'"; fails=$((fails + 1)); }
 same "$(grep -c '^{"setting": "[a-z]*", "index": [0-3], .*"n_gen": [0-9]*, "response": ".*"}$' "$tmp/resp.jsonl")" 8 "eval --responses lines"
-got=$($hb generate --model "$run/checkpoint" --prompt "1+2=?" --greedy --max-new-tokens 8 2>"$tmp/err"); rc=$?
+got=$($hb generate --model "$run/checkpoint-000004" --prompt "1+2=?" --greedy --max-new-tokens 8 2>"$tmp/err"); rc=$?
 if [ "$rc" != 0 ] || ! printf '%s' "$got" | grep -q "^=== completion 1: n_gen [1-8],"; then
     echo "FAIL cli: generate gave exit $rc and '$got' $(cat "$tmp/err")"; fails=$((fails + 1))
 fi
 printf '{"text": "1+2=?"}\n{"text": "7-5+1=?"}\n' > "$tmp/prompts.jsonl"
-got=$($hb generate --model "$run/checkpoint" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl 2>"$tmp/err"); rc=$?
+got=$($hb generate --model "$run/checkpoint-000004" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl 2>"$tmp/err"); rc=$?
 same "$rc $(printf '%s\n' "$got" | grep -c '^{"index": [01], "text": ".*", "n_gen": [1-8], "stop": "[a-z]*"}$')" "0 2" "generate --prompts --jsonl"
 rm -rf "$tmp"
 [ "$fails" = 0 ] && echo "  ✓ command-line checks of the examples"
