@@ -972,9 +972,10 @@ typedef struct hbpo_trainer hbpo_trainer;
 /* A test and fault-injection hook, called with the name of the stage just
    done: during a save "model" (model.safetensors and config.json written),
    "trainer_state.bin", "tokenizer.json", "manifest.json", "published" (the
-   folder renamed into place); during a step "update", before each optimizer
-   step with the mini-batch's gradients in t->model->grads (a test may poison
-   them). A hook that ends the process simulates a crash at that point. */
+   folder renamed into place); during a step "rollouts" (generated and
+   scored, before the update) and "update", before each optimizer step with
+   the mini-batch's gradients in t->model->grads (a test may poison them).
+   A hook that ends the process simulates a crash at that point. */
 typedef void (*hbpo_trainer_hook)(void *user, const char *stage, const hbpo_trainer *t);
 
 struct hbpo_trainer {
@@ -8307,6 +8308,13 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
                     if (reuse_old) memcpy(oldlp + (size_t)b * T, logp + (size_t)b * T, sizeof(float) * (size_t)T);
                     else memcpy(oldlp + (size_t)b * T, old_all + (size_t)perm[r + b] * Tmax, sizeof(float) * (size_t)T);
                 }
+                for (i = 0; i < nb * T; i++)
+                    if (mask[i] != 0.0f && !isfinite(logp[i])) break;
+                if (i < nb * T) { /* a non-finite log-prob: the loss is not finite */
+                    mini_loss = NAN;
+                    mt->pg_loss = NAN;
+                    break;
+                }
                 if (hbpo_policy_loss(&c->policy, nb, T, logp, oldlp, NULL, adv, mask, dlogp, &st) != 0) goto done;
                 /* Each micro-batch's loss is a mean over its own tokens (or
                    sequences); weighting by its share makes the sum the
@@ -8359,7 +8367,9 @@ HBPODEF int hbpo_trainer_step(hbpo_trainer *t, hbpo_step_metrics *metrics) {
     mt.step = t->step + 1;
     mt.n_rollouts = t->cfg.batch_queries * t->cfg.n_rollouts;
     mt.lr = t->cfg.adamw.lr;
-    if (hbpo__rollout_phase(t, &mt) != 0 || hbpo__update_phase(t, &mt) != 0) return -1;
+    if (hbpo__rollout_phase(t, &mt) != 0) return -1;
+    if (t->hook) t->hook(t->hook_user, "rollouts", t);
+    if (hbpo__update_phase(t, &mt) != 0) return -1;
     t->step++;
     if (mt.nonfinite) {
         t->skipped_steps++;

@@ -23,6 +23,12 @@
        }
    Suites in other files are declared with SUITE_EXTERN(name).
 
+   Setup and teardown (as greatest's SET_SETUP / SET_TEARDOWN): inside a
+   suite, SET_SETUP(fn, data) and SET_TEARDOWN(fn, data) make every later
+   RUN_TEST call fn(data) before and after the test, whether it passed or
+   failed; a test keeps what it allocates in the fixture the teardown frees,
+   so a failing assertion leaks nothing. Both are cleared when the suite ends.
+
    Command line: -v verbose (one line per test), -l list tests without running,
    -s SUITE run only suites whose name contains SUITE, -t TEST likewise for
    tests, -x stop at the first failure, -h help.
@@ -48,6 +54,9 @@ typedef struct {
     int stop;                  /* -x fired */
     int column;                /* progress characters on the current line */
     int quiet;                 /* > 0: failures are not printed (the harness's own self-test) */
+    void (*setup)(void *);     /* called before each test of the suite (NULL: none) */
+    void (*teardown)(void *);  /* called after each test, pass or fail (NULL: none) */
+    void *setup_data, *teardown_data;
 } hbpo_test_info;
 
 extern hbpo_test_info hbpo_test__info;
@@ -145,13 +154,17 @@ extern hbpo_test_info hbpo_test__info;
     } while (0)
 
 #define RUN_TEST(fn) hbpo_test__run(#fn, fn)
+#define SET_SETUP(fn, data) (hbpo_test__info.setup = (fn), hbpo_test__info.setup_data = (data))
+#define SET_TEARDOWN(fn, data) (hbpo_test__info.teardown = (fn), hbpo_test__info.teardown_data = (data))
 #define RUN_SUITE(fn)                                                           \
     do {                                                                        \
         if (!hbpo_test__info.stop && hbpo_test__match(#fn, hbpo_test__info.suite_filter)) { \
             hbpo_test__info.suite = #fn;                                        \
             if (hbpo_test__info.verbose || hbpo_test__info.list_only)           \
                 printf("* suite %s\n", #fn);                                    \
+            hbpo_test__info.setup = hbpo_test__info.teardown = NULL;            \
             fn();                                                               \
+            hbpo_test__info.setup = hbpo_test__info.teardown = NULL;            \
             hbpo_test__newline();                                               \
         }                                                                       \
     } while (0)
@@ -190,7 +203,9 @@ HBPO_TEST__UNUSED static void hbpo_test__run(const char *name, int (*fn)(void)) 
     if (hbpo_test__info.list_only) { printf("  %s\n", name); return; }
     hbpo_test__info.test = name;
     fflush(stdout);
+    if (hbpo_test__info.setup) hbpo_test__info.setup(hbpo_test__info.setup_data);
     r = fn();
+    if (hbpo_test__info.teardown) hbpo_test__info.teardown(hbpo_test__info.teardown_data);
     if (r == HBPO_TEST_PASS) hbpo_test__info.passed++;
     else if (r == HBPO_TEST_SKIP) hbpo_test__info.skipped++;
     else hbpo_test__info.failed++;

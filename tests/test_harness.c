@@ -1,6 +1,7 @@
 /* The harness checks itself: an assertion that passes on NaN would let a
    diverging loss through every other suite (greatest's ASSERT_IN_RANGE does). */
 #include <math.h>
+#include <stdlib.h>
 
 #include "hbpo_test.h"
 
@@ -53,7 +54,36 @@ TEST assertions_judge_values(void) {
     PASS();
 }
 
+/* Teardown runs after a failing test, so what the test held is freed. */
+static int td_calls;
+static void *td_mem;
+static void td_free(void *data) {
+    (void)data;
+    free(td_mem);
+    td_mem = NULL;
+    td_calls++;
+}
+static int fails_holding_memory(void) {
+    td_mem = malloc(64);
+    ASSERT_EQ(1, 2);
+    PASS();
+}
+
+TEST teardown_runs_after_a_failure(void) {
+    hbpo_test_info saved = hbpo_test__info;
+    hbpo_test__info.quiet++;
+    hbpo_test__info.verbose = 1; /* no progress character for the inner test */
+    hbpo_test__info.stop_first = 0;
+    SET_TEARDOWN(td_free, NULL);
+    hbpo_test__run("fails_holding_memory", fails_holding_memory);
+    hbpo_test__info = saved; /* the inner failure is not counted */
+    ASSERT_EQ(1, td_calls);
+    ASSERT(td_mem == NULL);
+    PASS();
+}
+
 SUITE(harness_suite) {
     RUN_TEST(non_finite_values_fail);
     RUN_TEST(assertions_judge_values);
+    RUN_TEST(teardown_runs_after_a_failure);
 }

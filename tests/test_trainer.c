@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #ifndef _WIN32
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #endif
 
@@ -30,21 +32,27 @@ static int tr_setup(void) {
     return hbpo_tokenizer_load(&tr_tok, path);
 }
 
+/* Removes a folder and everything under it. */
+static void rm_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1024];
+    struct stat st;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rm_tree(path);
+        else remove(path);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
 static void tr_teardown(void) {
-    char path[400];
-    const char *files[] = {"tokenizer.json", "ckpt/config.json", "ckpt/model.safetensors",
-                           "ckpt/trainer_state.bin"};
-    size_t i;
     if (!tr_tok) return;
     hbpo_tokenizer_free(tr_tok);
     tr_tok = NULL;
-    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", tr_dir, files[i]);
-        remove(path);
-    }
-    snprintf(path, sizeof path, "%s/ckpt", tr_dir);
-    rmdir(path);
-    rmdir(tr_dir);
+    rm_tree(tr_dir);
 }
 
 static hbpo_model_config micro_config(void) {
@@ -150,70 +158,193 @@ static int json_ok(const char *text) {
     return rc == 0;
 }
 
-/* One step of every algorithm on the micro model: grouping, budgets in the
-   prompts, rewards and advantages recomputed, the policy moved, metrics. */
-static int one_step(int algo) {
-    hbpo_model_config mc = micro_config();
-    hbpo_train_config tc = micro_train(algo);
+/* What a test holds, freed by the teardown whether it passes or fails. */
+static struct {
     hbpo_model m;
     hbpo_dataset d;
     hbpo_trainer t;
+    int have_m, have_t;
+    float *buf[3];
+} fx;
+
+static void fx_teardown(void *data) {
+    int i;
+    (void)data;
+    if (fx.have_t) hbpo_trainer_free(&fx.t);
+    if (fx.have_m) hbpo_model_free(&fx.m);
+    hbpo_dataset_free(&fx.d);
+    for (i = 0; i < 3; i++) free(fx.buf[i]);
+    memset(&fx, 0, sizeof fx);
+}
+
+/* fx: a micro model (seed mseed), the synthetic data (n_per_level x 4
+   levels) and a trainer of tc. 0 or -1. */
+static int fx_start(const hbpo_train_config *tc, uint64_t mseed, uint64_t dseed, int n_per_level) {
+    hbpo_model_config mc = micro_config();
+    fx_teardown(NULL);
+    if (tr_setup() != 0 || hbpo_model_create(&fx.m, &mc, NULL) != 0) return -1;
+    fx.have_m = 1;
+    hbpo_model_init_random(&fx.m, mseed);
+    if (hbpo_synth_dataset(&fx.d, dseed, n_per_level, 1, 4) != 0) return -1;
+    if (hbpo_trainer_init(&fx.t, tc, &fx.m, tr_tok, &fx.d) != 0) return -1;
+    fx.have_t = 1;
+    return 0;
+}
+
+static float *fx_copy_params(int slot) {
+    free(fx.buf[slot]);
+    fx.buf[slot] = (float *)malloc(sizeof(float) * fx.m.n_params);
+    if (fx.buf[slot]) memcpy(fx.buf[slot], fx.m.params, sizeof(float) * fx.m.n_params);
+    return fx.buf[slot];
+}
+
+/* One step of every algorithm on the micro model: grouping, budgets in the
+   prompts, rewards and advantages recomputed, the policy moved, metrics. */
+static int one_step(int algo) {
+    hbpo_train_config tc = micro_train(algo);
     hbpo_step_metrics mt;
+    const hbpo_rollouts *ro;
     float *before;
     char json[2048], text[512];
-    int r, q, ok = 1, n = tc.n_rollouts;
-    memset(&d, 0, sizeof d);
-    if (hbpo_model_create(&m, &mc, NULL) != 0) return 0;
-    hbpo_model_init_random(&m, 1);
-    if (hbpo_synth_dataset(&d, 3, 4, 1, 4) != 0) return 0;
-    if (hbpo_trainer_init(&t, &tc, &m, tr_tok, &d) != 0) { printf("\n  %s\n", hbpo_last_error()); return 0; }
-    before = (float *)malloc(sizeof(float) * m.n_params);
-    memcpy(before, m.params, sizeof(float) * m.n_params);
-    if (hbpo_trainer_step(&t, &mt) != 0) { printf("\n  step: %s\n", hbpo_last_error()); ok = 0; goto out; }
-    ok &= t.last.count == tc.batch_queries * n && mt.n_rollouts == t.last.count;
+    int r, q, n = tc.n_rollouts;
+    if (fx_start(&tc, 1, 3, 4) != 0) FAILm(hbpo_last_error());
+    ASSERT((before = fx_copy_params(0)) != NULL);
+    if (hbpo_trainer_step(&fx.t, &mt) != 0) FAILm(hbpo_last_error());
+    ro = &fx.t.last;
+    ASSERT_EQ(tc.batch_queries * n, ro->count);
+    ASSERT_EQ(ro->count, mt.n_rollouts);
     for (q = 0; q < tc.batch_queries; q++) {
         float rew[64], adv[64];
         for (r = q * n; r < (q + 1) * n; r++) {
-            const hbpo_rollouts *ro = &t.last;
             int b = hbpo_rollout_budget(&tc, r % n);
-            ok &= ro->query[r] == ro->query[q * n];         /* one query per group */
-            ok &= ro->budget[r] == b;
-            ok &= ro->n_gen[r] >= 1 && ro->n_gen[r] <= tc.budget.l_max;
+            ASSERTm("one query per group", ro->query[r] == ro->query[q * n]);
+            ASSERT_EQ(b, ro->budget[r]);
+            ASSERT_IN_RANGE(1, ro->n_gen[r], tc.budget.l_max);
             /* the prompt holds the budget prompt (hbpo, l1) or none */
             hbpo_tokenizer_decode(tr_tok, ro->tokens + (size_t)r * ro->max_len, ro->prompt_len[r], 0, text, sizeof text);
-            ok &= (strstr(text, "I will answer the question within") != NULL) == (b > 0);
-            ok &= strstr(text, d.items[ro->query[r]].question) != NULL;
+            ASSERT_EQ(b > 0, strstr(text, "I will answer the question within") != NULL);
+            ASSERTm("the prompt holds the question", strstr(text, fx.d.items[ro->query[r]].question) != NULL);
             rew[r - q * n] = hbpo_rollout_reward(&tc, ro->outcome[r], ro->n_gen[r], ro->budget[r]);
-            ok &= rew[r - q * n] == ro->reward[r];
+            ASSERT_EQ_FMT(rew[r - q * n], ro->reward[r], "%.9g");
         }
-        if (algo == HBPO_ALGO_HBPO) hbpo_advantages(&tc.budget, n, rew, t.last.budget + q * n, adv);
+        if (algo == HBPO_ALGO_HBPO) hbpo_advantages(&tc.budget, n, rew, ro->budget + q * n, adv);
         else hbpo_grpo_advantages(n, rew, adv);
-        for (r = 0; r < n; r++) ok &= adv[r] == t.last.adv[q * n + r];
+        for (r = 0; r < n; r++) ASSERT_EQ_FMT(adv[r], ro->adv[q * n + r], "%.9g");
     }
-    if (!ok) printf("\n  algo %d: rollout wiring differs\n", algo);
     /* a gradient exactly when some advantage is non-zero (a random model
        is never right, so GRPO's and cosine's groups are all-equal) */
-    ok &= isfinite(mt.pg_loss) && isfinite(mt.entropy) && mt.entropy > 0 && isfinite(mt.grad_norm);
-    ok &= (mt.grad_norm > 0) == (mt.adv_abs > 0);
-    ok &= algo == HBPO_ALGO_GRPO || algo == HBPO_ALGO_COSINE || mt.adv_abs > 0;
-    ok &= mt.approx_kl == 0.0 && mt.clipfrac == 0.0; /* one epoch, one mini-batch: on-policy */
-    ok &= memcmp(before, m.params, sizeof(float) * m.n_params) != 0;
-    ok &= hbpo_metrics_json(&mt, 4, json, sizeof json) > 0 && json_ok(json);
-    ok &= t.step == 1 && m.step == 1;
-out:
-    free(before);
-    hbpo_trainer_free(&t);
-    hbpo_dataset_free(&d);
-    hbpo_model_free(&m);
-    return ok;
+    ASSERT(isfinite(mt.pg_loss));
+    ASSERT_IN_RANGE(1e-6, mt.entropy, 1e6);
+    ASSERT(isfinite(mt.grad_norm));
+    ASSERT_EQ(mt.adv_abs > 0, mt.grad_norm > 0);
+    ASSERT(algo == HBPO_ALGO_GRPO || algo == HBPO_ALGO_COSINE || mt.adv_abs > 0);
+    ASSERT_EQ_FMT(0.0, mt.approx_kl, "%g"); /* one epoch, one mini-batch: on-policy */
+    ASSERT_EQ_FMT(0.0, mt.clipfrac, "%g");
+    ASSERTm("the policy moved", memcmp(before, fx.m.params, sizeof(float) * fx.m.n_params) != 0);
+    ASSERT(hbpo_metrics_json(&mt, 4, json, sizeof json) > 0);
+    ASSERTm(json, json_ok(json));
+    ASSERT_EQ(1, fx.t.step);
+    ASSERT_EQ(1, fx.m.step);
+    ASSERT_EQ(0, mt.nonfinite);
+    PASS();
 }
 
 TEST trainer_step_wiring_all_algorithms(void) {
-    if (tr_setup() != 0) FAILm(hbpo_last_error());
-    ASSERT(one_step(HBPO_ALGO_HBPO));
-    ASSERT(one_step(HBPO_ALGO_GRPO));
-    ASSERT(one_step(HBPO_ALGO_COSINE));
-    ASSERT(one_step(HBPO_ALGO_L1));
+    static const int algos[4] = {HBPO_ALGO_HBPO, HBPO_ALGO_GRPO, HBPO_ALGO_COSINE, HBPO_ALGO_L1};
+    int i, rc;
+    for (i = 0; i < 4; i++)
+        if ((rc = one_step(algos[i])) != HBPO_TEST_PASS) {
+            printf("  (algo %d)\n", algos[i]);
+            return rc;
+        }
+    PASS();
+}
+
+/* hbpo_rollouts.tokens: prompt, response, then -1 in every cell after it. */
+TEST trainer_rollouts_are_minus_one_padded(void) {
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    const hbpo_rollouts *ro;
+    int r, j, padded = 0;
+    if (fx_start(&tc, 1, 3, 4) != 0) FAILm(hbpo_last_error());
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, NULL));
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, NULL)); /* the buffers reused by a second step */
+    ro = &fx.t.last;
+    for (r = 0; r < ro->count; r++) {
+        const int *row = ro->tokens + (size_t)r * ro->max_len;
+        int used = ro->prompt_len[r] + ro->n_gen[r];
+        ASSERT_IN_RANGE(1, used, ro->max_len);
+        for (j = 0; j < used; j++) ASSERT_IN_RANGE(0, row[j], 271);
+        for (j = used; j < ro->max_len; j++) ASSERT_EQ(-1, row[j]);
+        padded += ro->max_len - used;
+    }
+    ASSERT(padded > 0); /* some response stopped short of the row */
+    PASS();
+}
+
+/* Non-finite values: a poisoned gradient (hook at "update") and a poisoned
+   loss (a NaN weight) make no update; the run stops after
+   max_nonfinite_steps in a row. */
+static int poison_steps; /* steps whose gradient the hook poisons (bit i: step i+1) */
+static void poison_grad(void *user, const char *stage, const hbpo_trainer *t) {
+    (void)user;
+    if (!strcmp(stage, "update") && (poison_steps >> t->step & 1) && t->model->grads)
+        t->model->grads[7] = NAN;
+}
+
+/* "rollouts": a NaN in the final norm's weight, so the update's loss is NaN;
+   "update": the weight restored (the update is skipped, so nothing else moved). */
+static float poison_saved;
+static void poison_loss(void *user, const char *stage, const hbpo_trainer *t) {
+    size_t off = hbpo_model_tensor(t->model, "model.norm.weight")->offset;
+    (void)user;
+    if (!strcmp(stage, "rollouts")) {
+        poison_saved = t->model->params[off];
+        t->model->params[off] = NAN;
+    } else if (!strcmp(stage, "update")) {
+        t->model->params[off] = poison_saved;
+    }
+}
+
+TEST trainer_skips_nonfinite_steps(void) {
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_step_metrics mt;
+    char json[2048];
+    float *p1;
+    if (fx_start(&tc, 1, 3, 4) != 0) FAILm(hbpo_last_error());
+    fx.t.hook = poison_grad;
+    poison_steps = 1 << 1; /* the second step */
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, &mt));
+    ASSERT_EQ(0, mt.nonfinite);
+    ASSERT((p1 = fx_copy_params(0)) != NULL);
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, &mt));
+    ASSERT_EQ(1, mt.nonfinite);
+    ASSERT_EQ(1, mt.skipped_steps);
+    ASSERT(!isfinite(mt.grad_norm));
+    ASSERT_EQ(2, fx.t.step);   /* the step counts (its data is consumed) */
+    ASSERT_EQ(1, fx.m.step);   /* but AdamW made no update */
+    ASSERTm("no update", memcmp(p1, fx.m.params, sizeof(float) * fx.m.n_params) == 0);
+    ASSERT(hbpo_metrics_json(&mt, 4, json, sizeof json) > 0);
+    ASSERTm(json, json_ok(json) && strstr(json, "\"grad_norm\":null") && strstr(json, "\"nonfinite\":1"));
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, &mt)); /* the next step is clean again */
+    ASSERT_EQ(0, mt.nonfinite);
+    ASSERT_EQ(1, mt.skipped_steps);
+    ASSERT_EQ(2, fx.m.step);
+    ASSERT(isfinite(mt.grad_norm));
+    fx.t.hook = NULL;
+    /* a NaN weight during the update only: the loss is NaN, no update, and
+       3 in a row stop the run */
+    ASSERT(hbpo_model_tensor(&fx.m, "model.norm.weight") != NULL);
+    fx.t.hook = poison_loss;
+    ASSERT((p1 = fx_copy_params(0)) != NULL);
+    if (hbpo_trainer_step(&fx.t, &mt) != 0) FAILm(hbpo_last_error());
+    ASSERT_EQ(1, mt.nonfinite);
+    ASSERT_EQ(0, hbpo_trainer_step(&fx.t, &mt));
+    ASSERT_EQ(-1, hbpo_trainer_step(&fx.t, &mt));
+    ASSERT(strstr(hbpo_last_error(), "3 steps in a row had a non-finite") != NULL);
+    ASSERT_EQ(1, mt.nonfinite);
+    ASSERT_EQ(4, mt.skipped_steps);
+    ASSERT_EQ(2, fx.m.step);
+    ASSERTm("no update from a NaN loss", memcmp(p1, fx.m.params, sizeof(float) * fx.m.n_params) == 0);
     PASS();
 }
 
@@ -329,6 +460,80 @@ TEST trainer_resume_rejects_mismatch(void) {
     PASS();
 }
 
+static int is_folder(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Step folders: the newest keep_checkpoints kept, each whole (manifest with
+   checksums, tokenizer copy); a damaged one is refused before anything
+   changes and passed over by hbpo_checkpoint_latest; leftovers of a crashed
+   save are ignored and pruned; hbpo 0.2's folder is refused clearly. */
+TEST trainer_checkpoints_whole_or_absent(void) {
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    char out[400], path[600], want[600], file[700];
+    float *p4;
+    long step = -1, s;
+    uint64_t rng;
+    FILE *f;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    tc.keep_checkpoints = 2;
+    tc.tokenizer_path = tr_dir; /* a folder holding tokenizer.json */
+    if (fx_start(&tc, 1, 3, 4) != 0) FAILm(hbpo_last_error());
+    snprintf(out, sizeof out, "%s/run", tr_dir);
+    for (s = 1; s <= 4; s++) {
+        ASSERT_EQ(0, hbpo_trainer_step(&fx.t, NULL));
+        if (hbpo_trainer_checkpoint(&fx.t, out, path, sizeof path) != 0) FAILm(hbpo_last_error());
+    }
+    snprintf(want, sizeof want, "%s/checkpoint-000004", out);
+    ASSERT_STR_EQ(want, path);
+    snprintf(file, sizeof file, "%s/checkpoint-000002", out);
+    ASSERTm("checkpoint-000002 pruned (keep 2)", !is_folder(file));
+    snprintf(file, sizeof file, "%s/checkpoint-000003", out);
+    ASSERTm("checkpoint-000003 kept", is_folder(file));
+    ASSERT_EQ(0, hbpo_checkpoint_verify(want, &step));
+    ASSERT_EQ(4, step);
+    snprintf(file, sizeof file, "%s/tokenizer.json", want);
+    ASSERTm("the tokenizer is part of the save", hbpo_read_file(file, 0, NULL) != NULL && 1);
+    ASSERT_EQ(1, hbpo_checkpoint_latest(out, path, sizeof path));
+    ASSERT_STR_EQ(want, path);
+    /* damage one byte of step 4's weights: verify and resume refuse it, the
+       trainer and model are untouched */
+    ASSERT((p4 = fx_copy_params(0)) != NULL);
+    rng = fx.t.rng.s;
+    snprintf(file, sizeof file, "%s/model.safetensors", want);
+    f = fopen(file, "r+b");
+    ASSERT(f != NULL);
+    fseek(f, -1, SEEK_END);
+    fputc(0x55, f);
+    fclose(f);
+    ASSERT_EQ(-1, hbpo_checkpoint_verify(want, NULL));
+    ASSERT(strstr(hbpo_last_error(), "checksum") != NULL);
+    ASSERT_EQ(-1, hbpo_trainer_resume(&fx.t, want));
+    ASSERT_EQ(4, fx.t.step);
+    ASSERT_EQ(rng, fx.t.rng.s);
+    ASSERTm("a refused resume changes no weight", memcmp(p4, fx.m.params, sizeof(float) * fx.m.n_params) == 0);
+    /* the run folder: the newest whole one, step 3 */
+    ASSERT_EQ(0, hbpo_trainer_resume(&fx.t, out));
+    ASSERT_EQ(3, fx.t.step);
+    /* a crashed save's folder is passed over, then pruned */
+    snprintf(file, sizeof file, "%s/checkpoint-000009.tmp", out);
+    ASSERT_EQ(0, hbpo_make_dir(file));
+    ASSERT_EQ(1, hbpo_checkpoint_latest(out, path, sizeof path));
+    snprintf(want, sizeof want, "%s/checkpoint-000003", out);
+    ASSERT_STR_EQ(want, path);
+    ASSERT_EQ(0, hbpo_checkpoint_prune(out, 2));
+    ASSERTm("leftover .tmp pruned", !is_folder(file));
+    ASSERTm("checkpoint-000003 kept", is_folder(want));
+    /* hbpo 0.2's layout: no manifest */
+    snprintf(file, sizeof file, "%s/manifest.json", want);
+    ASSERT_EQ(0, remove(file));
+    ASSERT_EQ(-1, hbpo_trainer_resume(&fx.t, want));
+    ASSERT(strstr(hbpo_last_error(), "hbpo 0.2") != NULL);
+    ASSERT_EQ(0, hbpo_checkpoint_latest(out, path, sizeof path));
+    PASS();
+}
+
 /* SFT lowers the loss on what it is shown; evaluation then counts by level. */
 TEST trainer_sft_and_evaluate(void) {
     hbpo_model_config mc = micro_config();
@@ -438,7 +643,11 @@ SUITE(trainer_suite) {
     RUN_TEST(trainer_config_checks);
     RUN_TEST(trainer_budgets_prompts_rewards);
     RUN_TEST(trainer_reflection_words);
+    SET_TEARDOWN(fx_teardown, NULL);
     RUN_TEST(trainer_step_wiring_all_algorithms);
+    RUN_TEST(trainer_rollouts_are_minus_one_padded);
+    RUN_TEST(trainer_skips_nonfinite_steps);
+    RUN_TEST(trainer_checkpoints_whole_or_absent);
     RUN_TEST(trainer_ppo_epochs_and_minibatches);
     RUN_TEST(trainer_resume_is_exact);
     RUN_TEST(trainer_resume_rejects_mismatch);
