@@ -4,8 +4,8 @@
        hbpo init --out tiny                          a random tiny model
        hbpo synth --out data.jsonl                   the synthetic arithmetic task
        hbpo train --model tiny --data data.jsonl --out run --budgets 8,16,32,40 --lmax 48
-       hbpo eval --model run/checkpoint --data data.jsonl --limit 100
-       hbpo generate --model run/checkpoint --prompt "7+5-3=?" --budget 16
+       hbpo eval --model run/checkpoint-000002 --data data.jsonl --limit 100
+       hbpo generate --model run/checkpoint-000002 --prompt "7+5-3=?" --budget 16
    Exit status of every command: 0 done, 1 a runtime error (files, model,
    data), 2 bad options. */
 #define HBPO_IMPLEMENTATION
