@@ -129,8 +129,9 @@ typedef struct {
 
 /* The paper's setting: b = {512, 1024, 2048, 2560}, L_max 4096, alpha 1/4096, beta 4. */
 HBPODEF hbpo_budget_config hbpo_budget_config_default(void);
-/* 0 when valid; otherwise -1 and a reason in err (and hbpo_last_error()). */
-HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c, char *err, size_t errlen);
+/* Every *_check has this one signature: 0 when c is usable, else -1 and a
+   message naming the field in hbpo_last_error(). */
+HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c);
 
 /* ------------------------------------------------------------------------- */
 /* 2. HBPO math                                                              */
@@ -210,7 +211,7 @@ typedef struct {
 } hbpo_policy_stats;
 
 HBPODEF hbpo_policy_config hbpo_policy_config_default(void);
-HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c, char *err, size_t errlen);
+HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c);
 
 /* The clipped policy loss over a padded batch, as DAPO/verl define it.
    logp, old_logp (B,T): log-probs of the sampled tokens under the current and
@@ -651,9 +652,9 @@ typedef struct {
 /* The paper's evaluation setting: temperature 0.6, top_p 0.95, top_k off,
    max_new_tokens 4096 (L_max), no EOS ids (set them for the tokenizer), seed 0. */
 HBPODEF hbpo_sampler_config hbpo_sampler_config_default(void);
-/* 0 when s is usable; else -1 and a message naming the field. vocab_size > 0
-   also checks that every eos id is below it. */
-HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s, int vocab_size);
+/* 0 when s is usable; else -1 and a message naming the field (hbpo_generate
+   also checks that every eos id is below the model's vocabulary). */
+HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s);
 
 /* Draws one token from logits (V, host), which are never modified.
    coin in [0, 1) is the caller's uniform draw (hbpo_rng_uniform), unused when
@@ -1261,6 +1262,15 @@ static int hbpo__fail(const char *fmt, ...) {
     return -1;
 }
 
+/* The current message copied into buf (to be quoted in a new one). */
+static const char *hbpo__error_copy(char *buf, size_t cap) {
+    size_t n = strlen(hbpo__err);
+    if (n >= cap) n = cap - 1;
+    memcpy(buf, hbpo__err, n);
+    buf[n] = 0;
+    return buf;
+}
+
 /* Overflow-checked a*b for sizes read from files; 0 on overflow (callers treat 0 as error). */
 static size_t hbpo__mul_size(size_t a, size_t b) {
     if (a != 0 && b > SIZE_MAX / a) return 0;
@@ -1279,8 +1289,8 @@ HBPODEF hbpo_budget_config hbpo_budget_config_default(void) {
     return c;
 }
 
-HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c, char *err, size_t errlen) {
-    int i, rc = 0;
+HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c) {
+    int i;
     char msg[256];
     msg[0] = 0;
     if (!c) snprintf(msg, sizeof msg, "budget config is NULL");
@@ -1308,13 +1318,7 @@ HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c, char *err, siz
             }
         }
     }
-    if (msg[0]) {
-        rc = hbpo__fail("%s", msg);
-        if (err && errlen) snprintf(err, errlen, "%s", msg);
-    } else if (err && errlen) {
-        err[0] = 0;
-    }
-    return rc;
+    return msg[0] ? hbpo__fail("%s", msg) : 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -1375,7 +1379,7 @@ HBPODEF double hbpo_reward_correct(const hbpo_budget_config *c, double n_gen, in
 }
 
 HBPODEF float hbpo_reward(const hbpo_budget_config *c, int outcome, int n_gen, int budget) {
-    if (hbpo_budget_config_check(c, NULL, 0) != 0) return 0.0f;
+    if (hbpo_budget_config_check(c) != 0) return 0.0f;
     if (outcome != HBPO_CORRECT && outcome != HBPO_WRONG && outcome != HBPO_NO_ANSWER) {
         hbpo__fail("hbpo_reward: outcome %d is not HBPO_CORRECT, HBPO_WRONG or HBPO_NO_ANSWER", outcome);
         return 0.0f;
@@ -1451,7 +1455,7 @@ HBPODEF void hbpo_advantages(const hbpo_budget_config *c, int n, const float *re
     int j, official;
     double w;
     if (hbpo__adv_args("hbpo_advantages", n, reward, adv) != 0) return;
-    if (!budget || hbpo_budget_config_check(c, NULL, 0) != 0) {
+    if (!budget || hbpo_budget_config_check(c) != 0) {
         for (j = 0; j < n; j++) adv[j] = 0.0f;
         if (!budget) hbpo__fail("hbpo_advantages: budget array is NULL; advantages set to 0");
         return;
@@ -1470,7 +1474,7 @@ HBPODEF void hbpo_advantages(const hbpo_budget_config *c, int n, const float *re
 HBPODEF double hbpo_budget_crossing(const hbpo_budget_config *c, int b_lo, int b_hi) {
     double lo = b_lo, hi = b_hi, d_lo, d_hi;
     int it;
-    if (hbpo_budget_config_check(c, NULL, 0) != 0) return -1.0;
+    if (hbpo_budget_config_check(c) != 0) return -1.0;
     if (b_lo <= 0 || b_hi <= b_lo || b_hi > c->l_max)
         return hbpo__fail("hbpo_budget_crossing: need 0 < b_lo < b_hi <= l_max (got %d, %d)", b_lo, b_hi);
     /* d(n) = R(n, b_lo) - R(n, b_hi): positive at b_lo (smaller budgets pay more),
@@ -1520,7 +1524,7 @@ HBPODEF hbpo_policy_config hbpo_policy_config_default(void) {
     return c;
 }
 
-HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c, char *err, size_t errlen) {
+HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c) {
     char msg[256];
     msg[0] = 0;
     if (!c) snprintf(msg, sizeof msg, "policy config is NULL");
@@ -1537,7 +1541,6 @@ HBPODEF int hbpo_policy_config_check(const hbpo_policy_config *c, char *err, siz
         snprintf(msg, sizeof msg, "kl_coef = %g: must be finite and >= 0", (double)c->kl_coef);
     else if (c->kl_estimator != HBPO_KL_K1 && c->kl_estimator != HBPO_KL_K3)
         snprintf(msg, sizeof msg, "kl_estimator = %d: not HBPO_KL_K1 or HBPO_KL_K3", c->kl_estimator);
-    if (err && errlen) snprintf(err, errlen, "%s", msg);
     return msg[0] ? hbpo__fail("%s", msg) : 0;
 }
 
@@ -1588,7 +1591,7 @@ HBPODEF int hbpo_policy_loss(const hbpo_policy_config *c, int B, int T, const fl
                              const float *mask, float *dlogp, hbpo_policy_stats *st) {
     double n_tok = 0.0, pg = 0.0, kl = 0.0, clipped = 0.0, dual = 0.0, drift = 0.0;
     int b, t, use_kl;
-    if (hbpo_policy_config_check(c, NULL, 0) != 0) return -1;
+    if (hbpo_policy_config_check(c) != 0) return -1;
     if (B <= 0 || T <= 0) return hbpo__fail("hbpo_policy_loss: B = %d, T = %d must be positive", B, T);
     if ((size_t)B > SIZE_MAX / (size_t)T) return hbpo__fail("hbpo_policy_loss: B*T overflows");
     if (!logp || !old_logp || !adv || !mask)
@@ -6002,7 +6005,7 @@ HBPODEF hbpo_sampler_config hbpo_sampler_config_default(void) {
     return s;
 }
 
-HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s, int vocab_size) {
+HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s) {
     int i;
     if (!s) return hbpo__fail("sampler config: NULL");
     if (isnan(s->temperature) || s->temperature == INFINITY)
@@ -6015,12 +6018,17 @@ HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s, int vocab_si
         return hbpo__fail("sampler config: max_new_tokens = %d must be >= 1", s->max_new_tokens);
     if (s->n_eos < 0 || s->n_eos > HBPO_MAX_EOS)
         return hbpo__fail("sampler config: n_eos = %d is out of range [0, %d]", s->n_eos, HBPO_MAX_EOS);
-    for (i = 0; i < s->n_eos; i++) {
+    for (i = 0; i < s->n_eos; i++)
         if (s->eos[i] < 0) return hbpo__fail("sampler config: eos[%d] = %d is negative", i, s->eos[i]);
-        if (vocab_size > 0 && s->eos[i] >= vocab_size)
-            return hbpo__fail("sampler config: eos[%d] = %d is not below vocab_size %d", i,
-                              s->eos[i], vocab_size);
-    }
+    return 0;
+}
+
+/* The eos ids of s against a vocabulary of V ids. */
+static int hbpo__sampler_eos_fit(const hbpo_sampler_config *s, int V) {
+    int i;
+    for (i = 0; i < s->n_eos; i++)
+        if (s->eos[i] >= V)
+            return hbpo__fail("sampler config: eos[%d] = %d is not below vocab_size %d", i, s->eos[i], V);
     return 0;
 }
 
@@ -6107,7 +6115,7 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
     double sum = 0.0, lse, kept_mass, acc, target;
     hbpo__kept kept;
     if (!logits || !s || V < 1) return hbpo__fail("hbpo_sample: logits or config is NULL, or V = %d < 1", V);
-    if (hbpo_sampler_config_check(s, 0) != 0) return -1;
+    if (hbpo_sampler_config_check(s) != 0) return -1;
     greedy = s->temperature <= 0.0f;
     if (!greedy && !(coin >= 0.0f && coin < 1.0f))
         return hbpo__fail("hbpo_sample: coin = %g is outside [0, 1)", (double)coin);
@@ -6292,7 +6300,7 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
     V = c->vocab_size;
     L = c->num_hidden_layers;
     if (B < 1 || B > (1 << 20)) return hbpo__fail("hbpo_generate: B = %d is out of range [1, 2^20]", B);
-    if (hbpo_sampler_config_check(s, V) != 0) return -1;
+    if (hbpo_sampler_config_check(s) != 0 || hbpo__sampler_eos_fit(s, V) != 0) return -1;
     max_new = s->max_new_tokens;
     for (b = 0; b < B; b++) {
         int P = prompt_off[b + 1] - prompt_off[b], lim;
@@ -7861,7 +7869,7 @@ HBPODEF int hbpo_train_config_check(const hbpo_train_config *c) {
             b.k = 1;
             b.budget[0] = b.l_max;
         }
-        if (hbpo_budget_config_check(&b, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+        if (hbpo_budget_config_check(&b) != 0) return hbpo__fail("train config: %s", hbpo__error_copy(err, sizeof err));
     }
     if (c->n_rollouts < 1 || c->n_rollouts > 4096)
         return hbpo__fail("train config: n_rollouts = %d is out of range [1, 4096]", c->n_rollouts);
@@ -7888,7 +7896,7 @@ HBPODEF int hbpo_train_config_check(const hbpo_train_config *c) {
         return hbpo__fail("train config: chat_style %d is unknown", c->chat_style);
     if (!(c->l1_alpha >= 0.0f) || !isfinite(c->l1_alpha))
         return hbpo__fail("train config: l1_alpha = %g must be >= 0", (double)c->l1_alpha);
-    if (hbpo_policy_config_check(&c->policy, err, sizeof err) != 0) return hbpo__fail("train config: %s", err);
+    if (hbpo_policy_config_check(&c->policy) != 0) return hbpo__fail("train config: %s", hbpo__error_copy(err, sizeof err));
     if (!(c->adamw.lr >= 0.0f) || !isfinite(c->adamw.lr))
         return hbpo__fail("train config: lr = %g must be >= 0", (double)c->adamw.lr);
     if (c->max_nonfinite_steps < 1)
@@ -9082,7 +9090,7 @@ HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_d
     sc = *s;
     n_eos = hbpo_chat_stop_tokens(tok, eos);
     for (e = 0; e < n_eos && sc.n_eos < HBPO_MAX_EOS; e++) sc.eos[sc.n_eos++] = eos[e];
-    if (hbpo_sampler_config_check(&sc, m->config.vocab_size) != 0) return -1;
+    if (hbpo_sampler_config_check(&sc) != 0 || hbpo__sampler_eos_fit(&sc, m->config.vocab_size) != 0) return -1;
     think_end = hbpo_tokenizer_token_id(tok, "</think>");
     hbpo_rng_seed(&rng, s->seed);
     if (batch > d->n) batch = d->n;

@@ -127,7 +127,6 @@ static int bad_option(const char *flag, const char *value, const char *expected)
 /* Returns 0 to go on, 1 when --help was printed, -1 after printing what is wrong. */
 static int parse_args(int argc, char **argv, options *o) {
     int i, alpha_set = 0, mode_both = 1, mode = 0;
-    char err[256];
     memset(o, 0, sizeof *o);
     o->cfg = hbpo_budget_config_default();
     o->out_dir = ".";
@@ -178,8 +177,8 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     /* The paper defines alpha = 1/L_max, so a new L_max brings its own alpha. */
     if (!alpha_set && o->cfg.l_max > 0) o->cfg.alpha = 1.0f / (float)o->cfg.l_max;
-    if (hbpo_budget_config_check(&o->cfg, err, sizeof err) != 0) {
-        fprintf(stderr, "reward_curves: bad configuration: %s\n", err);
+    if (hbpo_budget_config_check(&o->cfg) != 0) {
+        fprintf(stderr, "reward_curves: bad configuration: %s\n", hbpo_last_error());
         return -1;
     }
     o->show[HBPO_MODE_PAPER] = mode_both || mode == HBPO_MODE_PAPER;
