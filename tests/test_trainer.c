@@ -12,6 +12,7 @@
 #ifndef _WIN32
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -538,6 +539,90 @@ TEST trainer_checkpoints_whole_or_absent(void) {
     PASS();
 }
 
+#ifndef _WIN32
+/* A crash after each file of a save: a child process saves step 2 and dies
+   (_exit) right after one stage; the parent, a fresh trainer as a restarted
+   program would build, resumes from the run folder. It must get step 2 when
+   the folder was published and step 1 otherwise, and the run it continues
+   must end exactly (metrics and weights, bit for bit, one thread) as the
+   uninterrupted one. */
+static const char *crash_stage;
+static void crash_hook(void *user, const char *stage, const hbpo_trainer *t) {
+    (void)user; (void)t;
+    if (!strcmp(stage, crash_stage)) _exit(86);
+}
+
+/* Steps first+1..3 of the run in fx (resumed from `from` when not NULL),
+   each step's metrics into json[step-1]; checkpoints into out when given. */
+static int crash_run(const char *from, const char *out, int until, char json[][1024]) {
+    hbpo_train_config tc = micro_train(HBPO_ALGO_HBPO);
+    hbpo_step_metrics mt;
+    tc.keep_checkpoints = 0;
+    tc.tokenizer_path = tr_dir;
+    if (fx_start(&tc, 5, 6, 2) != 0) return -1;
+    hbpo_set_threads(1);
+    if (from && hbpo_trainer_resume(&fx.t, from) != 0) return -1;
+    while (fx.t.step < until) {
+        if (hbpo_trainer_step(&fx.t, &mt) != 0) return -1;
+        mt.t_rollout = mt.t_score = mt.t_update = 0; /* timings differ */
+        hbpo_metrics_json(&mt, 4, json[fx.t.step - 1], 1024);
+        if (out && hbpo_trainer_checkpoint(&fx.t, out, NULL, 0) != 0) return -1;
+    }
+    return 0;
+}
+
+TEST trainer_resume_after_a_crash_in_each_stage_of_a_save(void) {
+    static const char *stages[] = {"model", "trainer_state.bin", "tokenizer.json", "manifest.json", "published"};
+    char straight[3][1024], got[3][1024], out[400];
+    float *p_straight;
+    size_t k;
+    if (tr_setup() != 0) FAILm(hbpo_last_error());
+    if (crash_run(NULL, NULL, 3, straight) != 0) FAILm(hbpo_last_error());
+    ASSERT((p_straight = fx_copy_params(2)) != NULL);
+    fx.buf[2] = NULL; /* kept across the fx_start calls below */
+    for (k = 0; k < sizeof stages / sizeof stages[0]; k++) {
+        int status = 0, want = !strcmp(stages[k], "published") ? 2 : 1, i;
+        pid_t pid;
+        snprintf(out, sizeof out, "%s/crash-%d", tr_dir, (int)k);
+        memset(got, 0, sizeof got);
+        if (crash_run(NULL, out, 1, got) != 0) { free(p_straight); FAILm(hbpo_last_error()); }
+        if (hbpo_trainer_step(&fx.t, NULL) != 0) { free(p_straight); FAILm(hbpo_last_error()); }
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) { /* the child: save step 2, dying at the stage */
+            fx.t.hook = crash_hook;
+            crash_stage = stages[k];
+            hbpo_trainer_checkpoint(&fx.t, out, NULL, 0);
+            _exit(1); /* the stage never came */
+        }
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 86) {
+            free(p_straight);
+            printf("  stage %s: the child did not crash there (status %d)\n", stages[k], status);
+            FAIL();
+        }
+        /* a restarted program: a fresh model and trainer, resumed from the run */
+        if (crash_run(out, NULL, 3, got) != 0) {
+            printf("  after a crash after '%s': %s\n", stages[k], hbpo_last_error());
+            free(p_straight);
+            FAIL();
+        }
+        for (i = want; i < 3; i++)
+            if (strcmp(straight[i], got[i]) != 0) {
+                printf("  after '%s', step %d: %s\n  straight: %s\n", stages[k], i + 1, got[i], straight[i]);
+                free(p_straight);
+                FAIL();
+            }
+        if (memcmp(p_straight, fx.m.params, sizeof(float) * fx.m.n_params) != 0) {
+            free(p_straight);
+            printf("  after a crash after '%s': the weights differ\n", stages[k]);
+            FAIL();
+        }
+    }
+    free(p_straight);
+    PASS();
+}
+#endif
+
 /* SFT lowers the loss on what it is shown; evaluation then counts by level. */
 TEST trainer_sft_and_evaluate(void) {
     hbpo_model_config mc = micro_config();
@@ -738,6 +823,9 @@ SUITE(trainer_suite) {
     RUN_TEST(trainer_skips_nonfinite_steps);
     RUN_TEST(trainer_checkpoints_whole_or_absent);
     RUN_TEST(trainer_with_a_model_that_answers);
+#ifndef _WIN32
+    RUN_TEST(trainer_resume_after_a_crash_in_each_stage_of_a_save);
+#endif
     RUN_TEST(trainer_ppo_epochs_and_minibatches);
     RUN_TEST(trainer_resume_is_exact);
     RUN_TEST(trainer_resume_rejects_mismatch);
