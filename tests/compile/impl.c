@@ -8,5 +8,5 @@
 int hbpo_compile_check(void);
 int hbpo_compile_check(void) {
     hbpo_budget_config c = hbpo_budget_config_default();
-    return hbpo_budget_config_check(&c, NULL, 0);
+    return hbpo_budget_config_check(&c);
 }
