@@ -835,8 +835,11 @@ enum { HBPO_DATA_AUTO = 0, HBPO_DATA_MATH = 1, HBPO_DATA_GSM8K = 2 };
    hbpo_dataset_first_skip. No valid line at all is an error, as are a
    missing file, a read error and a bad layout. Returns 0 or -1. */
 HBPODEF int  hbpo_dataset_load(hbpo_dataset *d, const char *path, int layout, int strict);
-/* Appends a copy of one problem to d (zeroed or loaded). level >= 0; the
-   limits are those of hbpo_dataset_load. Returns 0 or -1. */
+/* An empty dataset (what a zeroed one is): the create of the create/free
+   pair; hbpo_dataset_add and hbpo_synth_dataset fill it. 0, or -1 when d is NULL. */
+HBPODEF int  hbpo_dataset_create(hbpo_dataset *d);
+/* Appends a copy of one problem to d (created, zeroed or loaded). level >= 0;
+   the limits are those of hbpo_dataset_load. Returns 0 or -1. */
 HBPODEF int  hbpo_dataset_add(hbpo_dataset *d, const char *question, const char *answer, int level);
 /* Frees everything and zeroes d; safe on a zeroed dataset and twice. */
 HBPODEF void hbpo_dataset_free(hbpo_dataset *d);
@@ -7452,6 +7455,12 @@ static const char *hbpo__data_text_bad(const char *s, size_t len, size_t limit, 
                  (unsigned long)limit - 1);
     else return NULL;
     return why;
+}
+
+HBPODEF int hbpo_dataset_create(hbpo_dataset *d) {
+    if (!d) return hbpo__fail("hbpo_dataset_create: dataset is NULL");
+    memset(d, 0, sizeof *d);
+    return 0;
 }
 
 HBPODEF int hbpo_dataset_add(hbpo_dataset *d, const char *question, const char *answer,

@@ -694,7 +694,7 @@ static int cmd_synth(int argc, char **argv) {
         bad_value("synth", "--levels", levels, expected);
         return 2;
     }
-    memset(&d, 0, sizeof d);
+    hbpo_dataset_create(&d);
     if (hbpo_synth_dataset(&d, seed, n_per, lo, hi) != 0) return runtime_error("synth", NULL);
     f = strcmp(out, "-") ? fopen(out, "w") : stdout;
     if (!f) {
@@ -911,7 +911,7 @@ static int cmd_train(int argc, char **argv) {
     FILE *metrics = NULL;
     int rc, status = 1, have_model = 0, have_trainer = 0, tty = stderr_is_terminal(), k, have_run;
     double t0;
-    memset(&data, 0, sizeof data);
+    hbpo_dataset_create(&data);
     if ((rc = parse_options("train", argc, argv, opts, usage_text)) != 0) return rc == 1 ? 0 : 2;
     if (require("train", "--model DIR", model_dir) || require("train", "--data FILE", data_path) ||
         require("train", "--out DIR", out))
@@ -1243,7 +1243,7 @@ static int cmd_eval(int argc, char **argv) {
     if (greedy) s.temperature = 0.0f;
     if (threads > 0) hbpo_set_threads(threads);
     if (!tok_path) tok_path = model_dir;
-    memset(&data, 0, sizeof data);
+    hbpo_dataset_create(&data);
     memset(res, 0, sizeof res);
     if (hbpo_model_load(&m, model_dir, NULL) != 0) return runtime_error("eval", "model");
     have_model = 1;

@@ -696,6 +696,9 @@ TEST trainer_with_a_model_that_answers(void) {
     ASSERT_EQ(0, hbpo_model_create(&fx.m, &mc, NULL));
     fx.have_m = 1;
     hbpo_model_init_random(&fx.m, 3);
+    ASSERT_EQ(-1, hbpo_dataset_create(NULL));
+    ASSERT_EQ(0, hbpo_dataset_create(&fx.d));
+    ASSERT_EQ(0, fx.d.n);
     ASSERT_EQ(0, hbpo_synth_dataset(&fx.d, 9, 4, 1, 1)); /* four level-1 problems */
     ASSERT_EQ(4, fx.d.n);
     hbpo_rng_seed(&rng, 1);
