@@ -8449,9 +8449,11 @@ static uint64_t hbpo__train_fingerprint(const hbpo_trainer *t) {
 }
 
 /* FNV-1a 64 and the size of a file's bytes. Hand-written (a few lines): it
-   needs no library, is fast enough (about 1 GB/s, a fraction of the cost of
-   writing the file), and catches what it is for, a file cut short, torn or
-   damaged; it is not meant to resist a deliberate forgery. */
+   needs no library (zlib's crc32 would be a new dependency for one call) and
+   catches what it is for, a file cut short, torn or damaged; it is not meant
+   to resist a deliberate forgery. Cost: one multiply per byte, about 400 MB/s
+   on a busy 2-core AMD EPYC, 0.6x the time of writing and fsyncing the same
+   98.6 MB model.safetensors (measured side by side). */
 static int hbpo__file_checksum(const char *path, uint64_t *hash, uint64_t *size) {
     unsigned char *buf = (unsigned char *)HBPO_MALLOC((size_t)1 << 16);
     uint64_t h = 1469598103934665603ull, n = 0;
