@@ -147,11 +147,17 @@ _sanitize: | $(BUILD)
 # The host compiler gets the same -Wall -Wextra -Werror as the C code; CUDA 13's
 # headers pass it unchanged. The CUDA runtime is linked statically (nvcc's
 # default), so the binary runs without the toolkit; no cuBLAS until a kernel uses it.
+# NCCL (the data-parallel communicator, hbpo_comm_init_nccl) is linked as -lnccl;
+# build/hbpo_nccl_check (with MPI) checks a 1-rank NCCL training step on a GPU.
 cuda: | $(BUILD)
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
 	  echo "make cuda: nvcc not found, skipping the CUDA backend build"; exit 0; fi; \
 	set -x; $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. \
-	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu
+	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu -lnccl; \
+	if [ "$(MPI)" = 1 ]; then \
+	  $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. $$($(MPICC) --showme:compile) \
+	    -o $(BUILD)/hbpo_nccl_check examples/nccl_check.cu hbpo_cuda.cu -lnccl $$($(MPICC) --showme:link); \
+	else echo "make cuda: no mpicc, so no build/hbpo_nccl_check (NCCL's id travels over MPI)"; fi
 
 clean:
 	rm -rf $(BUILD)

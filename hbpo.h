@@ -935,6 +935,13 @@ HBPODEF int  hbpo_comm_init_mpi(hbpo_comm *c, int *argc, char ***argv);
 /* Releases c (MPI_Finalize when hbpo_comm_init_mpi started MPI); c becomes
    the single-process comm. */
 HBPODEF void hbpo_comm_free(hbpo_comm *c);
+/* (hbpo_cuda.cu, make cuda) The NCCL communicator of rank host->rank, on
+   CUDA device `device` (one rank per GPU): NCCL sums the floats (device
+   buffers in place; host buffers staged through the device), the host
+   communicator (MPI, borrowed, outlives c) carries NCCL's unique id and the
+   small host operations. Collective. 0, or -1 with hbpo_cuda_last_error().
+   Always extern, like the CUDA functions of section 7. */
+extern int hbpo_comm_init_nccl(hbpo_comm *c, hbpo_comm *host, int device);
 /* Collective failure agreement: every rank passes its status (0: fine).
    Returns 0 when every status is 0; otherwise -1 on every rank, with the
    message "rank R: <R's hbpo_last_error()>" (R the lowest failing rank). The
