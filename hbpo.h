@@ -38,6 +38,9 @@
                           flags from `pkg-config openblas`). Without it a
                           portable loop computes the same products (slower;
                           equal within float rounding).
+     HBPO_USE_MPI         compile hbpo_comm_init_mpi, the MPI communicator of
+                          data-parallel training (build with mpicc; without
+                          it mpi.h is never included and the function says so).
      HBPO_MALLOC(sz), HBPO_REALLOC(p,sz), HBPO_FREE(p)
                           allocator override: define all three or none.
      OpenMP is used when the compiler enables it (_OPENMP): rows and heads
@@ -64,7 +67,8 @@
      9. Generation: sampling, KV-cache decoding           hbpo_generate
     10. Checkpoints: config.json, safetensors             hbpo_model_load
     11. Data: JSONL datasets, the synthetic task          hbpo_dataset, hbpo_synth
-    12. Trainer and evaluation: Algorithm 1               hbpo_trainer, hbpo_evaluate
+    12. Trainer and evaluation: Algorithm 1, data         hbpo_comm, hbpo_trainer,
+        parallelism over ranks                            hbpo_evaluate
     13. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
 
    Dimension legend (used in every shape comment)

@@ -11,6 +11,6 @@ one=$($mpirun -np 1 "$b/dp_train" --threads 2 --steps "$steps") || exit 1
 two=$($mpirun -np 2 --bind-to none "$b/dp_train" --threads 1 --steps "$steps") || exit 1
 echo "$one"
 echo "$two"
-a=$(echo "$one" | sed 's/.*= \([0-9.]*\) steps\/s.*/\1/')
-c=$(echo "$two" | sed 's/.*= \([0-9.]*\) steps\/s.*/\1/')
-echo "2 ranks x 1 thread / 1 rank x 2 threads: $(echo "$c $a" | awk '{printf "%.2f", $1 / $2}')x steps/s"
+a=$(echo "$one" | sed 's/.*: \([0-9.]*\) s\/step.*/\1/')
+c=$(echo "$two" | sed 's/.*: \([0-9.]*\) s\/step.*/\1/')
+echo "steps/s of 2 ranks x 1 thread / 1 rank x 2 threads: $(echo "$a $c" | awk '{printf "%.3f", $1 / $2}')x"
