@@ -1038,7 +1038,8 @@ typedef struct {
     hbpo_model           *model;   /* not owned */
     const hbpo_tokenizer *tok;     /* not owned */
     const hbpo_dataset   *data;    /* not owned */
-    hbpo_rng              rng;     /* everything random in the loop; saved in checkpoints */
+    hbpo_rng              rng;     /* data order, mini-batch shuffles; saved in checkpoints
+                                      (rollouts draw from (seed, step): hbpo_trainer_step) */
     long                  step;    /* steps completed */
     long                  epoch;   /* passes over the data started */
     long                  data_pos; /* next position in order[] */
@@ -1115,7 +1116,8 @@ typedef struct {
 } hbpo_eval_result;
 /* Generates one response per problem (batch at a time) with sampler s
    (eos ids from the tokenizer are added), after the chat prompt with suffix
-   ("" natural, HBPO_EFFICIENCY_PROMPT efficient), and judges it.
+   ("" natural, HBPO_EFFICIENCY_PROMPT efficient), and judges it. Problem i
+   samples from stream i of s->seed, so batch changes no response.
    each (may be NULL) is called per problem with its response text. */
 typedef void (*hbpo_eval_callback)(void *user, int index, const char *response, int outcome,
                                    int n_gen);
