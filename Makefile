@@ -152,12 +152,14 @@ _sanitize: | $(BUILD)
 cuda: | $(BUILD)
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
 	  echo "make cuda: nvcc not found, skipping the CUDA backend build"; exit 0; fi; \
+	nccl=""; if echo '#include <nccl.h>' | $(NVCC) -E -x cu - -o /dev/null 2>/dev/null; then nccl="-DHBPO_USE_NCCL -lnccl"; \
+	  else echo "make cuda: nccl.h not found: no NCCL communicator (install NCCL with the toolkit)"; fi; \
 	set -x; $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. \
-	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu -lnccl; \
-	if [ "$(MPI)" = 1 ]; then \
+	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu $$nccl; \
+	if [ "$(MPI)" = 1 ] && [ -n "$$nccl" ]; then \
 	  $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. $$($(MPICC) --showme:compile) \
-	    -o $(BUILD)/hbpo_nccl_check examples/nccl_check.cu hbpo_cuda.cu -lnccl $$($(MPICC) --showme:link); \
-	else echo "make cuda: no mpicc, so no build/hbpo_nccl_check (NCCL's id travels over MPI)"; fi
+	    -o $(BUILD)/hbpo_nccl_check examples/nccl_check.cu hbpo_cuda.cu $$nccl $$($(MPICC) --showme:link); \
+	else echo "make cuda: no build/hbpo_nccl_check (it needs MPI, which carries NCCL's id, and NCCL)"; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include <cuda_runtime.h>
+#ifdef HBPO_USE_NCCL
 #include <nccl.h>
+#endif
 
 #include "hbpo.h"
 
@@ -93,6 +95,7 @@ HBPODEF int hbpo_cuda_init(int device) {
     return hbpo__cuda_select(device);
 }
 
+#ifdef HBPO_USE_NCCL /* make cuda defines it when nvcc finds nccl.h (link -lnccl) */
 /* ---- the NCCL communicator ------------------------------------------------
    NCCL does the transport; this adds the hbpo_comm table around it. The float
    all-reduce (the gradients) runs on NCCL; the small host operations (status
@@ -234,3 +237,4 @@ HBPODEF int hbpo_comm_init_nccl(hbpo_comm *c, hbpo_comm *host, int device) {
     c->finish = hbpo__nccl_finish;
     return 0;
 }
+#endif /* HBPO_USE_NCCL */
