@@ -62,7 +62,7 @@ info:
 	@echo "hbpo build: CC=$(CC) BLAS=$(BLAS) OMP=$(OMP)"
 	@if [ "$(BLAS)" = 1 ]; then echo "  ✓ OpenBLAS (cblas_sgemm)"; else echo "  ✗ OpenBLAS: portable matrix loops"; fi
 	@if [ "$(OMP)" = 1 ]; then echo "  ✓ OpenMP"; else echo "  ✗ OpenMP: single thread"; fi
-	@if [ "$(MPI)" = 1 ]; then echo "  ✓ MPI ($(MPICC)): build/hbpo_mpi"; else echo "  ✗ MPI: no mpicc, no build/hbpo_mpi (apt-get install openmpi-bin libopenmpi-dev)"; fi
+	@if [ "$(MPI)" = 1 ]; then echo "  ✓ MPI ($(MPICC)): build/hbpo_mpi"; else echo "  ✗ MPI: off (MPI=0, or no mpicc: apt-get install openmpi-bin libopenmpi-dev), no build/hbpo_mpi"; fi
 
 deps:
 	@sh tools/deps.sh
