@@ -7,7 +7,9 @@
 #   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
-# when the compiler accepts -fopenmp), CC=gcc|clang, CUDA_ARCH=sm_90.
+# when the compiler accepts -fopenmp), MPI=1/0 (default 1 when mpicc is found: builds
+# build/hbpo_mpi, and `make test` runs tests/mpi.sh under mpirun), CC=gcc|clang,
+# CUDA_ARCH=sm_90.
 # `make run` and `make test` first run tools/deps.sh, which installs missing
 # system packages when run as root (or prints the one line to run).
 
@@ -33,11 +35,21 @@ ifeq ($(OMP),1)
   OMP_FLAGS := -fopenmp
 endif
 
+# MPI: Open MPI's wrapper compiler around $(CC) (OMPI_CC), for build/hbpo_mpi only;
+# every other program is built without mpi.h.
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1 || echo 0)
+MPI ?= $(HAVE_MPI)
+HAVE_MPIRUN := $(shell command -v mpirun >/dev/null 2>&1 && echo 1 || echo 0)
+
 ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(OMP_FLAGS) -I.
 LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
 EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo
+ifeq ($(MPI),1)
+  EXAMPLES += $(BUILD)/hbpo_mpi $(BUILD)/dp_train
+endif
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
@@ -50,6 +62,7 @@ info:
 	@echo "hbpo build: CC=$(CC) BLAS=$(BLAS) OMP=$(OMP)"
 	@if [ "$(BLAS)" = 1 ]; then echo "  ✓ OpenBLAS (cblas_sgemm)"; else echo "  ✗ OpenBLAS: portable matrix loops"; fi
 	@if [ "$(OMP)" = 1 ]; then echo "  ✓ OpenMP"; else echo "  ✗ OpenMP: single thread"; fi
+	@if [ "$(MPI)" = 1 ]; then echo "  ✓ MPI ($(MPICC)): build/hbpo_mpi"; else echo "  ✗ MPI: off (MPI=0, or no mpicc: apt-get install openmpi-bin libopenmpi-dev), no build/hbpo_mpi"; fi
 
 deps:
 	@sh tools/deps.sh
@@ -58,6 +71,18 @@ $(BUILD):
 	@mkdir -p $(BUILD)
 
 $(BUILD)/%: examples/%.c $(HEADERS) | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+# the CLI with the MPI communicator: mpirun -np N build/hbpo_mpi train|eval ...
+$(BUILD)/hbpo_mpi: examples/hbpo.c $(HEADERS) | $(BUILD)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -DHBPO_USE_MPI -o $@ $< $(LDLIBS)
+
+# data-parallel training steps on the 24.7M shape (bench/bench_dp.sh runs it)
+$(BUILD)/dp_train: bench/dp_train.c $(HEADERS) | $(BUILD)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -DHBPO_USE_MPI -o $@ $< $(LDLIBS)
+
+# compares the parameters of two model folders (tests/mpi.sh)
+$(BUILD)/ckpt_close: tests/tools/ckpt_close.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/bench_%: bench/bench_%.c $(HEADERS) | $(BUILD)
@@ -75,12 +100,16 @@ _run: all
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then echo "== bench/bench_dp.sh"; sh bench/bench_dp.sh $(BUILD); \
+	 else echo "== bench/bench_dp.sh: skipped (no MPI)"; fi
 
 # --- tests ------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory _test
-_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo
+_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close
 	@sh tests/cli.sh $(BUILD)
+	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then sh tests/mpi.sh $(BUILD); \
+	 else echo "  - MPI tests skipped: no mpicc or mpirun (apt-get install openmpi-bin libopenmpi-dev)"; fi
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and
@@ -98,6 +127,12 @@ compile-matrix: | $(BUILD)
 	  done; \
 	  $$cc -std=c11 -O2 $(WARN) -pedantic -DHBPO_STATIC -I. -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
 	  echo "  ✓ hbpo.h compiles: $$cc C11 with HBPO_STATIC"; \
+	  if [ "$(MPI)" = 1 ]; then \
+	    cxx=g++; [ $$cc = clang ] && cxx=clang++; \
+	    OMPI_CC=$$cc $(MPICC) -std=c11 -O2 $(WARN) -DHBPO_USE_MPI -I. -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
+	    $$cxx -std=c++11 -O2 $(WARN) -DHBPO_USE_MPI $$($(MPICC) --showme:compile) -I. -x c++ -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
+	    echo "  ✓ hbpo.h compiles: $$cc C11 and $$cxx C++11 with HBPO_USE_MPI"; \
+	  fi; \
 	done
 
 # --- sanitizers ---------------------------------------------------------------
@@ -112,11 +147,19 @@ _sanitize: | $(BUILD)
 # The host compiler gets the same -Wall -Wextra -Werror as the C code; CUDA 13's
 # headers pass it unchanged. The CUDA runtime is linked statically (nvcc's
 # default), so the binary runs without the toolkit; no cuBLAS until a kernel uses it.
+# NCCL (the data-parallel communicator, hbpo_comm_init_nccl) is linked as -lnccl;
+# build/hbpo_nccl_check (with MPI) checks a 1-rank NCCL training step on a GPU.
 cuda: | $(BUILD)
 	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
 	  echo "make cuda: nvcc not found, skipping the CUDA backend build"; exit 0; fi; \
+	nccl=""; if echo '#include <nccl.h>' | $(NVCC) -E -x cu - -o /dev/null 2>/dev/null; then nccl="-DHBPO_USE_NCCL -lnccl"; \
+	  else echo "make cuda: nccl.h not found: no NCCL communicator (install NCCL with the toolkit)"; fi; \
 	set -x; $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. \
-	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu
+	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu $$nccl; \
+	if [ "$(MPI)" = 1 ] && [ -n "$$nccl" ]; then \
+	  $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. $$($(MPICC) --showme:compile) \
+	    -o $(BUILD)/hbpo_nccl_check examples/nccl_check.cu hbpo_cuda.cu $$nccl $$($(MPICC) --showme:link); \
+	else echo "make cuda: no build/hbpo_nccl_check (it needs MPI, which carries NCCL's id, and NCCL)"; fi
 
 clean:
 	rm -rf $(BUILD)

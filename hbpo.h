@@ -38,6 +38,9 @@
                           flags from `pkg-config openblas`). Without it a
                           portable loop computes the same products (slower;
                           equal within float rounding).
+     HBPO_USE_MPI         compile hbpo_comm_init_mpi, the MPI communicator of
+                          data-parallel training (build with mpicc; without
+                          it mpi.h is never included and the function says so).
      HBPO_MALLOC(sz), HBPO_REALLOC(p,sz), HBPO_FREE(p)
                           allocator override: define all three or none.
      OpenMP is used when the compiler enables it (_OPENMP): rows and heads
@@ -64,7 +67,8 @@
      9. Generation: sampling, KV-cache decoding           hbpo_generate
     10. Checkpoints: config.json, safetensors             hbpo_model_load
     11. Data: JSONL datasets, the synthetic task          hbpo_dataset, hbpo_synth
-    12. Trainer and evaluation: Algorithm 1               hbpo_trainer, hbpo_evaluate
+    12. Trainer and evaluation: Algorithm 1, data         hbpo_comm, hbpo_trainer,
+        parallelism over ranks                            hbpo_evaluate
     13. I/O: files, JSON, JSON Lines                      hbpo_json_parse, hbpo_jsonl
 
    Dimension legend (used in every shape comment)
@@ -889,6 +893,74 @@ HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, 
 /* 12. Trainer and evaluation                                                */
 /* ------------------------------------------------------------------------- */
 
+/* Data parallelism: the communicator. One run may be spread over processes
+   (ranks), on one machine or many; the trainer and hbpo_evaluate talk to the
+   other ranks only through this small table, at fixed points, and nothing
+   else in the control flow changes. Implementations:
+     hbpo_comm_init_single  one process, the default: every call is a no-op
+     hbpo_comm_init_mpi     MPI_COMM_WORLD, host buffers; compiled when
+                            HBPO_USE_MPI is defined (build with mpicc), so
+                            plain builds never see mpi.h
+     hbpo_comm_init_nccl    (hbpo_cuda.cu) NCCL for the float all-reduce on
+                            device buffers, one rank per GPU; its unique id is
+                            broadcast through an MPI communicator, which also
+                            carries the small host operations
+   Every operation is collective: all ranks call it, in the same order, with
+   the same sizes; each returns 0, or -1 with a message. MPI and NCCL are the
+   transports (Open MPI and NCCL do the work); this header adds only the
+   table, the split of the work and the failure agreement below. */
+enum { HBPO_COMM_SUM = 0, HBPO_COMM_MAX = 1, HBPO_COMM_MIN = 2 };
+typedef struct hbpo_comm hbpo_comm;
+struct hbpo_comm {
+    const char *name; /* "single", "mpi", "nccl" */
+    int   rank, size; /* this process's rank in [0, size) */
+    void *impl;       /* the implementation's state (private) */
+    /* In-place sum over ranks of n floats in the model's backend memory
+       (host for single and mpi; device, or host staged through the device,
+       for nccl). Every rank receives the same bits. */
+    int (*allreduce_sum)(hbpo_comm *c, float *buf, size_t n);
+    /* In-place sum, max or min (HBPO_COMM_*) of n host doubles. */
+    int (*allreduce_f64)(hbpo_comm *c, double *x, int n, int op);
+    /* bytes of host memory from rank root to every rank. */
+    int (*broadcast)(hbpo_comm *c, void *buf, size_t bytes, int root);
+    /* In place, host: rank r holds bytes [off[r], off[r+1]) of buf (off has
+       size + 1 entries, equal on every rank); afterwards every rank holds all. */
+    int (*allgather)(hbpo_comm *c, void *buf, const size_t *off);
+    int (*barrier)(hbpo_comm *c);
+    /* Ends the processes of every rank with exit status code (MPI_Abort), for
+       a program whose rank failed where the others cannot learn of it; the
+       single-process comm does nothing (the caller returns). Not collective. */
+    void (*abort)(hbpo_comm *c, int code);
+    /* Releases the implementation (hbpo_comm_free calls it). */
+    void (*finish)(hbpo_comm *c);
+};
+/* The one-process communicator (rank 0 of 1). */
+HBPODEF void hbpo_comm_init_single(hbpo_comm *c);
+/* MPI_COMM_WORLD (MPI_Init_thread first, unless the program did it; argc and
+   argv may be NULL). Errors return instead of aborting (MPI_ERRORS_RETURN).
+   Without HBPO_USE_MPI it returns -1 and says so. */
+HBPODEF int  hbpo_comm_init_mpi(hbpo_comm *c, int *argc, char ***argv);
+/* Releases c (MPI_Finalize when hbpo_comm_init_mpi started MPI); c becomes
+   the single-process comm. */
+HBPODEF void hbpo_comm_free(hbpo_comm *c);
+/* (hbpo_cuda.cu, make cuda) The NCCL communicator of rank host->rank, on
+   CUDA device `device` (one rank per GPU): NCCL sums the floats (device
+   buffers in place; host buffers staged through the device), the host
+   communicator (MPI, borrowed, outlives c) carries NCCL's unique id and the
+   small host operations. Collective. 0, or -1 with hbpo_cuda_last_error().
+   Always extern, like the CUDA functions of section 7. */
+extern int hbpo_comm_init_nccl(hbpo_comm *c, hbpo_comm *host, int device);
+/* Collective failure agreement: every rank passes its status (0: fine).
+   Returns 0 when every status is 0; otherwise -1 on every rank, with the
+   message "rank R: <R's hbpo_last_error()>" (R the lowest failing rank). The
+   trainer calls it before each exchange, so a rank that failed (a bad file,
+   out of memory) ends the step on every rank instead of leaving the others
+   waiting. */
+HBPODEF int  hbpo_comm_agree(hbpo_comm *c, int status);
+/* Rank's share [*lo, *hi) of n items split into size contiguous parts
+   (sizes differ by at most one). */
+HBPODEF void hbpo_comm_share(int n, int rank, int size, int *lo, int *hi);
+
 /* The HBPO training loop (Algorithm 1) and the baselines the paper compares,
    on one control flow: rollouts -> rewards -> advantages -> clipped update.
      hbpo    k budget subgroups, piecewise reward (paper or released-code mode)
@@ -987,14 +1059,16 @@ struct hbpo_trainer {
     hbpo_model           *model;   /* not owned */
     const hbpo_tokenizer *tok;     /* not owned */
     const hbpo_dataset   *data;    /* not owned */
-    hbpo_rng              rng;     /* everything random in the loop; saved in checkpoints */
+    hbpo_rng              rng;     /* data order, mini-batch shuffles; saved in checkpoints
+                                      (rollouts draw from (seed, step): hbpo_trainer_step) */
     long                  step;    /* steps completed */
     long                  epoch;   /* passes over the data started */
     long                  data_pos; /* next position in order[] */
     int                  *order;   /* (data->n) this epoch's shuffled order */
     int                   eos[HBPO_MAX_EOS], n_eos; /* stop tokens found in the tokenizer */
     int                   think_end;  /* id of "</think>" or -1 */
-    hbpo_rollouts         last;    /* the last step's rollouts */
+    hbpo_rollouts         last;    /* the last step's rollouts (all ranks') */
+    hbpo_comm            *comm;    /* not owned; NULL: one process (hbpo_trainer_set_comm) */
     long                  skipped_steps;  /* steps whose update was skipped (non-finite) */
     long                  nonfinite_run;  /* of them, the last ones in a row */
     hbpo_trainer_hook     hook;    /* NULL, or set after hbpo_trainer_init (tests) */
@@ -1023,14 +1097,32 @@ HBPODEF int hbpo_stop_reason(const int *resp, int n_gen, const int *eos, int n_e
 HBPODEF int  hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_model *m,
                                const hbpo_tokenizer *tok, const hbpo_dataset *d);
 HBPODEF void hbpo_trainer_free(hbpo_trainer *t);
+/* Spreads the trainer's steps over the ranks of comm (borrowed; NULL: one
+   process). Every rank runs the same trainer on the same config, model,
+   tokenizer and dataset; see hbpo_trainer_step. */
+HBPODEF void hbpo_trainer_set_comm(hbpo_trainer *t, hbpo_comm *comm);
 /* One step of Algorithm 1: batch_queries queries from the data (in a seeded
    order, epoch by epoch), n rollouts each generated together, rewards and
    advantages per query, the clipped update. metrics may be NULL.
-   A mini-batch whose loss or gradient norm is not finite makes no update
-   (its gradients are zeroed, the step's later updates are skipped too); the
-   step still counts, with metrics->nonfinite = 1. After max_nonfinite_steps
-   such steps in a row the step returns -1 (metrics filled) and the run
-   should stop: the last checkpoint saved holds the last good weights. */
+   A mini-batch whose loss or gradient norm is not finite (on any rank)
+   makes no update (its gradients are zeroed, the step's later updates are
+   skipped too); the step still counts, with metrics->nonfinite = 1. After
+   max_nonfinite_steps such steps in a row the step returns -1 (metrics
+   filled) and the run should stop: the last checkpoint saved holds the last
+   good weights.
+   Randomness: rollout j of query q (0-based in the step) samples from stream
+   q*n + j of a seed made of (seed, step), so a rollout does not depend on
+   which rollouts are generated with it, nor on rollout_batch.
+   With a comm of N ranks, whole queries are split across the ranks (a
+   query's n rollouts stay on one rank, so the hierarchical advantage is
+   local); each rank generates its share, the rollouts are gathered so that
+   every rank holds all of them (t->last, the metrics), each rank back-
+   propagates its share, the gradients are summed across ranks with the
+   token-mean weights of the whole batch, the clip uses the global norm and
+   every rank takes the same AdamW step. So 1 and N ranks draw the same
+   rollouts and rewards and reach the same parameters up to the float
+   rounding of the sums. A failure on any rank fails the step on every rank
+   (hbpo_comm_agree), with the failed rank named. */
 HBPODEF int  hbpo_trainer_step(hbpo_trainer *t, hbpo_step_metrics *metrics);
 /* Checkpoints are whole or absent. hbpo_trainer_save writes the folder dir
    as DIR.tmp: the model (config.json + model.safetensors, F32),
@@ -1094,13 +1186,24 @@ typedef struct {
 } hbpo_eval_result;
 /* Generates one response per problem (batch at a time) with sampler s
    (eos ids from the tokenizer are added), after the chat prompt with suffix
-   ("" natural, HBPO_EFFICIENCY_PROMPT efficient), and judges it.
+   ("" natural, HBPO_EFFICIENCY_PROMPT efficient), and judges it. Problem i
+   samples from stream i of s->seed, so batch changes no response.
    each (may be NULL) is called per problem with its response text. */
 typedef void (*hbpo_eval_callback)(void *user, int index, const char *response, int outcome,
                                    int n_gen);
 HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_dataset *d,
                           int chat_style, const char *suffix, const hbpo_sampler_config *s,
                           int batch, hbpo_eval_result *r, hbpo_eval_callback each, void *user);
+/* hbpo_evaluate spread over the ranks of comm (NULL: one process): each round
+   of batch * N problems is split across the ranks, generated, gathered and
+   judged in order on every rank, so every rank gets the whole result and
+   `each` is called on every rank for every problem. Problem i samples from
+   stream i of s->seed, so the result does not depend on N or batch (up to
+   the float rounding of batched products). */
+HBPODEF int hbpo_evaluate_comm(hbpo_comm *comm, hbpo_model *m, const hbpo_tokenizer *tok,
+                               const hbpo_dataset *d, int chat_style, const char *suffix,
+                               const hbpo_sampler_config *s, int batch, hbpo_eval_result *r,
+                               hbpo_eval_callback each, void *user);
 /* Reflection words in a response, as the paper's analysis counts them:
    "wait", "alternatively", "hmm", "but", "however", "verify", "check"
    (whole words, any case). */
@@ -1208,6 +1311,11 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #endif
 #ifdef HBPO_USE_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef HBPO_USE_MPI
+#define OMPI_SKIP_MPICXX 1 /* the C API only, also from C++ */
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
 #endif
 
 #if defined(HBPO_MALLOC) && defined(HBPO_REALLOC) && defined(HBPO_FREE)
@@ -7840,6 +7948,199 @@ HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, 
 /* 12. Trainer and evaluation                                                */
 /* ------------------------------------------------------------------------- */
 
+/* ---- the communicator ---- */
+
+static int hbpo__single_allreduce_sum(hbpo_comm *c, float *buf, size_t n) {
+    (void)c; (void)buf; (void)n;
+    return 0;
+}
+static int hbpo__single_allreduce_f64(hbpo_comm *c, double *x, int n, int op) {
+    (void)c; (void)x; (void)n; (void)op;
+    return 0;
+}
+static int hbpo__single_broadcast(hbpo_comm *c, void *buf, size_t bytes, int root) {
+    (void)c; (void)buf; (void)bytes;
+    return root == 0 ? 0 : hbpo__fail("comm: broadcast from rank %d of 1", root);
+}
+static int hbpo__single_allgather(hbpo_comm *c, void *buf, const size_t *off) {
+    (void)c; (void)buf; (void)off;
+    return 0;
+}
+static int hbpo__single_barrier(hbpo_comm *c) {
+    (void)c;
+    return 0;
+}
+static void hbpo__single_abort(hbpo_comm *c, int code) { (void)c; (void)code; }
+static void hbpo__single_finish(hbpo_comm *c) { (void)c; }
+
+HBPODEF void hbpo_comm_init_single(hbpo_comm *c) {
+    memset(c, 0, sizeof *c);
+    c->name = "single";
+    c->rank = 0;
+    c->size = 1;
+    c->allreduce_sum = hbpo__single_allreduce_sum;
+    c->allreduce_f64 = hbpo__single_allreduce_f64;
+    c->broadcast = hbpo__single_broadcast;
+    c->allgather = hbpo__single_allgather;
+    c->barrier = hbpo__single_barrier;
+    c->abort = hbpo__single_abort;
+    c->finish = hbpo__single_finish;
+}
+
+HBPODEF void hbpo_comm_free(hbpo_comm *c) {
+    if (!c) return;
+    if (c->finish) c->finish(c);
+    hbpo_comm_init_single(c);
+}
+
+HBPODEF void hbpo_comm_share(int n, int rank, int size, int *lo, int *hi) {
+    if (size < 1) size = 1;
+    *lo = (int)((long long)n * rank / size);
+    *hi = (int)((long long)n * (rank + 1) / size);
+}
+
+HBPODEF int hbpo_comm_agree(hbpo_comm *c, int status) {
+    char msg[512];
+    double first;
+    int r;
+    if (!c || c->size <= 1) return status != 0 ? -1 : 0; /* the message is already set */
+    first = status != 0 ? (double)c->rank : (double)c->size;
+    if (status != 0) snprintf(msg, sizeof msg, "%s", hbpo_last_error()[0] ? hbpo_last_error() : "failed");
+    else msg[0] = 0;
+    if (c->allreduce_f64(c, &first, 1, HBPO_COMM_MIN) != 0) return -1;
+    if (first >= (double)c->size) return 0;
+    r = (int)first;
+    if (c->broadcast(c, msg, sizeof msg, r) != 0) return -1;
+    msg[sizeof msg - 1] = 0;
+    return hbpo__fail("rank %d: %s", r, msg);
+}
+
+#ifdef HBPO_USE_MPI
+/* Open MPI does the transport; these wrappers only turn its error codes into
+   hbpo messages and split counts beyond INT_MAX. */
+typedef struct {
+    MPI_Comm comm;
+    int      started; /* 1: hbpo_comm_init_mpi called MPI_Init_thread */
+} hbpo__mpi;
+
+static int hbpo__mpi_check(int rc, const char *what) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    if (rc == MPI_SUCCESS) return 0;
+    if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "error %d", rc);
+    return hbpo__fail("comm (MPI): %s: %s", what, text);
+}
+
+#define HBPO__MPI_CHUNK ((size_t)1 << 30) /* elements per call: MPI counts are int */
+
+static int hbpo__mpi_allreduce_sum(hbpo_comm *c, float *buf, size_t n) {
+    hbpo__mpi *p = (hbpo__mpi *)c->impl;
+    size_t done = 0;
+    while (done < n) {
+        int k = (int)(n - done < HBPO__MPI_CHUNK ? n - done : HBPO__MPI_CHUNK);
+        if (hbpo__mpi_check(MPI_Allreduce(MPI_IN_PLACE, buf + done, k, MPI_FLOAT, MPI_SUM, p->comm),
+                            "MPI_Allreduce(float)") != 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+static int hbpo__mpi_allreduce_f64(hbpo_comm *c, double *x, int n, int op) {
+    hbpo__mpi *p = (hbpo__mpi *)c->impl;
+    MPI_Op o = op == HBPO_COMM_MAX ? MPI_MAX : op == HBPO_COMM_MIN ? MPI_MIN : MPI_SUM;
+    return hbpo__mpi_check(MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, o, p->comm), "MPI_Allreduce(double)");
+}
+
+static int hbpo__mpi_broadcast(hbpo_comm *c, void *buf, size_t bytes, int root) {
+    hbpo__mpi *p = (hbpo__mpi *)c->impl;
+    size_t done = 0;
+    while (done < bytes) {
+        int k = (int)(bytes - done < HBPO__MPI_CHUNK ? bytes - done : HBPO__MPI_CHUNK);
+        if (hbpo__mpi_check(MPI_Bcast((char *)buf + done, k, MPI_BYTE, root, p->comm), "MPI_Bcast") != 0)
+            return -1;
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+static int hbpo__mpi_allgather(hbpo_comm *c, void *buf, const size_t *off) {
+    hbpo__mpi *p = (hbpo__mpi *)c->impl;
+    int *cnt = (int *)HBPO_MALLOC(sizeof(int) * 2 * (size_t)c->size), r, rc;
+    if (!cnt) return hbpo__fail("comm (MPI): out of memory");
+    for (r = 0; r < c->size; r++) {
+        if (off[r + 1] < off[r] || off[r + 1] > (size_t)INT_MAX) {
+            HBPO_FREE(cnt);
+            return hbpo__fail("comm (MPI): allgather of more than 2 GiB");
+        }
+        cnt[r] = (int)(off[r + 1] - off[r]);
+        cnt[c->size + r] = (int)off[r];
+    }
+    rc = hbpo__mpi_check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, cnt, cnt + c->size,
+                                        MPI_BYTE, p->comm), "MPI_Allgatherv");
+    HBPO_FREE(cnt);
+    return rc;
+}
+
+static int hbpo__mpi_barrier(hbpo_comm *c) {
+    return hbpo__mpi_check(MPI_Barrier(((hbpo__mpi *)c->impl)->comm), "MPI_Barrier");
+}
+
+static void hbpo__mpi_abort(hbpo_comm *c, int code) {
+    MPI_Abort(((hbpo__mpi *)c->impl)->comm, code);
+}
+
+static void hbpo__mpi_finish(hbpo_comm *c) {
+    hbpo__mpi *p = (hbpo__mpi *)c->impl;
+    int done = 0;
+    if (!p) return;
+    if (p->started && MPI_Finalized(&done) == MPI_SUCCESS && !done) MPI_Finalize();
+    HBPO_FREE(p);
+    c->impl = NULL;
+}
+
+HBPODEF int hbpo_comm_init_mpi(hbpo_comm *c, int *argc, char ***argv) {
+    hbpo__mpi *p;
+    int inited = 0, provided = 0;
+    if (!c) return hbpo__fail("hbpo_comm_init_mpi: comm is NULL");
+    hbpo_comm_init_single(c);
+    p = (hbpo__mpi *)HBPO_MALLOC(sizeof *p);
+    if (!p) return hbpo__fail("hbpo_comm_init_mpi: out of memory");
+    memset(p, 0, sizeof *p);
+    MPI_Initialized(&inited);
+    if (!inited) {
+        /* OpenMP threads compute; only the main thread calls MPI */
+        if (hbpo__mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread") != 0) {
+            HBPO_FREE(p);
+            return -1;
+        }
+        p->started = 1;
+    }
+    p->comm = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(p->comm, &c->rank);
+    MPI_Comm_size(p->comm, &c->size);
+    c->name = "mpi";
+    c->impl = p;
+    c->allreduce_sum = hbpo__mpi_allreduce_sum;
+    c->allreduce_f64 = hbpo__mpi_allreduce_f64;
+    c->broadcast = hbpo__mpi_broadcast;
+    c->allgather = hbpo__mpi_allgather;
+    c->barrier = hbpo__mpi_barrier;
+    c->abort = hbpo__mpi_abort;
+    c->finish = hbpo__mpi_finish;
+    return 0;
+}
+#else
+HBPODEF int hbpo_comm_init_mpi(hbpo_comm *c, int *argc, char ***argv) {
+    (void)argc; (void)argv;
+    if (c) hbpo_comm_init_single(c);
+    return hbpo__fail("hbpo_comm_init_mpi: this build has no MPI (define HBPO_USE_MPI and build with mpicc: make MPI=1)");
+}
+#endif
+
+/* ---- the trainer ---- */
+
 HBPODEF hbpo_train_config hbpo_train_config_default(void) {
     hbpo_train_config c;
     memset(&c, 0, sizeof c);
@@ -8024,6 +8325,35 @@ HBPODEF int hbpo_trainer_init(hbpo_trainer *t, const hbpo_train_config *c, hbpo_
     return 0;
 }
 
+HBPODEF void hbpo_trainer_set_comm(hbpo_trainer *t, hbpo_comm *comm) {
+    if (t) t->comm = comm;
+}
+
+/* The trainer's communicator, or the one-process one in *local. */
+static hbpo_comm *hbpo__comm_or_single(hbpo_comm *c, hbpo_comm *local) {
+    if (c) return c;
+    hbpo_comm_init_single(local);
+    return local;
+}
+
+/* Shares the blocks of an array split by hbpo_comm_share over n items of
+   item_bytes each: afterwards every rank holds every rank's block. */
+static int hbpo__gather_shares(hbpo_comm *c, void *buf, int n, size_t item_bytes) {
+    size_t *off;
+    int r, lo, hi, rc;
+    if (c->size <= 1) return 0;
+    off = (size_t *)HBPO_MALLOC(sizeof(size_t) * ((size_t)c->size + 1));
+    if (!off) return hbpo__fail("comm: out of memory");
+    for (r = 0; r < c->size; r++) {
+        hbpo_comm_share(n, r, c->size, &lo, &hi);
+        off[r] = (size_t)lo * item_bytes;
+    }
+    off[c->size] = (size_t)n * item_bytes;
+    rc = c->allgather(c, buf, off);
+    HBPO_FREE(off);
+    return rc;
+}
+
 HBPODEF void hbpo_trainer_free(hbpo_trainer *t) {
     if (!t) return;
     HBPO_FREE(t->order);
@@ -8072,15 +8402,33 @@ HBPODEF int hbpo_chat_encode(const hbpo_tokenizer *tok, int style, const char *q
     return n;
 }
 
+/* The sampler seed that gives hbpo_generate's sequence b the stream first + b
+   of seed: hbpo_generate seeds sequence b with SplitMix64 output b, whose
+   state is seed + (b + 1) * gamma, so adding first * gamma skips ahead. */
+static uint64_t hbpo__skip_seed(uint64_t seed, uint64_t first) {
+    return seed + first * 0x9E3779B97F4A7C15ull;
+}
+
+/* The seed of step `step`'s rollouts (a function of the run's seed and the
+   step alone, apart from the data-order stream of the same seed). */
+static uint64_t hbpo__rollout_seed(uint64_t seed, long step) {
+    hbpo_rng r;
+    r.s = hbpo__skip_seed(seed ^ 0x726F6C6C6F757473ull /* "rollouts" */, (uint64_t)step);
+    return hbpo__rng_next(&r);
+}
+
 /* Generates responses for R prompts (rollout r's prompt at tokens + r*stride,
    plen[r] tokens) in chunks of `chunk`, writing each response after its
-   prompt and its length to n_gen. */
-static int hbpo__generate_into(hbpo_model *m, const hbpo_sampler_config *s, hbpo_rng *rng, int R,
-                               int chunk, int *tokens, int stride, const int *plen, int *n_gen) {
+   prompt and its length to n_gen. Prompt r samples from stream first + r of
+   seed, however the prompts are chunked. */
+static int hbpo__generate_into(hbpo_model *m, const hbpo_sampler_config *s, uint64_t seed,
+                               int first, int R, int chunk, int *tokens, int stride,
+                               const int *plen, int *n_gen) {
     int r0, rc = 0, maxn = s->max_new_tokens;
     int *prompt = NULL, *off = NULL, *out = NULL;
     size_t total = 0;
     int r;
+    if (R <= 0) return 0;
     if (chunk <= 0 || chunk > R) chunk = R;
     for (r = 0; r < R; r++) total += (size_t)plen[r];
     prompt = (int *)HBPO_MALLOC(sizeof(int) * (total ? total : 1));
@@ -8090,7 +8438,7 @@ static int hbpo__generate_into(hbpo_model *m, const hbpo_sampler_config *s, hbpo
     for (r0 = 0; r0 < R && rc == 0; r0 += chunk) {
         int nb = R - r0 < chunk ? R - r0 : chunk, b;
         hbpo_sampler_config sc = *s;
-        sc.seed = ((uint64_t)hbpo_rng_u32(rng) << 32) | hbpo_rng_u32(rng);
+        sc.seed = hbpo__skip_seed(seed, (uint64_t)first + (uint64_t)r0);
         off[0] = 0;
         for (b = 0; b < nb; b++) {
             memcpy(prompt + off[b], tokens + (size_t)(r0 + b) * stride, sizeof(int) * (size_t)plen[r0 + b]);
@@ -8166,10 +8514,11 @@ static void hbpo__next_queries(hbpo_trainer *t, int nq, int *items) {
 }
 
 /* Steps 1-3 of Algorithm 1: prompts, rollouts, rewards, advantages. */
-static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
+static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metrics *mt) {
     const hbpo_train_config *c = &t->cfg;
     hbpo_rollouts *ro = &t->last;
-    int nq = c->batch_queries, n = c->n_rollouts, R = nq * n, q, j, r, g, rc = -1;
+    int nq = c->batch_queries, n = c->n_rollouts, R = nq * n, q, j, r, g, rc = -1, q_lo, q_hi;
+    int st = -1; /* this rank's status, agreed with the other ranks' before each exchange */
     int k = (c->algo == HBPO_ALGO_HBPO || c->algo == HBPO_ALGO_L1) ? c->budget.k : 1;
     int *items = NULL, **pids = NULL, *plens = NULL, max_prompt = 0;
     int sub_count[HBPO_MAX_BUDGETS] = {0};
@@ -8178,7 +8527,12 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     items = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq);
     pids = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)nq * (size_t)k);
     plens = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq * (size_t)k);
-    if (!items || !pids || !plens) { hbpo__fail("trainer: out of memory"); goto done; }
+    if (!items || !pids || !plens) {
+        HBPO_FREE(items); HBPO_FREE(pids); HBPO_FREE(plens);
+        items = NULL; pids = NULL; plens = NULL;
+        hbpo__fail("trainer: out of memory");
+        goto exchange;
+    }
     memset(pids, 0, sizeof(int *) * (size_t)nq * (size_t)k);
     hbpo__next_queries(t, nq, items);
     /* One prompt per (query, subgroup): the budget prompt follows the tag. */
@@ -8186,19 +8540,19 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
         for (g = 0; g < k; g++) {
             char suffix[128];
             int b = hbpo_rollout_budget(c, g * (n / k));
-            if (hbpo_rollout_suffix(c, b, suffix, sizeof suffix) < 0) goto done;
+            if (hbpo_rollout_suffix(c, b, suffix, sizeof suffix) < 0) goto exchange;
             plens[q * k + g] = hbpo_chat_encode(t->tok, c->chat_style,
-                                                   t->data->items[items[q]].question, suffix,
+                                                t->data->items[items[q]].question, suffix,
                                                    &pids[q * k + g]);
-            if (plens[q * k + g] < 0) goto done;
+            if (plens[q * k + g] < 0) goto exchange;
             if (plens[q * k + g] > max_prompt) max_prompt = plens[q * k + g];
         }
     if (max_prompt + c->budget.l_max > t->model->config.max_position_embeddings) {
         hbpo__fail("trainer: a prompt of %d tokens + L_max %d exceeds max_position_embeddings %d",
                    max_prompt, c->budget.l_max, t->model->config.max_position_embeddings);
-        goto done;
+        goto exchange;
     }
-    if (hbpo__rollouts_reserve(ro, R, max_prompt + c->budget.l_max) != 0) goto done;
+    if (hbpo__rollouts_reserve(ro, R, max_prompt + c->budget.l_max) != 0) goto exchange;
     for (r = 0; r < R; r++) {
         q = r / n;
         j = r % n;
@@ -8210,7 +8564,8 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
         for (j = 0; j < ro->max_len; j++) ro->tokens[(size_t)r * ro->max_len + j] = -1;
         memcpy(ro->tokens + (size_t)r * ro->max_len, pids[q * k + g], sizeof(int) * (size_t)plens[q * k + g]);
     }
-    /* All rollouts of the step generated together (rollout_batch at a time). */
+    /* This rank's queries' rollouts generated together (rollout_batch at a
+       time), then shared, so that every rank holds the whole step. */
     sc = hbpo_sampler_config_default();
     sc.temperature = c->temperature;
     sc.top_p = c->top_p;
@@ -8218,17 +8573,27 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     sc.max_new_tokens = c->budget.l_max;
     sc.n_eos = t->n_eos;
     memcpy(sc.eos, t->eos, sizeof(int) * (size_t)t->n_eos);
-    if (hbpo__generate_into(t->model, &sc, &t->rng, R, c->rollout_batch, ro->tokens, ro->max_len,
-                            ro->prompt_len, ro->n_gen) != 0)
+    hbpo_comm_share(nq, comm->rank, comm->size, &q_lo, &q_hi);
+    st = hbpo__generate_into(t->model, &sc, hbpo__rollout_seed(c->seed, t->step + 1), q_lo * n,
+                             (q_hi - q_lo) * n, c->rollout_batch,
+                             ro->tokens + (size_t)q_lo * n * ro->max_len, ro->max_len,
+                             ro->prompt_len + q_lo * n, ro->n_gen + q_lo * n);
+exchange:
+    if (hbpo_comm_agree(comm, st) != 0 ||
+        hbpo__gather_shares(comm, ro->n_gen, nq, sizeof(int) * (size_t)n) != 0 ||
+        hbpo__gather_shares(comm, ro->tokens, nq, sizeof(int) * (size_t)n * (size_t)ro->max_len) != 0)
         goto done;
     mt->t_rollout = hbpo__now() - t0;
-    /* Judge each response, reward it by its n_gen and budget (Eq. reward_intra). */
+    /* Judge each response, reward it by its n_gen and budget (Eq. reward_intra);
+       every rank judges all of them (cheap beside generation), so every rank
+       holds the same rollouts, rewards, advantages and metrics. */
     t0 = hbpo__now();
+    st = -1;
     for (r = 0; r < R; r++) {
         const int *resp = ro->tokens + (size_t)r * ro->max_len + ro->prompt_len[r];
         char *text = hbpo__response_text(t->tok, resp, ro->n_gen[r]);
         int stopped = hbpo_stop_reason(resp, ro->n_gen[r], t->eos, t->n_eos, c->budget.l_max) == HBPO_STOP_EOS;
-        if (!text) goto done;
+        if (!text) goto judged;
         ro->outcome[r] = hbpo_judge(text, t->data->items[ro->query[r]].answer);
         HBPO_FREE(text);
         ro->reward[r] = hbpo_rollout_reward(c, ro->outcome[r], ro->n_gen[r], ro->budget[r]);
@@ -8255,7 +8620,9 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     for (g = 0; g < k; g++)
         if (sub_count[g]) { mt->ngen_sub[g] /= sub_count[g]; mt->acc_sub[g] /= sub_count[g]; }
     mt->t_score = hbpo__now() - t0;
-    rc = 0;
+    st = 0;
+judged:
+    rc = hbpo_comm_agree(comm, st);
 done:
     if (pids) for (q = 0; q < nq * k; q++) HBPO_FREE(pids[q]);
     HBPO_FREE(pids); HBPO_FREE(plens); HBPO_FREE(items);
@@ -8267,19 +8634,30 @@ done:
    Old log-probs: with one epoch and one mini-batch the policy has not moved
    when each micro-batch is scored, so the forward's own log-probs are the
    old ones (ratio 1, exactly what a separate pass would give); otherwise a
-   forward pass over all rollouts records them first. */
-static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
+   forward pass over all rollouts records them first.
+   Over N ranks: the mini-batches are the same on every rank (one shuffle of
+   all the rollouts); each rank back-propagates the rollouts of its own
+   queries in them, weighted by the tokens of the whole mini-batch, and the
+   gradients are summed across ranks before the optimizer step. A rank that
+   fails stops computing but keeps to the same sequence of agreements, so
+   every rank leaves at the next one. */
+static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metrics *mt) {
     const hbpo_train_config *c = &t->cfg;
     const hbpo_rollouts *ro = &t->last;
     hbpo_model *m = t->model;
-    int R = ro->count, mbs = c->micro_batch, Tmax = ro->max_len, rc = -1, e, mi, r;
-    int reuse_old = c->ppo_epochs == 1 && c->mini_batches == 1;
-    int *perm = NULL, *in = NULL, *tg = NULL;
+    int R = ro->count, mbs = c->micro_batch, Tmax = ro->max_len, rc = -1, st = 0, e, mi, r;
+    int reuse_old = c->ppo_epochs == 1 && c->mini_batches == 1, q_lo, q_hi, own_lo, own_hi, loss_bad = 0;
+    int *perm = NULL, *sel = NULL, *in = NULL, *tg = NULL;
     float *mask = NULL, *logp = NULL, *oldlp = NULL, *ent = NULL, *dlogp = NULL, *adv = NULL;
     float *old_all = NULL;
-    double n_tok = 0, t0 = hbpo__now();
+    double sums[5] = {0, 0, 0, 0, 0}; /* entropy, pg_loss, clipfrac, approx_kl (token sums), tokens */
+    double t0 = hbpo__now();
     size_t cells = hbpo__mul_size((size_t)(mbs < R ? mbs : R), (size_t)Tmax);
+    hbpo_comm_share(c->batch_queries, comm->rank, comm->size, &q_lo, &q_hi);
+    own_lo = q_lo * c->n_rollouts;
+    own_hi = q_hi * c->n_rollouts;
     perm = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
+    sel = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
     in = (int *)HBPO_MALLOC(sizeof(int) * cells);
     tg = (int *)HBPO_MALLOC(sizeof(int) * cells);
     mask = (float *)HBPO_MALLOC(sizeof(float) * cells);
@@ -8289,72 +8667,84 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     dlogp = (float *)HBPO_MALLOC(sizeof(float) * cells);
     adv = (float *)HBPO_MALLOC(sizeof(float) * (size_t)mbs);
     if (!reuse_old) old_all = (float *)HBPO_MALLOC(sizeof(float) * hbpo__mul_size((size_t)R, (size_t)Tmax));
-    if (!perm || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv || (!reuse_old && !old_all)) {
-        hbpo__fail("trainer: out of memory for the update");
-        goto done;
-    }
+    if (!perm || !sel || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv ||
+        (!reuse_old && !old_all))
+        st = hbpo__fail("trainer: out of memory for the update");
+    if (st == 0) st = hbpo_model_zero_grad(m);
+    if (hbpo_comm_agree(comm, st) != 0) goto done;
     for (r = 0; r < R; r++) perm[r] = r;
-    if (!reuse_old) { /* old log-probs of every rollout, before any update */
-        for (r = 0; r < R; r += mbs) {
-            int nb = R - r < mbs ? R - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b;
+    if (!reuse_old) { /* old log-probs of this rank's rollouts, before any update */
+        for (r = own_lo; r < own_hi && st == 0; r += mbs) {
+            int nb = own_hi - r < mbs ? own_hi - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b;
             hbpo__pack(ro, perm + r, nb, in, tg, mask, T);
-            if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, NULL) != 0) goto done;
+            if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, NULL) != 0) { st = -1; break; }
             for (b = 0; b < nb; b++)
                 memcpy(old_all + (size_t)(r + b) * Tmax, logp + (size_t)b * T, sizeof(float) * (size_t)T);
         }
     }
-    if (hbpo_model_zero_grad(m) != 0) goto done;
     for (e = 0; e < c->ppo_epochs; e++) {
         if (c->mini_batches > 1) hbpo__shuffle(&t->rng, perm, R);
         for (mi = 0; mi < c->mini_batches; mi++) {
             int lo = (int)((long)R * mi / c->mini_batches), hi = (int)((long)R * (mi + 1) / c->mini_batches);
-            double mini_tok = 0, mini_loss = 0;
+            int ns = 0;
+            double mini_tok = 0, mini_loss = 0, bad = 0;
             float gn = 0;
             if (mt->nonfinite) break;
             for (r = lo; r < hi; r++) mini_tok += ro->n_gen[perm[r]];
-            if (hi <= lo || mini_tok <= 0) continue;
-            for (r = lo; r < hi; r += mbs) {
-                int nb = hi - r < mbs ? hi - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b, i;
+            if (hi <= lo || mini_tok <= 0) continue; /* the same on every rank */
+            for (r = lo; r < hi; r++)
+                if (perm[r] >= own_lo && perm[r] < own_hi) sel[ns++] = perm[r];
+            for (r = 0; r < ns && st == 0; r += mbs) {
+                int nb = ns - r < mbs ? ns - r : mbs, T = hbpo__batch_T(ro, sel + r, nb), b, i;
                 double micro_tok = 0, scale;
-                hbpo_policy_stats st;
-                hbpo__pack(ro, perm + r, nb, in, tg, mask, T);
-                if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, ent) != 0) goto done;
+                hbpo_policy_stats ps;
+                hbpo__pack(ro, sel + r, nb, in, tg, mask, T);
+                if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, ent) != 0) { st = -1; break; }
                 for (b = 0; b < nb; b++) {
-                    adv[b] = ro->adv[perm[r + b]];
-                    micro_tok += ro->n_gen[perm[r + b]];
+                    adv[b] = ro->adv[sel[r + b]];
+                    micro_tok += ro->n_gen[sel[r + b]];
                     if (reuse_old) memcpy(oldlp + (size_t)b * T, logp + (size_t)b * T, sizeof(float) * (size_t)T);
-                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)perm[r + b] * Tmax, sizeof(float) * (size_t)T);
+                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)sel[r + b] * Tmax, sizeof(float) * (size_t)T);
                 }
                 for (i = 0; i < nb * T; i++)
                     if (mask[i] != 0.0f && !isfinite(logp[i])) break;
                 if (i < nb * T) { /* a non-finite log-prob: the loss is not finite */
                     mini_loss = NAN;
-                    mt->pg_loss = NAN;
                     break;
                 }
-                if (hbpo_policy_loss(&c->policy, nb, T, logp, oldlp, NULL, adv, mask, dlogp, &st) != 0) goto done;
+                if (hbpo_policy_loss(&c->policy, nb, T, logp, oldlp, NULL, adv, mask, dlogp, &ps) != 0) { st = -1; break; }
                 /* Each micro-batch's loss is a mean over its own tokens (or
-                   sequences); weighting by its share makes the sum the
+                   sequences); weighting by its share of the whole mini-batch
+                   (all ranks') makes the sum over micro-batches and ranks the
                    mini-batch's mean, as one big batch would give. */
                 scale = c->policy.agg == HBPO_AGG_TOKEN_MEAN ? micro_tok / mini_tok : (double)nb / (hi - lo);
                 for (i = 0; i < nb * T; i++) dlogp[i] *= (float)scale;
-                if (hbpo_model_backward(m, dlogp) != 0) goto done;
-                for (i = 0; i < nb * T; i++) if (mask[i] != 0.0f) mt->entropy += ent[i];
-                mt->pg_loss += st.pg_loss * micro_tok;
-                mt->clipfrac += st.clipfrac * micro_tok;
-                mt->approx_kl += st.approx_kl * micro_tok;
-                mini_loss += st.pg_loss * micro_tok;
-                n_tok += micro_tok;
+                if (hbpo_model_backward(m, dlogp) != 0) { st = -1; break; }
+                for (i = 0; i < nb * T; i++) if (mask[i] != 0.0f) sums[0] += ent[i];
+                sums[1] += ps.pg_loss * micro_tok;
+                sums[2] += ps.clipfrac * micro_tok;
+                sums[3] += ps.approx_kl * micro_tok;
+                sums[4] += micro_tok;
+                mini_loss += ps.pg_loss * micro_tok;
             }
-            if (t->hook) t->hook(t->hook_user, "update", t);
+            if (st == 0 && t->hook) t->hook(t->hook_user, "update", t);
             /* A non-finite loss or gradient norm makes no update: one NaN
-               would poison the weights and every checkpoint after them. */
-            if (!isfinite(mini_loss)) {
+               would poison the weights and every checkpoint after them. The
+               loss is local to a rank, so the ranks agree on it first; the
+               gradient norm is of the summed gradient, the same everywhere. */
+            bad = !isfinite(mini_loss);
+            if (hbpo_comm_agree(comm, st) != 0 || comm->allreduce_f64(comm, &bad, 1, HBPO_COMM_MAX) != 0)
+                goto done;
+            if (bad > 0) {
                 if (hbpo_model_zero_grad(m) != 0) goto done;
                 mt->nonfinite = 1;
+                loss_bad = 1;
                 mt->grad_norm = NAN;
                 break;
             }
+            /* the gradient of the whole mini-batch on every rank, then one
+               identical step (its clip uses the norm of the summed gradient) */
+            if (comm->allreduce_sum(comm, m->grads, m->n_params) != 0) goto done;
             if (hbpo_model_step(m, &c->adamw, &gn) != 0) {
                 if (isfinite(gn)) goto done;
                 mt->nonfinite = 1; /* hbpo_model_step zeroed the grads and made no update */
@@ -8366,27 +8756,47 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
         }
         if (mt->nonfinite) break;
     }
-    if (n_tok > 0) {
-        mt->entropy /= n_tok; mt->pg_loss /= n_tok; mt->clipfrac /= n_tok; mt->approx_kl /= n_tok;
+    if (hbpo_comm_agree(comm, st) != 0 || comm->allreduce_f64(comm, sums, 5, HBPO_COMM_SUM) != 0) goto done;
+    if (sums[4] > 0) {
+        mt->entropy = sums[0] / sums[4]; mt->pg_loss = sums[1] / sums[4];
+        mt->clipfrac = sums[2] / sums[4]; mt->approx_kl = sums[3] / sums[4];
     }
+    if (loss_bad) mt->pg_loss = NAN;
     mt->t_update = hbpo__now() - t0;
     rc = 0;
 done:
-    HBPO_FREE(perm); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);
+    HBPO_FREE(perm); HBPO_FREE(sel); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);
     HBPO_FREE(oldlp); HBPO_FREE(ent); HBPO_FREE(dlogp); HBPO_FREE(adv); HBPO_FREE(old_all);
     return rc;
 }
 
+/* Every rank must hold the same parameters after a step (identical sums and
+   steps); a cheap fingerprint compared across ranks turns a silent drift
+   into an error. */
+static int hbpo__check_in_step(hbpo_model *m, hbpo_comm *comm) {
+    double h[2];
+    if (comm->size <= 1) return 0;
+    h[0] = m->be->sum_squares(m->params, m->n_params);
+    h[1] = -h[0];
+    if (comm->allreduce_f64(comm, h, 2, HBPO_COMM_MAX) != 0) return -1;
+    if (h[0] != -h[1])
+        return hbpo__fail("trainer: the ranks' parameters differ after the step (sum of squares %.17g vs %.17g)",
+                          -h[1], h[0]);
+    return 0;
+}
+
 HBPODEF int hbpo_trainer_step(hbpo_trainer *t, hbpo_step_metrics *metrics) {
     hbpo_step_metrics mt;
+    hbpo_comm single, *comm;
     if (!t || !t->model || !t->order) return hbpo__fail("hbpo_trainer_step: trainer is not initialised");
     memset(&mt, 0, sizeof mt);
     mt.step = t->step + 1;
     mt.n_rollouts = t->cfg.batch_queries * t->cfg.n_rollouts;
     mt.lr = t->cfg.adamw.lr;
-    if (hbpo__rollout_phase(t, &mt) != 0) return -1;
+    comm = hbpo__comm_or_single(t->comm, &single);
+    if (hbpo__rollout_phase(t, comm, &mt) != 0) return -1;
     if (t->hook) t->hook(t->hook_user, "rollouts", t);
-    if (hbpo__update_phase(t, &mt) != 0) return -1;
+    if (hbpo__update_phase(t, comm, &mt) != 0 || hbpo__check_in_step(t->model, comm) != 0) return -1;
     t->step++;
     if (mt.nonfinite) {
         t->skipped_steps++;
@@ -9091,55 +9501,70 @@ static void hbpo__bucket_add(hbpo_eval_bucket *b, int outcome, int stopped, int 
 HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_dataset *d,
                           int chat_style, const char *suffix, const hbpo_sampler_config *s,
                           int batch, hbpo_eval_result *res, hbpo_eval_callback each, void *user) {
+    return hbpo_evaluate_comm(NULL, m, tok, d, chat_style, suffix, s, batch, res, each, user);
+}
+
+/* Rounds of batch * N problems: every rank encodes the round's prompts (the
+   stride must agree), generates its share, the responses are shared, and
+   every rank judges the round in order. */
+HBPODEF int hbpo_evaluate_comm(hbpo_comm *comm, hbpo_model *m, const hbpo_tokenizer *tok,
+                               const hbpo_dataset *d, int chat_style, const char *suffix,
+                               const hbpo_sampler_config *s, int batch, hbpo_eval_result *res,
+                               hbpo_eval_callback each, void *user) {
     hbpo_sampler_config sc;
-    hbpo_rng rng;
-    int *tokens = NULL, *plen = NULL, *ngen = NULL, eos[HBPO_MAX_EOS], n_eos, think_end;
-    int i0, rc = -1, stride = 0, i, e;
+    hbpo_comm single;
+    int *tokens = NULL, *plen = NULL, *ngen = NULL, **ids = NULL, eos[HBPO_MAX_EOS], n_eos, think_end;
+    int i0, rc = -1, stride = 0, i, e, round;
     if (!m || !tok || !d || !s || !res || d->n < 1 || batch < 1)
         return hbpo__fail("hbpo_evaluate: bad arguments");
+    comm = hbpo__comm_or_single(comm, &single);
     memset(res, 0, sizeof *res);
     sc = *s;
     n_eos = hbpo_chat_stop_tokens(tok, eos);
     for (e = 0; e < n_eos && sc.n_eos < HBPO_MAX_EOS; e++) sc.eos[sc.n_eos++] = eos[e];
     if (hbpo_sampler_config_check(&sc) != 0 || hbpo__sampler_eos_fit(&sc, m->config.vocab_size) != 0) return -1;
     think_end = hbpo_tokenizer_token_id(tok, "</think>");
-    hbpo_rng_seed(&rng, s->seed);
     if (batch > d->n) batch = d->n;
     if (batch > HBPO__EVAL_BATCH_MAX) batch = HBPO__EVAL_BATCH_MAX;
-    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)batch);
-    ngen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)batch);
-    if (!plen || !ngen) { hbpo__fail("hbpo_evaluate: out of memory"); goto done; }
-    for (i0 = 0; i0 < d->n; i0 += batch) {
-        int nb = d->n - i0 < batch ? d->n - i0 : batch, b, maxp = 0;
-        int *ids[HBPO__EVAL_BATCH_MAX];
+    round = (int)((long long)batch * comm->size < d->n ? (long long)batch * comm->size : d->n);
+    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)round);
+    ngen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)round);
+    ids = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)round);
+    if (!plen || !ngen || !ids) { hbpo__fail("hbpo_evaluate: out of memory"); goto done; }
+    memset(ids, 0, sizeof(int *) * (size_t)round);
+    for (i0 = 0; i0 < d->n; i0 += round) {
+        int nb = d->n - i0 < round ? d->n - i0 : round, b, maxp = 0, lo, hi, st = -1;
         for (b = 0; b < nb; b++) {
             plen[b] = hbpo_chat_encode(tok, chat_style, d->items[i0 + b].question, suffix ? suffix : "", &ids[b]);
-            if (plen[b] < 0) { while (b-- > 0) HBPO_FREE(ids[b]); goto done; }
+            if (plen[b] < 0) goto exchange;
             if (plen[b] > maxp) maxp = plen[b];
         }
         if (maxp + 1 > m->config.max_position_embeddings) {
-            for (b = 0; b < nb; b++) HBPO_FREE(ids[b]);
             hbpo__fail("hbpo_evaluate: a prompt of %d tokens leaves no room in %d positions", maxp,
                        m->config.max_position_embeddings);
-            goto done;
+            goto exchange;
         }
         if (maxp + sc.max_new_tokens > stride) {
             HBPO_FREE(tokens);
             stride = maxp + sc.max_new_tokens;
-            tokens = (int *)HBPO_MALLOC(sizeof(int) * hbpo__mul_size((size_t)batch, (size_t)stride));
-            if (!tokens) { for (b = 0; b < nb; b++) HBPO_FREE(ids[b]); hbpo__fail("hbpo_evaluate: out of memory"); goto done; }
+            tokens = (int *)HBPO_MALLOC(sizeof(int) * hbpo__mul_size((size_t)round, (size_t)stride));
+            if (!tokens) { stride = 0; hbpo__fail("hbpo_evaluate: out of memory"); goto exchange; }
         }
-        for (b = 0; b < nb; b++) {
-            memcpy(tokens + (size_t)b * stride, ids[b], sizeof(int) * (size_t)plen[b]);
-            HBPO_FREE(ids[b]);
-        }
-        if (hbpo__generate_into(m, &sc, &rng, nb, nb, tokens, stride, plen, ngen) != 0) goto done;
-        for (b = 0; b < nb; b++) {
+        for (b = 0; b < nb; b++) memcpy(tokens + (size_t)b * stride, ids[b], sizeof(int) * (size_t)plen[b]);
+        hbpo_comm_share(nb, comm->rank, comm->size, &lo, &hi);
+        st = hbpo__generate_into(m, &sc, s->seed, i0 + lo, hi - lo, hi - lo, tokens + (size_t)lo * stride,
+                                 stride, plen + lo, ngen + lo);
+    exchange:
+        for (b = 0; b < nb; b++) { HBPO_FREE(ids[b]); ids[b] = NULL; }
+        if (hbpo_comm_agree(comm, st) != 0 || hbpo__gather_shares(comm, ngen, nb, sizeof(int)) != 0 ||
+            hbpo__gather_shares(comm, tokens, nb, sizeof(int) * (size_t)stride) != 0)
+            goto done;
+        for (b = 0, st = 0; b < nb && st == 0; b++) {
             const int *resp = tokens + (size_t)b * stride + plen[b];
             char *text = hbpo__response_text(tok, resp, ngen[b]);
             const hbpo_problem *p = &d->items[i0 + b];
             int outcome, think = ngen[b], refl, lvl, stopped;
-            if (!text) goto done;
+            if (!text) { st = hbpo__fail("hbpo_evaluate: out of memory"); break; }
             outcome = hbpo_judge(text, p->answer);
             for (i = 0; i < ngen[b]; i++) if (resp[i] == think_end) { think = i; break; }
             stopped = hbpo_stop_reason(resp, ngen[b], sc.eos, sc.n_eos, sc.max_new_tokens) == HBPO_STOP_EOS;
@@ -9150,10 +9575,11 @@ HBPODEF int hbpo_evaluate(hbpo_model *m, const hbpo_tokenizer *tok, const hbpo_d
             if (each) each(user, i0 + b, text, outcome, ngen[b]);
             HBPO_FREE(text);
         }
+        if (hbpo_comm_agree(comm, st) != 0) goto done;
     }
     rc = 0;
 done:
-    HBPO_FREE(tokens); HBPO_FREE(plen); HBPO_FREE(ngen);
+    HBPO_FREE(tokens); HBPO_FREE(plen); HBPO_FREE(ngen); HBPO_FREE(ids);
     return rc;
 }
 

@@ -34,6 +34,14 @@ typedef struct {
     const char *help;
 } command;
 
+/* The ranks of this run: one process, or MPI_COMM_WORLD in build/hbpo_mpi
+   (mpirun -np N build/hbpo_mpi train|eval ...). Rank 0 prints and writes;
+   every rank prints its own errors. fail_shared: the failure was agreed by
+   every rank (they all exit together); otherwise a rank that fails alone
+   ends the others (hbpo_comm's abort), which would wait for it forever. */
+static hbpo_comm comm;
+static int fail_shared;
+
 /* ------------------------------------------------------------------------- */
 /* tokenize / detokenize: JSON Lines on stdin -> JSON Lines on stdout         */
 /* ------------------------------------------------------------------------- */
@@ -515,7 +523,7 @@ static int load_data(const char *cmd, hbpo_dataset *d, const char *path, int lay
         fprintf(stderr, "hbpo %s: %s\n", cmd, hbpo_last_error());
         return -1;
     }
-    if (d->n_skipped)
+    if (d->n_skipped && comm.rank == 0)
         fprintf(stderr, "hbpo %s: skipped %d bad line%s of %s (--strict makes them fatal); first: %s\n",
                 cmd, d->n_skipped, d->n_skipped == 1 ? "" : "s", path, hbpo_dataset_first_skip(d));
     return 0;
@@ -767,6 +775,20 @@ static int trim_metrics(const char *path, long step) {
     return rc;
 }
 
+/* After rank 0's writes of a step: every rank learns whether they worked
+   (hbpo_comm_agree) and whether any rank was asked to stop. */
+static int sync_ranks(int status) {
+    double stop = stop_requested;
+    if (comm.size <= 1) return status;
+    if (hbpo_comm_agree(&comm, status) != 0 || comm.allreduce_f64(&comm, &stop, 1, HBPO_COMM_MAX) != 0) {
+        if (comm.rank == 0 && status == 0) fprintf(stderr, "hbpo train: %s\n", hbpo_last_error());
+        fail_shared = 1;
+        return -1;
+    }
+    stop_requested = stop > 0;
+    return 0;
+}
+
 /* OUT/checkpoint-NNNNNN: model, tokenizer, trainer state and manifest, whole
    or absent (hbpo_trainer_checkpoint); older ones beyond --keep removed. */
 static int save_checkpoint(const hbpo_trainer *t, const char *out, char *path, size_t cap) {
@@ -788,7 +810,7 @@ static void fault_hook(void *user, const char *stage, const hbpo_trainer *t) {
 
 /* One line per step: on a terminal it is rewritten in place. */
 static void train_progress(const hbpo_step_metrics *mt, int k, long total, long first, double t0,
-                           int tty) {
+                           int tty) { /* rank 0 only */
     double dt = now_seconds() - t0, per = dt / (double)(mt->step - first);
     char line[512], eta[32];
     size_t n;
@@ -952,8 +974,11 @@ static int cmd_train(int argc, char **argv) {
         goto done;
     }
     /* starting over: a crash before the first save must not leave the old run resumable */
-    if (force && !resume && hbpo_checkpoint_prune(out, 0) != 0) { status = runtime_error("train", "--force"); goto done; }
-    if (make_dir("train", out) != 0) goto done;
+    if (comm.rank == 0 && force && !resume && hbpo_checkpoint_prune(out, 0) != 0) {
+        status = runtime_error("train", "--force");
+        goto done;
+    }
+    if (comm.rank == 0 && make_dir("train", out) != 0) goto done;
 
     if (hbpo_model_load(&m, model_dir, NULL) != 0) { status = runtime_error("train", "model"); goto done; }
     have_model = 1;
@@ -969,11 +994,12 @@ static int cmd_train(int argc, char **argv) {
     if (hbpo_trainer_init(&t, &c, &m, tok, &data) != 0) { status = runtime_error("train", NULL); goto done; }
     have_trainer = 1;
     if (fault) { t.hook = fault_hook; t.hook_user = (void *)fault; }
+    hbpo_trainer_set_comm(&t, &comm);
     if (resume) {
         snprintf(ckpt, sizeof ckpt, "%s", resume_from ? resume_from : found);
         if (hbpo_trainer_resume(&t, ckpt) != 0) { status = runtime_error("train", "--resume"); goto done; }
         printf("hbpo train: resumed from %s at step %ld\n", ckpt, t.step);
-        if (trim_metrics(metrics_path, t.step) != 0) goto done;
+        if (comm.rank == 0 && trim_metrics(metrics_path, t.step) != 0) goto done;
         last_saved = t.step;
     }
     if (t.step >= steps) {
@@ -981,8 +1007,8 @@ static int cmd_train(int argc, char **argv) {
         status = 0;
         goto done;
     }
-    metrics = fopen(metrics_path, resume ? "a" : "w");
-    if (!metrics) {
+    if (comm.rank == 0) metrics = fopen(metrics_path, resume ? "a" : "w");
+    if (comm.rank == 0 && !metrics) {
         fprintf(stderr, "hbpo train: %s: cannot write: %s\n", metrics_path, strerror(errno));
         goto done;
     }
@@ -1020,6 +1046,8 @@ static int cmd_train(int argc, char **argv) {
     else printf("all\n");
     printf("  run        steps %ld to %ld%s, metrics in %s\n", t.step + 1, steps,
            resume ? " (resumed)" : "", metrics_path);
+    if (comm.size > 1)
+        printf("  ranks      %d (%s), queries split across them, gradients summed\n", comm.size, comm.name);
     if (save_every) printf("  checkpoint %s/checkpoint-NNNNNN, every %d step(s) and at the end", out, save_every);
     else printf("  checkpoint %s/checkpoint-NNNNNN, at the end", out);
     if (c.keep_checkpoints) printf(", the newest %d kept\n", c.keep_checkpoints);
@@ -1032,38 +1060,50 @@ static int cmd_train(int argc, char **argv) {
     while (t.step < steps && !stop_requested) {
         hbpo_step_metrics mt;
         long before = t.step;
+        int wrote = 0, save;
         memset(&mt, 0, sizeof mt);
         rc = hbpo_trainer_step(&t, &mt);
-        if (rc != 0 && t.step == before) { /* nothing done */
+        if (rc != 0 && t.step == before) { /* nothing done; a step fails on every rank together */
+            fail_shared = 1;
             if (tty && t.step > first) fputc('\n', stderr);
-            fprintf(stderr, "hbpo train: step %ld: %s\n", t.step + 1, hbpo_last_error());
+            if (comm.rank == 0) fprintf(stderr, "hbpo train: step %ld: %s\n", t.step + 1, hbpo_last_error());
             goto done;
         }
-        hbpo_metrics_json(&mt, k, line, sizeof line);
-        if (fprintf(metrics, "%s\n", line) < 0 || fflush(metrics) != 0) {
-            fprintf(stderr, "\nhbpo train: %s: write error\n", metrics_path);
+        if (comm.rank == 0) { /* the other ranks wait in sync_ranks */
+            hbpo_metrics_json(&mt, k, line, sizeof line);
+            if (fprintf(metrics, "%s\n", line) < 0 || fflush(metrics) != 0) {
+                fprintf(stderr, "\nhbpo train: %s: write error\n", metrics_path);
+                wrote = -1;
+            }
+            if (wrote == 0) train_progress(&mt, k, steps, first, t0, tty);
+            if (wrote == 0 && mt.nonfinite) {
+                if (tty) fputc('\n', stderr);
+                fprintf(stderr, "hbpo train: step %ld: non-finite loss or gradient norm; update skipped "
+                        "(%ld skipped so far)\n", mt.step, mt.skipped_steps);
+            }
+        }
+        if (rc != 0) { /* --max-nonfinite in a row (on every rank): no save, the last good checkpoint stays */
+            fail_shared = 1;
+            if (comm.rank == 0) {
+                fprintf(stderr, "hbpo train: %s\n", hbpo_last_error());
+                if (last_saved >= 0)
+                    fprintf(stderr, "hbpo train: the last good checkpoint is step %ld in %s\n", last_saved, out);
+            }
             goto done;
         }
-        train_progress(&mt, k, steps, first, t0, tty);
-        if (mt.nonfinite) {
-            if (tty) fputc('\n', stderr);
-            fprintf(stderr, "hbpo train: step %ld: non-finite loss or gradient norm; update skipped "
-                    "(%ld skipped so far)\n", mt.step, mt.skipped_steps);
-        }
-        if (rc != 0) { /* --max-nonfinite in a row: no save, the last good checkpoint stays */
-            fprintf(stderr, "hbpo train: %s\n", hbpo_last_error());
-            if (last_saved >= 0) fprintf(stderr, "hbpo train: the last good checkpoint is step %ld in %s\n",
-                                         last_saved, out);
-            goto done;
-        }
-        if (save_every > 0 && t.step % save_every == 0 && t.step < steps) {
-            if (save_checkpoint(&t, out, ckpt, sizeof ckpt) != 0) goto done;
-            last_saved = t.step;
-        }
+        save = save_every > 0 && t.step % save_every == 0 && t.step < steps;
+        if (comm.rank == 0 && wrote == 0 && save) wrote = save_checkpoint(&t, out, ckpt, sizeof ckpt);
+        if (sync_ranks(wrote) != 0) goto done;
+        if (save) last_saved = t.step;
     }
     if (tty) fputc('\n', stderr);
-    if (last_saved != t.step && save_checkpoint(&t, out, ckpt, sizeof ckpt) != 0) goto done;
-    if (stop_requested) {
+    if (last_saved != t.step &&
+        sync_ranks(comm.rank == 0 ? save_checkpoint(&t, out, ckpt, sizeof ckpt) : 0) != 0)
+        goto done;
+    if (stop_requested) fail_shared = 1; /* every rank stops after the same step */
+    if (stop_requested && comm.rank != 0) {
+        status = 130;
+    } else if (stop_requested) {
         fprintf(stderr, "hbpo train: interrupted after step %ld; saved in %s, --resume continues\n",
                 t.step, ckpt);
         status = 130;
@@ -1254,7 +1294,7 @@ static int cmd_eval(int argc, char **argv) {
     if (load_data("eval", &data, data_path, layout, strict) != 0) goto done;
     view = data; /* the first --limit problems; data keeps owning them */
     if (limit > 0 && limit < view.n) view.n = limit;
-    if (resp_path && !(resp = fopen(resp_path, "w"))) {
+    if (comm.rank == 0 && resp_path && !(resp = fopen(resp_path, "w"))) {
         fprintf(stderr, "hbpo eval: %s: cannot write: %s\n", resp_path, strerror(errno));
         goto done;
     }
@@ -1271,15 +1311,21 @@ static int cmd_eval(int argc, char **argv) {
         ctx.setting = i;
         ctx.data = &view;
         ctx.done = 0;
-        ctx.tty = stderr_is_terminal();
-        rc = hbpo_evaluate(&m, tok, &view, chat, setting_suffix[i], &s, batch, &res[i], eval_each, &ctx);
+        ctx.tty = comm.rank == 0 && stderr_is_terminal();
+        rc = hbpo_evaluate_comm(&comm, &m, tok, &view, chat, setting_suffix[i], &s, batch, &res[i],
+                                eval_each, &ctx);
         if (ctx.tty) fputs("\r\033[K", stderr);
-        if (rc != 0) { status = runtime_error("eval", setting_name[i]); goto done; }
+        if (rc != 0) {
+            fail_shared = 1; /* hbpo_evaluate_comm fails on every rank together */
+            status = comm.rank == 0 ? runtime_error("eval", setting_name[i]) : 1;
+            goto done;
+        }
         ran[i] = 1;
         eval_table(i, &res[i]);
         fflush(stdout);
     }
-    if (json_path && write_eval_json(json_path, model_dir, data_path, chat, &s, res, ran) != 0) goto done;
+    if (comm.rank == 0 && json_path && write_eval_json(json_path, model_dir, data_path, chat, &s, res, ran) != 0)
+        goto done;
     status = 0;
 done:
     if (resp) {
@@ -1548,15 +1594,44 @@ static void usage(FILE *f) {
     for (c = commands; c->name; c++) fprintf(f, "  %-16s %s\n", c->name, c->help);
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     const command *c;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    for (c = commands; c->name; c++)
-        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    for (c = commands; c->name; c++) {
+        if (strcmp(argv[1], c->name) != 0) continue;
+        /* train and eval split their work across ranks; the others run on rank 0 */
+        if (comm.rank != 0 && c->run != cmd_train && c->run != cmd_eval) return 0;
+        return c->run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "hbpo: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv) {
+    int rc;
+#ifdef HBPO_USE_MPI
+    if (hbpo_comm_init_mpi(&comm, &argc, &argv) != 0) {
+        fprintf(stderr, "hbpo: %s\n", hbpo_last_error());
+        return 1;
+    }
+    /* rank 0 prints the reports; every rank keeps stderr for its errors */
+    if (comm.rank != 0 && !freopen("/dev/null", "w", stdout)) return 1;
+#else
+    hbpo_comm_init_single(&comm);
+#endif
+    rc = run_command(argc, argv);
+    /* bad options (2) are the same on every rank; another failure of one
+       rank alone would leave the others waiting in the next exchange */
+    if (rc != 0 && rc != 2 && comm.size > 1 && !fail_shared) {
+        fprintf(stderr, "hbpo: rank %d of %d failed (exit status %d); ending every rank\n", comm.rank,
+                comm.size, rc);
+        fflush(stderr);
+        comm.abort(&comm, rc);
+    }
+    hbpo_comm_free(&comm);
+    return rc;
 }

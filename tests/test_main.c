@@ -18,6 +18,7 @@ SUITE_EXTERN(checkpoint_suite); /* config.json, safetensors, parity with transfo
 SUITE_EXTERN(generate_suite);   /* sampling, KV-cache decoding, greedy parity (test_generate.c) */
 SUITE_EXTERN(data_layer_suite); /* datasets from JSON Lines, the synthetic task (test_data.c) */
 SUITE_EXTERN(trainer_suite);    /* Algorithm 1 wiring, resume, SFT, evaluation (test_trainer.c) */
+SUITE_EXTERN(comm_suite);       /* the communicator seam in one process (test_comm.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
@@ -34,5 +35,6 @@ int main(int argc, char **argv) {
     RUN_SUITE(generate_suite);
     RUN_SUITE(data_layer_suite);
     RUN_SUITE(trainer_suite);
+    RUN_SUITE(comm_suite);
     HBPO_TEST_MAIN_END();
 }
