@@ -820,6 +820,35 @@ TEST load_rejects_bad_files(void) {
     PASS();
 }
 
+/* A tensor name holding an escaped NUL is refused: read as a C string,
+   "model.norm.weight\u0000x" would load as model.norm.weight (issue 12). */
+TEST load_rejects_nul_in_names(void) {
+    static const char name[] = "\"model.norm.weight\"", ins[] = "\\u0000x";
+    char path[1024], *good, *at;
+    size_t len, hl, k, pre, add = sizeof ins - 1;
+    unsigned char *buf;
+    if (ck_setup("qwen2_untied") != 0) FAILm(hbpo_last_error());
+    ck_path(path, sizeof path, "model.safetensors");
+    ASSERT_EQ(0, CK_ST(CK_NONE, NULL));
+    ASSERT_EQ(0, ck_load_tmp()); /* the file loads before the change */
+    good = hbpo_read_file(path, 0, &len);
+    ASSERT(good != NULL);
+    ck_raw = buf = (unsigned char *)malloc(len + add); /* freed by ck_reset */
+    for (hl = 0, k = 8; k-- > 0;) hl = (hl << 8) | (unsigned char)good[k];
+    at = buf ? strstr(good + 8, name) : NULL;
+    if (!at || (size_t)(at - good) >= 8 + hl) { hbpo_free(good); FAILm("no model.norm.weight"); }
+    pre = (size_t)(at - good) + sizeof name - 2; /* up to the closing quote */
+    memcpy(buf, good, pre);
+    memcpy(buf + pre, ins, add);
+    memcpy(buf + pre + add, good + pre, len - pre);
+    hbpo_free(good);
+    for (k = 0; k < 8; k++) buf[k] = (unsigned char)((uint64_t)(hl + add) >> (8 * k));
+    ASSERT_EQ(0, ck_write("model.safetensors", buf, len + add));
+    ASSERT_FAILS_WITH(ck_load_tmp(), "holds a NUL byte");
+    ck_reset();
+    PASS();
+}
+
 /* Random damage to the header bytes (length included): every load must either
    succeed or fail with a message, never crash (run under `make sanitize`). */
 TEST load_survives_header_mutations(void) {
@@ -972,6 +1001,7 @@ SUITE(checkpoint_suite) {
     RUN_TEST(load_tied_ignores_lm_head);
     RUN_TEST(load_rejects_bad_tensors);
     RUN_TEST(load_rejects_bad_files);
+    RUN_TEST(load_rejects_nul_in_names);
     RUN_TEST(load_survives_header_mutations);
     RUN_TEST(load_rejects_trailing_bytes);
     RUN_TEST(load_rejects_bad_folders);
