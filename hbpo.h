@@ -7033,11 +7033,20 @@ static int hbpo__shard_name_ok(const char *s) {
            strlen(s) < 256;
 }
 
+/* Orders weight_map entries by file name, then by position. */
+static int hbpo__shard_cmp(const void *a, const void *b) {
+    const hbpo_json *x = *(const hbpo_json *const *)a, *y = *(const hbpo_json *const *)b;
+    int c = strcmp(x->str, y->str);
+    HBPO__OPS(1);
+    return c ? c : (x > y) - (x < y); /* nodes lie in document order */
+}
+
 static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_path, unsigned char *found) {
     hbpo_json_doc doc;
-    const hbpo_json *wm, *e, *p;
+    const hbpo_json *wm, *e, **order = NULL;
     char *text, path[HBPO__CKPT_PATH_MAX];
-    size_t len, n_files = 0;
+    unsigned char *first = NULL;
+    size_t len, n_files = 0, i, n;
     int rc = -1;
     memset(&doc, 0, sizeof doc);
     text = hbpo_read_file(index_path, HBPO__CKPT_INDEX_MAX, &len);
@@ -7060,11 +7069,23 @@ static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_
             goto done;
         }
     }
-    /* Each distinct file once, in order of first mention. */
-    for (e = wm->child; e; e = e->next) {
-        for (p = wm->child; p != e; p = p->next)
-            if (!strcmp(p->str, e->str)) break;
-        if (p != e) continue;
+    /* Each distinct file once, in order of first mention. Sorting the entries
+       by name finds each name's first mention in O(n log n); scanning the
+       earlier entries for each one was quadratic (2 shards named by a million
+       entries each took hours). */
+    n = wm->len;
+    order = (const hbpo_json **)HBPO_MALLOC((n + 1) * sizeof *order);
+    first = (unsigned char *)HBPO_MALLOC(n + 1);
+    if (!order || !first) {
+        hbpo__fail("%s: out of memory for %lu entries", index_path, (unsigned long)n);
+        goto done;
+    }
+    for (e = wm->child, i = 0; e; e = e->next, i++) order[i] = e;
+    qsort(order, n, sizeof *order, hbpo__shard_cmp);
+    for (i = 0; i < n; i++)
+        first[order[i] - wm->child] = i == 0 || strcmp(order[i - 1]->str, order[i]->str) != 0;
+    for (e = wm->child, i = 0; e; e = e->next, i++) {
+        if (!first[i]) continue;
         if (++n_files > HBPO__CKPT_MAX_SHARDS) {
             hbpo__fail("%s: more than %d shard files", index_path, HBPO__CKPT_MAX_SHARDS);
             goto done;
@@ -7078,6 +7099,8 @@ static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_
     }
     rc = 0;
 done:
+    HBPO_FREE(order);
+    HBPO_FREE(first);
     hbpo_json_free(&doc);
     return rc;
 }

@@ -11,6 +11,7 @@
        `make sanitize` too. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir, rmdir */
 #include "hbpo_test.h"
+#define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
 
 #include <dirent.h>
@@ -961,6 +962,55 @@ TEST load_rejects_duplicates_across_shards(void) {
     PASS();
 }
 
+/* Index text naming a.safetensors n times, then b.safetensors n times; in ck_raw. */
+static size_t ck_big_index(size_t n) {
+    size_t i, m = 0, cap = 2 * n * 40 + 64;
+    char *t;
+    free(ck_raw);
+    ck_raw = t = (char *)malloc(cap);
+    if (!t) return 0;
+    m += (size_t)snprintf(t + m, cap - m, "{\"weight_map\": {");
+    for (i = 0; i < 2 * n; i++)
+        m += (size_t)snprintf(t + m, cap - m, "%s\"t%lu\": \"%s.safetensors\"", i ? ", " : "",
+                              (unsigned long)i, i < n ? "a" : "b");
+    m += (size_t)snprintf(t + m, cap - m, "}}");
+    return m;
+}
+
+/* Finding each shard's first mention takes O(n log n) in the entries of the
+   index: it once scanned all earlier entries for each entry, so two shards
+   named by many entries each took quadratic time. Counted in steps
+   (hbpo_op_count), not seconds. */
+TEST load_index_work_is_linear(void) {
+    enum { N = 20000 };
+    unsigned long long c0, w1, w2;
+    size_t len;
+    int half, r1, r2;
+    if (ck_setup("qwen2_untied") != 0) FAILm(hbpo_last_error());
+    half = ck_m.n_tensors / 2;
+    ASSERT_EQ(0, ck_write_st("a.safetensors", ck_a, 0, half, "F32", CK_NONE, NULL));
+    ASSERT_EQ(0, ck_write_st("b.safetensors", ck_a, half, ck_m.n_tensors, "F32", CK_NONE, NULL));
+    len = ck_big_index(N);
+    ASSERT(len > 0);
+    ASSERT_EQ(0, ck_write("model.safetensors.index.json", ck_raw, len));
+    c0 = hbpo_op_count();
+    r1 = ck_load_tmp();
+    w1 = hbpo_op_count() - c0;
+    len = ck_big_index(2 * N);
+    ASSERT(len > 0);
+    ASSERT_EQ(0, ck_write("model.safetensors.index.json", ck_raw, len));
+    c0 = hbpo_op_count();
+    r2 = ck_load_tmp();
+    w2 = hbpo_op_count() - c0;
+    if (r1 != 0 || r2 != 0) FAILm(hbpo_last_error());
+    ck_b = ck_download(&ck_m2, ck_m2.params);
+    ASSERT(ck_b && memcmp(ck_a, ck_b, ck_m.n_params * sizeof(float)) == 0);
+    if (w1 < N || (double)w2 > 2.5 * (double)w1)
+        HBPO_TEST__FAILF("%llu steps, twice the entries %llu", w1, w2);
+    ck_reset();
+    PASS();
+}
+
 TEST save_rejects_bad_arguments(void) {
     hbpo_model_config c;
     char path[1024];
@@ -1006,6 +1056,7 @@ SUITE(checkpoint_suite) {
     RUN_TEST(load_rejects_trailing_bytes);
     RUN_TEST(load_rejects_bad_folders);
     RUN_TEST(load_rejects_duplicates_across_shards);
+    RUN_TEST(load_index_work_is_linear);
     RUN_TEST(save_rejects_bad_arguments);
     ck_reset();
 }
