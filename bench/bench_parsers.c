@@ -87,14 +87,16 @@ int main(void) {
     char path[600];
     const char *d = getenv("HBPO_DATA_DIR");
     int k;
-    snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json", d && *d ? d : "../shared/data");
+    snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json",
+             d && *d ? d : "../shared/data");
     if (hbpo_tokenizer_load(&tok, path) != 0) {
         fprintf(stderr, "bench_parsers: %s; NFC row skipped\n", hbpo_last_error());
         tok = NULL;
     }
     buf = (char *)malloc(16u << 20);
     if (!buf) return 1;
-    printf("bench_parsers: n and 2n side by side (one run; wall time is noisy on a shared machine)\n");
+    printf("bench_parsers: n and 2n side by side in one run (wall time is noisy on a shared "
+           "machine; the steps are exact)\n");
     printf("%-26s %9s %10s %10s %7s %13s %13s %7s\n", "input", "n", "time n", "time 2n", "ratio",
            "steps n", "steps 2n", "ratio");
     for (k = 0; k < 4; k++) {

@@ -62,7 +62,8 @@ FUZZ_UNUSED static const char *fuzz_dir(void) {
     const char *tmp;
     if (!dir[0]) {
         tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
-        snprintf(dir, sizeof fuzz_dir_name, "%s/hbpo_fuzz_%ld", tmp && *tmp ? tmp : "/tmp", (long)getpid());
+        snprintf(dir, sizeof fuzz_dir_name, "%s/hbpo_fuzz_%ld", tmp && *tmp ? tmp : "/tmp",
+                 (long)getpid());
         if (hbpo_make_dir(dir) != 0) {
             fprintf(stderr, "fuzz: %s\n", hbpo_last_error());
             abort();
@@ -113,7 +114,9 @@ FUZZ_UNUSED static hbpo_tokenizer *fuzz_tokenizer(void) {
     const char *p = getenv("HBPO_FUZZ_TOKENIZER"), *d = getenv("HBPO_DATA_DIR");
     hbpo_tokenizer *t = NULL;
     if (p && *p) snprintf(path, sizeof path, "%s", p);
-    else snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json", d && *d ? d : "../shared/data");
+    else
+        snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json",
+                 d && *d ? d : "../shared/data");
     if (access(path, R_OK) == 0 && hbpo_tokenizer_load(&t, path) == 0) {
         fprintf(stderr, "fuzz: tokenizer %s\n", path);
         return t;

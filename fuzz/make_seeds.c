@@ -116,12 +116,14 @@ int main(int argc, char **argv) {
         snprintf(name, sizeof name, "%s_header.json", configs[i]);
         seed_st_header(name, path);
     }
-    seed_file("index", "fixture_index.json", "tests/fixtures/qwen2/qwen2_sharded/model.safetensors.index.json");
+    seed_file("index", "fixture_index.json",
+              "tests/fixtures/qwen2/qwen2_sharded/model.safetensors.index.json");
     seed_file("json", "policy_loss.json", "tests/fixtures/policy_loss.json");
 
     /* the tiny model of the checkpoint harnesses, whole (F32, BF16) and sharded */
     snprintf(tmp, sizeof tmp, "%s/tmp_ckpt", out_root);
-    if (hbpo_model_config_parse(&c, tiny, strlen(tiny)) != 0 || hbpo_model_create(&m, &c, NULL) != 0) {
+    if (hbpo_model_config_parse(&c, tiny, strlen(tiny)) != 0 ||
+        hbpo_model_create(&m, &c, NULL) != 0) {
         fprintf(stderr, "make_seeds: %s\n", hbpo_last_error());
         return 1;
     }
@@ -143,7 +145,8 @@ int main(int argc, char **argv) {
             for (i = 1; i <= 9; i++) { /* the shard count depends on the table */
                 int of;
                 for (of = (int)i; of <= 9; of++) {
-                    snprintf(path, sizeof path, "%s/model-%05d-of-%05d.safetensors", tmp, (int)i, of);
+                    snprintf(path, sizeof path, "%s/model-%05d-of-%05d.safetensors", tmp,
+                             (int)i, of);
                     remove(path);
                 }
             }
@@ -156,7 +159,10 @@ int main(int argc, char **argv) {
 
     /* tokenizer.json: the byte-level one, a minimal one, the NUL merge of issue 12 */
     snprintf(path, sizeof path, "%s/bytes_tokenizer.json", out_root);
-    if (hbpo_tokenizer_write_bytes(path) != 0) { fprintf(stderr, "%s\n", hbpo_last_error()); return 1; }
+    if (hbpo_tokenizer_write_bytes(path) != 0) {
+        fprintf(stderr, "%s\n", hbpo_last_error());
+        return 1;
+    }
     seed_file("tokenizer_load", "bytes.json", path);
     seed_file("json", "bytes_tokenizer.json", path);
     remove(path);
