@@ -3,6 +3,8 @@
 #   make run        the main job: the tiny HBPO demo (SFT, HBPO, evaluation) into build/demo
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       every libFuzzer harness in fuzz/ for FUZZ_S seconds (default 60)
+#   make fuzz-smoke the same for 10 s each (CI)
 #   make bench      the benchmarks in bench/ (figures, not pass/fail)
 #   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
 #   make clean
@@ -54,7 +56,8 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda clean deps info compile-matrix bench _run _test _sanitize
+.PHONY: all run test sanitize cuda clean deps info compile-matrix bench _run _test _sanitize \
+        fuzz fuzz-smoke fuzz-build
 
 all: info $(EXAMPLES)
 
@@ -142,6 +145,36 @@ sanitize: deps
 _sanitize: | $(BUILD)
 	$(CC) $(STD) -O1 -g $(WARN) $(SAN) $(BLAS_CFLAGS) -I. -Itests -o $(BUILD)/test_hbpo_san $(TEST_SRC) $(BLAS_LIBS) -lm
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/test_hbpo_san
+
+# --- fuzzing -------------------------------------------------------------------
+# libFuzzer harnesses (fuzz/fuzz_*.c) for every parser of outside input, built
+# with clang -fsanitize=fuzzer,address,undefined; hbpo's implementation is
+# compiled once (fuzz/fuzz_impl.c) and linked into each. Seed corpora are made
+# at run time from tests/fixtures (fuzz/make_seeds.c); fuzz/run.sh runs each
+# harness FUZZ_S seconds and prints executions per harness. Needs clang's
+# libFuzzer runtime (Debian: libclang-rt-14-dev).
+FUZZ_S      ?= 60
+FUZZ_CC     ?= clang
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZERS     := json jsonl config safetensors index tokenizer_load encode decode dataset answer
+FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               -fno-omit-frame-pointer -I.
+FUZZ_BINS   := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZERS))
+
+$(FUZZ_DIR):
+	@mkdir -p $(FUZZ_DIR)
+$(FUZZ_DIR)/impl.o: fuzz/fuzz_impl.c $(HEADERS) | $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_DIR)/impl.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_DIR)/impl.o -lm
+$(FUZZ_DIR)/make_seeds: fuzz/make_seeds.c $(HEADERS) | $(FUZZ_DIR)
+	$(CC) $(STD) -O1 $(WARN) -I. -o $@ $< -lm
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_DIR)/make_seeds
+fuzz: fuzz-build
+	@sh fuzz/run.sh $(FUZZ_DIR) $(FUZZ_S) $(FUZZERS)
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_S=10
 
 # --- CUDA (compile and link only where no GPU is present) ------------------------
 # The host compiler gets the same -Wall -Wextra -Werror as the C code; CUDA 13's

@@ -43,6 +43,12 @@
                           it mpi.h is never included and the function says so).
      HBPO_MALLOC(sz), HBPO_REALLOC(p,sz), HBPO_FREE(p)
                           allocator override: define all three or none.
+     HBPO_COUNT_OPS       count the steps of the text parsers whose cost
+                          grows with their input (NFC ordering, \boxed
+                          search, JSON, the tokenizer's loops) in a
+                          per-thread counter, hbpo_op_count(); the tests use
+                          it to check that twice the input is about twice
+                          the work. Off by default (no cost).
      OpenMP is used when the compiler enables it (_OPENMP): rows and heads
      are split across threads, every reduction has a fixed order, and with
      OpenBLAS the products run single-threaded per block of rows (one thread
@@ -258,6 +264,12 @@ HBPODEF int hbpo_gsm8k_extract(const char *answer, char *out, size_t outlen);
    included). The last box decides; a boxed answer of 4096 bytes or more is
    wrong. */
 HBPODEF int hbpo_judge(const char *response, const char *gold);
+
+#ifdef HBPO_COUNT_OPS
+/* Steps counted so far on this thread by the text parsers (see the option
+   HBPO_COUNT_OPS): a clock that ticks per unit of work, not per second. */
+HBPODEF unsigned long long hbpo_op_count(void);
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* 5. Tokenizer and chat format                                              */
@@ -1236,6 +1248,7 @@ typedef struct hbpo_json hbpo_json;
 struct hbpo_json {
     hbpo_json_type type;
     const char *key;     /* member name when the parent is an object, else NULL */
+    size_t      key_len; /* its length in bytes (a name may hold an escaped NUL) */
     const char *str;     /* decoded UTF-8, NUL-terminated (strings only) */
     size_t      len;     /* string length in bytes, or number of children */
     double      num;     /* numbers */
@@ -1779,6 +1792,17 @@ HBPODEF int hbpo_policy_loss(const hbpo_policy_config *c, int B, int T, const fl
    longer answers are compared as raw strings. */
 #define HBPO__ANS_MAX 4096
 
+/* HBPO__OPS(n) adds n steps to the counter of HBPO_COUNT_OPS. Every loop over
+   outside input whose length is unbounded ticks it, so a test can measure the
+   work of an input and of one twice its size without a clock. */
+#ifdef HBPO_COUNT_OPS
+static HBPO__THREAD_LOCAL unsigned long long hbpo__ops;
+#define HBPO__OPS(n) (hbpo__ops += (unsigned long long)(n))
+HBPODEF unsigned long long hbpo_op_count(void) { return hbpo__ops; }
+#else
+#define HBPO__OPS(n) ((void)sizeof(n)) /* not evaluated */
+#endif
+
 static int hbpo__ans_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
@@ -1832,16 +1856,24 @@ static void hbpo__ans_puts(hbpo__ans_buf *b, const char *s) { hbpo__ans_put(b, s
 
 /* ---- \boxed extraction (last_boxed_only_string + remove_boxed) ---- */
 
-/* The start of the last occurrence of pat that begins before `before`. */
-static int hbpo__ans_rfind(const char *text, size_t before, const char *pat, size_t *at) {
-    const char *p = text, *hit;
-    int found = 0;
-    while ((hit = strstr(p, pat)) != NULL && (size_t)(hit - text) < before) {
-        *at = (size_t)(hit - text);
-        found = 1;
-        p = hit + 1;
+/* The start of the last occurrence of pat (patlen bytes) in text[0..len)
+   that begins before `before`. It searches backwards from `before`, so the
+   caller's walk from the last candidate to the first reads the text once
+   (a forward strstr from the start for every rejected candidate made 252 KB
+   of "\boxedx" take seconds). */
+static int hbpo__ans_rfind(const char *text, size_t len, size_t before, const char *pat,
+                           size_t patlen, size_t *at) {
+    size_t i;
+    if (len < patlen) return 0;
+    if (before > len - patlen + 1) before = len - patlen + 1;
+    for (i = before; i-- > 0;) {
+        HBPO__OPS(1);
+        if (text[i] == pat[0] && memcmp(text + i, pat, patlen) == 0) {
+            *at = i;
+            return 1;
+        }
     }
-    return found;
+    return 0;
 }
 
 /* The answer of the box command (cmdlen bytes) at text[at]: 1 with its bytes
@@ -1857,12 +1889,14 @@ static int hbpo__ans_box_at(const char *text, size_t at, size_t cmdlen, int spac
     size_t i = at + cmdlen, j;
     int depth = 0;
     while (hbpo__ans_space(text[i])) i++;
+    HBPO__OPS(i - at);
     if (text[i] == '{') {
         for (j = i; text[j]; j++) {
             if (text[j] == '{') depth++;
             else if (text[j] == '}' && --depth == 0) {
                 *b = i + 1;
                 *e = j;
+                HBPO__OPS(j - i);
                 return 1;
             }
         }
@@ -1870,6 +1904,7 @@ static int hbpo__ans_box_at(const char *text, size_t at, size_t cmdlen, int spac
     }
     if (!spaced || i == at + cmdlen) return 0;
     for (j = i; text[j] && text[j] != '$'; j++) {}
+    HBPO__OPS(j - i);
     while (j > i && hbpo__ans_space(text[j - 1])) j--;
     if (j == i) return 0;
     *b = i;
@@ -1884,12 +1919,13 @@ static int hbpo__ans_box_at(const char *text, size_t at, size_t cmdlen, int spac
    answer at all, as in the reference. */
 HBPODEF int hbpo_extract_boxed(const char *text, char *out, size_t outlen) {
     static const char *const cmd[2] = {"\\boxed", "\\fbox"};
-    size_t at, b = 0, e = 0, before, len;
+    size_t at, b = 0, e = 0, before, len, tlen;
     int c, r = 0;
     if (!text) return hbpo__fail("hbpo_extract_boxed: text is NULL");
+    tlen = strlen(text);
     for (c = 0; c < 2 && r != 1; c++) {
-        before = strlen(text) + 1;
-        while (hbpo__ans_rfind(text, before, cmd[c], &at)) {
+        before = tlen;
+        while (hbpo__ans_rfind(text, tlen, before, cmd[c], strlen(cmd[c]), &at)) {
             r = hbpo__ans_box_at(text, at, strlen(cmd[c]), c == 0, &b, &e);
             if (r < 0)
                 return hbpo__fail("hbpo_extract_boxed: the last %s has no closing brace", cmd[c]);
@@ -3516,19 +3552,54 @@ static uint32_t hbpo__nfc_compose(uint32_t a, uint32_t b) {
     return 0;
 }
 
-/* NFC of in[0..n) into out (room for 4n code points); returns the count.
-   Decompose, order marks by class (stable), compose (UAX #15). */
-static size_t hbpo__nfc(const uint32_t *in, size_t n, uint32_t *out) {
+/* The canonical ordering (UAX #15): each run of marks (nonzero class)
+   sorted stably by class. A run is tagged first, class << 21 | code point
+   (code points fit in 21 bits), so comparing tags >> 21 compares classes
+   without a table look-up per comparison. Short runs (nearly all text) take
+   an insertion sort; longer ones a bottom-up merge sort through tmp, so a
+   run of n marks costs O(n log n) where an insertion sort is quadratic
+   ("a" + 32k U+0301 + 32k U+0316 took seconds). Each pass of the merge
+   sort is stable (ties take the left element), so the result is the
+   insertion sort's. */
+#define HBPO__NFC_SHORT_RUN 16
+static void hbpo__nfc_order_run(uint32_t *a, size_t n, uint32_t *tmp) {
+    size_t i, j, w, lo, mid, hi, l, r;
+    uint32_t t, *src = a, *dst = tmp, *sw;
+    for (i = 0; i < n; i++) a[i] |= (uint32_t)hbpo__nfc_ccc(a[i]) << 21;
+    for (lo = 0; lo < n; lo += HBPO__NFC_SHORT_RUN) { /* sorted blocks of 16 */
+        hi = lo + HBPO__NFC_SHORT_RUN < n ? lo + HBPO__NFC_SHORT_RUN : n;
+        for (i = lo + 1; i < hi; i++)
+            for (j = i; j > lo && (a[j - 1] >> 21) > (a[j] >> 21); j--) {
+                t = a[j]; a[j] = a[j - 1]; a[j - 1] = t;
+                HBPO__OPS(1);
+            }
+    }
+    for (w = HBPO__NFC_SHORT_RUN; w < n; w *= 2) { /* merge pairs of blocks of w */
+        for (lo = 0; lo < n; lo += 2 * w) {
+            mid = lo + w < n ? lo + w : n;
+            hi = lo + 2 * w < n ? lo + 2 * w : n;
+            for (l = lo, r = mid, i = lo; i < hi; i++)
+                dst[i] = r >= hi || (l < mid && (src[l] >> 21) <= (src[r] >> 21)) ? src[l++] : src[r++];
+            HBPO__OPS(hi - lo);
+        }
+        sw = src; src = dst; dst = sw;
+    }
+    for (i = 0; i < n; i++) a[i] = src[i] & 0x1FFFFFu;
+}
+
+/* NFC of in[0..n) into out (room for 4n code points), with tmp (room for 4n
+   code points) as scratch; returns the count. Decompose, order marks by
+   class (stable), compose (UAX #15). */
+static size_t hbpo__nfc(const uint32_t *in, size_t n, uint32_t *out, uint32_t *tmp) {
     size_t i, j, m = 0, w, starter;
     int last, k;
-    uint32_t t, c;
+    uint32_t c;
     for (i = 0; i < n; i++) m = hbpo__nfc_decompose(in[i], out, m);
-    for (i = 1; i < m; i++) {
-        k = hbpo__nfc_ccc(out[i]);
-        if (k == 0) continue;
-        for (j = i; j > 0 && hbpo__nfc_ccc(out[j - 1]) > k; j--) {
-            t = out[j]; out[j] = out[j - 1]; out[j - 1] = t;
-        }
+    for (i = 0; i < m; i = j + 1) { /* each maximal run of marks out[i..j) */
+        while (i < m && hbpo__nfc_ccc(out[i]) == 0) i++;
+        for (j = i; j < m && hbpo__nfc_ccc(out[j]) != 0; j++) {}
+        if (j - i > 1) hbpo__nfc_order_run(out + i, j - i, tmp);
+        HBPO__OPS(j - i + 1);
     }
     if (m == 0) return 0;
     /* starter: index of the last starter in the output; last: class of the
@@ -3681,12 +3752,17 @@ static const char *hbpo__tok_str(const hbpo_tokenizer *t, int id) {
 
 /* The id of the token string s[0..n), or -1. */
 static int hbpo__tok_find(const hbpo_tokenizer *t, const char *s, size_t n) {
-    size_t m = t->str_cap - 1, i = (size_t)hbpo__tok_hash(s, n) & m;
+    size_t m = t->str_cap - 1, i = (size_t)hbpo__tok_hash(s, n) & m, k;
     const char *u;
     int id;
     for (; (id = t->str_hash[i]) >= 0; i = (i + 1) & m) {
+        /* Token strings hold no NUL (the loader refuses them), so u is read
+           only up to its terminator: s matches when its n bytes equal u's
+           and u ends there. A NUL inside s stops the loop at a mismatch
+           (u[k] != 0 there), never past the end of u. */
         u = hbpo__tok_str(t, id);
-        if (strncmp(u, s, n) == 0 && u[n] == 0) return id;
+        for (k = 0; k < n && u[k] && u[k] == s[k]; k++) {}
+        if (k == n && u[n] == 0) return id;
     }
     return -1;
 }
@@ -3747,11 +3823,17 @@ static int hbpo__tok_json_id(const hbpo_json *v, int *id) {
     return 0;
 }
 
+/* 1 when v is a string holding a NUL byte: no token may (they are kept as C
+   strings, and ByteLevel writes byte 0 as U+0100, so real vocabularies never do). */
+static int hbpo__tok_has_nul(const hbpo_json *v) {
+    return v && v->type == HBPO_JSON_STRING && memchr(v->str, 0, v->len) != NULL;
+}
+
 /* NFC of the UTF-8 string s into a new NUL-terminated string. */
 static char *hbpo__tok_nfc_string(const char *s, size_t n, size_t *outlen) {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     uint32_t *cps = (uint32_t *)HBPO_MALLOC((n + 1) * sizeof(uint32_t));
-    uint32_t *nf = (uint32_t *)HBPO_MALLOC((4 * n + 1) * sizeof(uint32_t));
+    uint32_t *nf = (uint32_t *)HBPO_MALLOC((8 * n + 1) * sizeof(uint32_t)); /* out, then tmp */
     unsigned char *o = (unsigned char *)HBPO_MALLOC(16 * n + 1);
     size_t m = 0, k, i, w = 0;
     int len;
@@ -3761,7 +3843,7 @@ static char *hbpo__tok_nfc_string(const char *s, size_t n, size_t *outlen) {
         p += len;
         m++;
     }
-    k = hbpo__nfc(cps, m, nf);
+    k = hbpo__nfc(cps, m, nf, nf + 4 * n);
     for (i = 0; i < k; i++) w += hbpo__utf8_put(nf[i], o + w);
     o[w] = 0;
     *outlen = w;
@@ -3899,6 +3981,9 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
             return hbpo__fail("hbpo_tokenizer: vocab entry \"%.80s\": id is not an integer "
                               "in [0, %d)", m->key, HBPO__TOK_MAX_IDS);
         n = strlen(m->key);
+        if (n != m->key_len)
+            return hbpo__fail("hbpo_tokenizer: vocab entry %d \"%.80s...\" holds a NUL byte", id,
+                              m->key);
         if (n == 0 || n > HBPO__TOK_MAX_BYTES)
             return hbpo__fail("hbpo_tokenizer: vocab entry %d has %lu bytes (1 to %d allowed)", id,
                               (unsigned long)n, HBPO__TOK_MAX_BYTES);
@@ -3908,9 +3993,10 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
     for (i = 0, m = added ? added->child : NULL; m; m = m->next, i++) {
         s = hbpo_json_get_string(m, "content");
         if (!s || !s[0] || strlen(s) > HBPO__TOK_MAX_BYTES ||
+            hbpo__tok_has_nul(hbpo_json_get(m, "content")) ||
             hbpo__tok_json_id(hbpo_json_get(m, "id"), &id))
             return hbpo__fail("hbpo_tokenizer: added_tokens[%lu] needs a non-empty \"content\" "
-                              "(at most %d bytes) and an integer \"id\" in [0, %d)",
+                              "(at most %d bytes, no NUL) and an integer \"id\" in [0, %d)",
                               (unsigned long)i, HBPO__TOK_MAX_BYTES, HBPO__TOK_MAX_IDS);
         for (k = 0; k < 3; k++) {
             static const char *const opt[3] = {"lstrip", "rstrip", "single_word"};
@@ -3960,8 +4046,14 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
     }
 
     /* Merges: "a b" strings (one space) or [a, b] pairs; rank = position. A
-       pair listed twice keeps its last rank, as tokenizers' map does. */
+       pair listed twice keeps its last rank, as tokenizers' map does. No
+       token holds a NUL byte, so a merge naming one is refused (read as a C
+       string, "ab\u0000Z" would otherwise name "ab"). */
     for (r = 0, m = merges->child; m; m = m->next, r++) {
+        if (hbpo__tok_has_nul(m) ||
+            (m->type == HBPO_JSON_ARRAY && (hbpo__tok_has_nul(m->child) ||
+                                            (m->child && hbpo__tok_has_nul(m->child->next)))))
+            return hbpo__fail("hbpo_tokenizer: merges[%d] holds a NUL byte", r);
         if (m->type == HBPO_JSON_STRING) {
             sp = strchr(m->str, ' ');
             if (!sp || strchr(sp + 1, ' ') || sp == m->str || !sp[1])
@@ -4007,6 +4099,8 @@ static int hbpo__tok_build(hbpo_tokenizer *t, const hbpo_json *root) {
         t->byte_id[k] = hbpo__tok_find(t, (const char *)u, n);
     }
     s = hbpo_json_get_string(model, "unk_token");
+    if (hbpo__tok_has_nul(hbpo_json_get(model, "unk_token")))
+        return hbpo__fail("hbpo_tokenizer: unk_token holds a NUL byte");
     t->unk_id = s ? hbpo__tok_find(t, s, strlen(s)) : -1;
 
     /* Added tokens: matched in the raw text when "normalized" is false (the
@@ -4219,7 +4313,9 @@ static void hbpo__tok_heap_push(hbpo__tok_enc *e, const int *next, size_t *n, in
     while (i > 0 && hbpo__tok_heap_less(h, i, p = (i - 1) / 2)) {
         hbpo__tok_heap_swap(h, i, p);
         i = p;
+        HBPO__OPS(1);
     }
+    HBPO__OPS(1);
 }
 
 static void hbpo__tok_heap_pop(int *h, size_t *n) {
@@ -4230,6 +4326,7 @@ static void hbpo__tok_heap_pop(int *h, size_t *n) {
         s = i;
         if (l < *n && hbpo__tok_heap_less(h, l, s)) s = l;
         if (l + 1 < *n && hbpo__tok_heap_less(h, l + 1, s)) s = l + 1;
+        HBPO__OPS(1);
         if (s == i) break;
         hbpo__tok_heap_swap(h, i, s);
         i = s;
@@ -4363,6 +4460,7 @@ static void hbpo__tok_words(hbpo__tok_enc *e, const unsigned char *s, size_t n) 
     e->off[m] = n;
     for (i = 0; i < m; i = j) {
         j = hbpo__tok_pretoken(e->cp, e->cls, i, m);
+        HBPO__OPS(j - i);
         hbpo__tok_bpe(e, s + e->off[i], e->off[j] - e->off[i]);
     }
 }
@@ -4376,9 +4474,11 @@ static size_t hbpo__tok_find_added(const hbpo_tokenizer *t, int g, const unsigne
     const hbpo__tok_added *a;
     if (lo == hi) return n;
     for (i = 0; i < n; i++) {
+        HBPO__OPS(1);
         if (!t->added_first[g][s[i]]) continue;
         for (k = lo; k < hi; k++) { /* longest first */
             a = &t->added[k];
+            HBPO__OPS(1);
             if (a->len <= n - i && (unsigned char)a->text[0] == s[i] &&
                 memcmp(a->text, s + i, a->len) == 0) {
                 *hit = a;
@@ -4404,8 +4504,9 @@ static void hbpo__tok_piece(hbpo__tok_enc *e, const unsigned char *s, size_t n) 
             if (!unsafe && hbpo__nfc_unsafe(e->cp[m])) unsafe = 1;
         }
         if (unsafe) {
-            if (hbpo__tok_grow(e, &e->nf, &e->nf_cap, 4 * m + 1, sizeof(uint32_t))) return;
-            k = hbpo__nfc(e->cp, m, e->nf);
+            /* the NFC, then scratch for its ordering */
+            if (hbpo__tok_grow(e, &e->nf, &e->nf_cap, 8 * m + 1, sizeof(uint32_t))) return;
+            k = hbpo__nfc(e->cp, m, e->nf, e->nf + 4 * m);
             if (hbpo__tok_grow(e, &e->norm, &e->norm_cap, 4 * k + 1, 1)) return;
             for (i = 0; i < k; i++) w += hbpo__utf8_put(e->nf[i], e->norm + w);
             s = e->norm;
@@ -4433,6 +4534,7 @@ HBPODEF int hbpo_tokenizer_encode(const hbpo_tokenizer *t, const char *text, siz
     if (!text && len) return hbpo__fail("hbpo_tokenizer_encode: text is NULL");
     if (cap < 0 || (cap > 0 && !ids))
         return hbpo__fail("hbpo_tokenizer_encode: ids is NULL or cap < 0");
+    HBPO__OPS(len);
     for (p = s, end = s + len; p < end; p += n)
         if (!(n = hbpo__utf8_next(p, end, &cp)))
             return hbpo__fail("hbpo_tokenizer_encode: invalid UTF-8 at byte %lu (0x%02X)",
@@ -6934,6 +7036,8 @@ static int hbpo__st_open(hbpo__st_file *sf, const char *path) {
         memset(e, 0, sizeof *e);
         e->name = v->key;
         e->slot = -1;
+        if (strlen(v->key) != v->key_len)
+            return hbpo__fail("%s: tensor %s...: the name holds a NUL byte", path, e->name);
         if (v->type != HBPO_JSON_OBJECT)
             return hbpo__fail("%s: tensor %s: entry is not an object", path, e->name);
         d = hbpo_json_get(v, "dtype");
@@ -7116,11 +7220,20 @@ static int hbpo__shard_name_ok(const char *s) {
            strlen(s) < 256;
 }
 
+/* Orders weight_map entries by file name, then by position. */
+static int hbpo__shard_cmp(const void *a, const void *b) {
+    const hbpo_json *x = *(const hbpo_json *const *)a, *y = *(const hbpo_json *const *)b;
+    int c = strcmp(x->str, y->str);
+    HBPO__OPS(1);
+    return c ? c : (x > y) - (x < y); /* nodes lie in document order */
+}
+
 static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_path, unsigned char *found) {
     hbpo_json_doc doc;
-    const hbpo_json *wm, *e, *p;
+    const hbpo_json *wm, *e, **order = NULL;
     char *text, path[HBPO__CKPT_PATH_MAX];
-    size_t len, n_files = 0;
+    unsigned char *first = NULL;
+    size_t len, n_files = 0, i, n;
     int rc = -1;
     memset(&doc, 0, sizeof doc);
     text = hbpo_read_file(index_path, HBPO__CKPT_INDEX_MAX, &len);
@@ -7143,11 +7256,23 @@ static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_
             goto done;
         }
     }
-    /* Each distinct file once, in order of first mention. */
-    for (e = wm->child; e; e = e->next) {
-        for (p = wm->child; p != e; p = p->next)
-            if (!strcmp(p->str, e->str)) break;
-        if (p != e) continue;
+    /* Each distinct file once, in order of first mention. Sorting the entries
+       by name finds each name's first mention in O(n log n); scanning the
+       earlier entries for each one was quadratic (2 shards named by a million
+       entries each took hours). */
+    n = wm->len;
+    order = (const hbpo_json **)HBPO_MALLOC((n + 1) * sizeof *order);
+    first = (unsigned char *)HBPO_MALLOC(n + 1);
+    if (!order || !first) {
+        hbpo__fail("%s: out of memory for %lu entries", index_path, (unsigned long)n);
+        goto done;
+    }
+    for (e = wm->child, i = 0; e; e = e->next, i++) order[i] = e;
+    qsort(order, n, sizeof *order, hbpo__shard_cmp);
+    for (i = 0; i < n; i++)
+        first[order[i] - wm->child] = i == 0 || strcmp(order[i - 1]->str, order[i]->str) != 0;
+    for (e = wm->child, i = 0; e; e = e->next, i++) {
+        if (!first[i]) continue;
         if (++n_files > HBPO__CKPT_MAX_SHARDS) {
             hbpo__fail("%s: more than %d shard files", index_path, HBPO__CKPT_MAX_SHARDS);
             goto done;
@@ -7161,6 +7286,8 @@ static int hbpo__load_sharded(hbpo_model *m, const char *dir, const char *index_
     }
     rc = 0;
 done:
+    HBPO_FREE(order);
+    HBPO_FREE(first);
     hbpo_json_free(&doc);
     return rc;
 }
@@ -9760,7 +9887,9 @@ static const char *hbpo__json_what(const hbpo__json_parser *ps, const char *at, 
 
 /* JSON whitespace is exactly space, tab, LF and CR. */
 static const char *hbpo__json_ws(const char *p, const char *end) {
+    const char *p0 = p;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    HBPO__OPS(p - p0 + 1);
     return p;
 }
 
@@ -9900,6 +10029,7 @@ static int hbpo__json_string(hbpo__json_parser *ps, const char **out, size_t *ou
     *d = 0;
     *out = start;
     *outlen = (size_t)(d - start);
+    HBPO__OPS((const char *)p - ps->p);
     ps->sp = d + 1;
     ps->p = (const char *)p + 1;
     return 0;
@@ -9937,6 +10067,7 @@ static int hbpo__json_number(hbpo__json_parser *ps, double *out) {
     }
 #undef HBPO__DIGIT
     n = (size_t)(p - s);
+    HBPO__OPS(n);
     if (integer && n - (*s == '-') <= 15) {
         /* Integers below 10^15 are exact in a double at every step, so this
            equals strtod's result (and is much faster on tokenizer vocabularies). */
@@ -9973,14 +10104,13 @@ static int hbpo__json_literal(hbpo__json_parser *ps, const char *word, size_t n)
 }
 
 /* A member name and its ':' (after '{' or ','). */
-static int hbpo__json_key(hbpo__json_parser *ps, const char **key) {
+static int hbpo__json_key(hbpo__json_parser *ps, const char **key, size_t *klen) {
     char what[16];
-    size_t klen;
     ps->p = hbpo__json_ws(ps->p, ps->end);
     if (ps->p >= ps->end || *ps->p != '"')
         return hbpo__json_error(ps, ps->p, "expected a string key, found %s",
                                 hbpo__json_what(ps, ps->p, what));
-    if (hbpo__json_string(ps, key, &klen)) return -1;
+    if (hbpo__json_string(ps, key, klen)) return -1;
     ps->p = hbpo__json_ws(ps->p, ps->end);
     if (ps->p >= ps->end || *ps->p != ':')
         return hbpo__json_error(ps, ps->p, "expected ':' after the key, found %s",
@@ -10004,6 +10134,7 @@ static void hbpo__json_link(hbpo_json *nodes, size_t n) {
                        ? (size_t)nodes[k].num
                        : 1;
             nodes[k].next = i + 1 < v->len ? &nodes[k + size] : NULL;
+            HBPO__OPS(1);
         }
         v->num = 0.0;
     }
@@ -10015,6 +10146,7 @@ static int hbpo__json_parse_at(hbpo_json_doc *doc, const char *text, size_t len,
     size_t stack[HBPO__JSON_MAX_DEPTH];
     size_t depth = 0, idx = 0, top;
     const char *key = NULL;
+    size_t key_len = 0;
     char what[16], close;
     hbpo_json *shrunk;
     hbpo_json_type type;
@@ -10056,9 +10188,11 @@ static int hbpo__json_parse_at(hbpo_json_doc *doc, const char *text, size_t len,
             goto fail;
         }
         if (hbpo__json_new(&ps, type, &idx)) goto fail;
+        HBPO__OPS(1);
         if (depth) {
             ps.nodes[stack[depth - 1]].len++;
             ps.nodes[idx].key = key;
+            ps.nodes[idx].key_len = key_len;
         }
         key = NULL;
         if (type == HBPO_JSON_OBJECT || type == HBPO_JSON_ARRAY) {
@@ -10071,7 +10205,7 @@ static int hbpo__json_parse_at(hbpo_json_doc *doc, const char *text, size_t len,
             close = type == HBPO_JSON_OBJECT ? '}' : ']';
             if (ps.p >= ps.end || *ps.p != close) {
                 /* not empty: its first member or element comes next */
-                if (type == HBPO_JSON_OBJECT && hbpo__json_key(&ps, &key)) goto fail;
+                if (type == HBPO_JSON_OBJECT && hbpo__json_key(&ps, &key, &key_len)) goto fail;
                 continue;
             }
             ps.p++;
@@ -10095,7 +10229,8 @@ static int hbpo__json_parse_at(hbpo_json_doc *doc, const char *text, size_t len,
             ps.p = hbpo__json_ws(ps.p, ps.end);
             if (ps.p < ps.end && *ps.p == ',') {
                 ps.p++;
-                if (ps.nodes[top].type == HBPO_JSON_OBJECT && hbpo__json_key(&ps, &key)) goto fail;
+                if (ps.nodes[top].type == HBPO_JSON_OBJECT && hbpo__json_key(&ps, &key, &key_len))
+                    goto fail;
                 break;
             }
             if (ps.p < ps.end && *ps.p == close) {

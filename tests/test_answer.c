@@ -2,6 +2,7 @@
    strip_string rules), equality, GSM8K extraction and the judge; then the same
    functions over the real MATH500 and GSM8K files. */
 #include "hbpo_test.h"
+#define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
 
 /* Extracts the boxed answer of text into a static buffer ("<none>" when -1). */
@@ -348,6 +349,65 @@ TEST garbage_is_harmless(void) {
     PASS();
 }
 
+/* ---- work that grows with the text (issue 12) ---- */
+
+/* Fills s with about n bytes of the pathological response `kind`; its length. */
+static size_t boxed_patho(char *s, int kind, size_t n) {
+    static const char *const unit[] = {
+        "\\boxedx",      /* rejected candidates: each once rescanned the text */
+        "\\boxed $",     /* "\boxed " forms with nothing before the '$' */
+        "\\fboxx\\boxedy", /* both commands, neither a box */
+        "\\fbox $",     /* \fbox has no spaced form: every one rejected */
+    };
+    size_t m = 0, k = strlen(unit[kind]);
+    while (m + k < n) {
+        memcpy(s + m, unit[kind], k);
+        m += k;
+    }
+    s[m] = 0;
+    return m;
+}
+
+/* Twice the text costs at most about twice the work, counted in steps
+   (hbpo_op_count, HBPO_COUNT_OPS), not seconds: a rescan per rejected
+   candidate gave 4x (252 KB of "\boxedx" took 7.4 s). The last box is still
+   found after each pathological prefix. */
+TEST boxed_work_is_linear(void) {
+    enum { N = 64 * 1024 };
+    char *s = (char *)malloc(2 * N + 32), out[16];
+    unsigned long long c0, w1, w2;
+    size_t n;
+    int kind, r1, r2, r3;
+    ASSERT(s != NULL);
+    for (kind = 0; kind < 4; kind++) {
+        boxed_patho(s, kind, N);
+        c0 = hbpo_op_count();
+        r1 = hbpo_extract_boxed(s, out, sizeof out);
+        w1 = hbpo_op_count() - c0;
+        n = boxed_patho(s, kind, 2 * N);
+        c0 = hbpo_op_count();
+        r2 = hbpo_extract_boxed(s, out, sizeof out);
+        w2 = hbpo_op_count() - c0;
+        memcpy(s + n, "\\boxed{42}", 11);
+        r3 = hbpo_extract_boxed(s, out, sizeof out);
+        if (r1 != -1 || r2 != -1 || r3 != 0 || strcmp(out, "42") != 0 || w1 < N ||
+            (double)w2 > 2.5 * (double)w1) {
+            free(s);
+            HBPO_TEST__FAILF("input %d: results %d %d %d, %llu steps, twice the text %llu", kind,
+                             r1, r2, r3, w1, w2);
+        }
+    }
+    /* a judge over the same text: no answer, then the box at the end */
+    n = boxed_patho(s, 0, N);
+    r1 = hbpo_judge(s, "42");
+    memcpy(s + n, "\\boxed{42}", 11);
+    r2 = hbpo_judge(s, "42");
+    free(s);
+    ASSERT_EQ(HBPO_NO_ANSWER, r1);
+    ASSERT_EQ(HBPO_CORRECT, r2);
+    PASS();
+}
+
 SUITE(answer_suite) {
     RUN_TEST(boxed_simple_and_nested);
     RUN_TEST(boxed_last_wins);
@@ -371,6 +431,7 @@ SUITE(answer_suite) {
     RUN_TEST(gsm8k_extract);
     RUN_TEST(judge_outcomes);
     RUN_TEST(garbage_is_harmless);
+    RUN_TEST(boxed_work_is_linear);
 }
 
 /* ---- real data (hbpo_test_data_path) ---- */

@@ -11,6 +11,7 @@
        `make sanitize` too. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir, rmdir */
 #include "hbpo_test.h"
+#define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
 
 #include <dirent.h>
@@ -820,6 +821,35 @@ TEST load_rejects_bad_files(void) {
     PASS();
 }
 
+/* A tensor name holding an escaped NUL is refused: read as a C string,
+   "model.norm.weight\u0000x" would load as model.norm.weight (issue 12). */
+TEST load_rejects_nul_in_names(void) {
+    static const char name[] = "\"model.norm.weight\"", ins[] = "\\u0000x";
+    char path[1024], *good, *at;
+    size_t len, hl, k, pre, add = sizeof ins - 1;
+    unsigned char *buf;
+    if (ck_setup("qwen2_untied") != 0) FAILm(hbpo_last_error());
+    ck_path(path, sizeof path, "model.safetensors");
+    ASSERT_EQ(0, CK_ST(CK_NONE, NULL));
+    ASSERT_EQ(0, ck_load_tmp()); /* the file loads before the change */
+    good = hbpo_read_file(path, 0, &len);
+    ASSERT(good != NULL);
+    ck_raw = buf = (unsigned char *)malloc(len + add); /* freed by ck_reset */
+    for (hl = 0, k = 8; k-- > 0;) hl = (hl << 8) | (unsigned char)good[k];
+    at = buf ? strstr(good + 8, name) : NULL;
+    if (!at || (size_t)(at - good) >= 8 + hl) { hbpo_free(good); FAILm("no model.norm.weight"); }
+    pre = (size_t)(at - good) + sizeof name - 2; /* up to the closing quote */
+    memcpy(buf, good, pre);
+    memcpy(buf + pre, ins, add);
+    memcpy(buf + pre + add, good + pre, len - pre);
+    hbpo_free(good);
+    for (k = 0; k < 8; k++) buf[k] = (unsigned char)((uint64_t)(hl + add) >> (8 * k));
+    ASSERT_EQ(0, ck_write("model.safetensors", buf, len + add));
+    ASSERT_FAILS_WITH(ck_load_tmp(), "holds a NUL byte");
+    ck_reset();
+    PASS();
+}
+
 /* Random damage to the header bytes (length included): every load must either
    succeed or fail with a message, never crash (run under `make sanitize`). */
 TEST load_survives_header_mutations(void) {
@@ -933,6 +963,55 @@ TEST load_rejects_duplicates_across_shards(void) {
     PASS();
 }
 
+/* Index text naming a.safetensors n times, then b.safetensors n times; in ck_raw. */
+static size_t ck_big_index(size_t n) {
+    size_t i, m = 0, cap = 2 * n * 40 + 64;
+    char *t;
+    free(ck_raw);
+    ck_raw = t = (char *)malloc(cap);
+    if (!t) return 0;
+    m += (size_t)snprintf(t + m, cap - m, "{\"weight_map\": {");
+    for (i = 0; i < 2 * n; i++)
+        m += (size_t)snprintf(t + m, cap - m, "%s\"t%lu\": \"%s.safetensors\"", i ? ", " : "",
+                              (unsigned long)i, i < n ? "a" : "b");
+    m += (size_t)snprintf(t + m, cap - m, "}}");
+    return m;
+}
+
+/* Finding each shard's first mention takes O(n log n) in the entries of the
+   index: it once scanned all earlier entries for each entry, so two shards
+   named by many entries each took quadratic time. Counted in steps
+   (hbpo_op_count), not seconds. */
+TEST load_index_work_is_linear(void) {
+    enum { N = 20000 };
+    unsigned long long c0, w1, w2;
+    size_t len;
+    int half, r1, r2;
+    if (ck_setup("qwen2_untied") != 0) FAILm(hbpo_last_error());
+    half = ck_m.n_tensors / 2;
+    ASSERT_EQ(0, ck_write_st("a.safetensors", ck_a, 0, half, "F32", CK_NONE, NULL));
+    ASSERT_EQ(0, ck_write_st("b.safetensors", ck_a, half, ck_m.n_tensors, "F32", CK_NONE, NULL));
+    len = ck_big_index(N);
+    ASSERT(len > 0);
+    ASSERT_EQ(0, ck_write("model.safetensors.index.json", ck_raw, len));
+    c0 = hbpo_op_count();
+    r1 = ck_load_tmp();
+    w1 = hbpo_op_count() - c0;
+    len = ck_big_index(2 * N);
+    ASSERT(len > 0);
+    ASSERT_EQ(0, ck_write("model.safetensors.index.json", ck_raw, len));
+    c0 = hbpo_op_count();
+    r2 = ck_load_tmp();
+    w2 = hbpo_op_count() - c0;
+    if (r1 != 0 || r2 != 0) FAILm(hbpo_last_error());
+    ck_b = ck_download(&ck_m2, ck_m2.params);
+    ASSERT(ck_b && memcmp(ck_a, ck_b, ck_m.n_params * sizeof(float)) == 0);
+    if (w1 < N || (double)w2 > 2.5 * (double)w1)
+        HBPO_TEST__FAILF("%llu steps, twice the entries %llu", w1, w2);
+    ck_reset();
+    PASS();
+}
+
 TEST save_rejects_bad_arguments(void) {
     hbpo_model_config c;
     char path[1024];
@@ -973,10 +1052,12 @@ SUITE(checkpoint_suite) {
     RUN_TEST(load_tied_ignores_lm_head);
     RUN_TEST(load_rejects_bad_tensors);
     RUN_TEST(load_rejects_bad_files);
+    RUN_TEST(load_rejects_nul_in_names);
     RUN_TEST(load_survives_header_mutations);
     RUN_TEST(load_rejects_trailing_bytes);
     RUN_TEST(load_rejects_bad_folders);
     RUN_TEST(load_rejects_duplicates_across_shards);
+    RUN_TEST(load_index_work_is_linear);
     RUN_TEST(save_rejects_bad_arguments);
     ck_reset();
 }

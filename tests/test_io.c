@@ -5,6 +5,7 @@
    with blank lines, CRLF, a bad line and a long line, and the real Qwen3
    tokenizer.json from ../shared/data (skipped when absent). */
 #include "hbpo_test.h"
+#define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
 
 #include <time.h>
@@ -229,6 +230,8 @@ TEST json_nul_in_string(void) {
     ASSERT_EQ(3, v->child->len);
     ASSERT(memcmp(v->child->str, "x\0y", 4) == 0);
     ASSERT_STR_EQ("a", v->child->key); /* member names are C strings */
+    ASSERT_EQ(3, v->child->key_len);       /* whose length tells the NUL apart */
+    ASSERT(memcmp(v->child->key, "a\0b", 4) == 0);
     PASS();
 }
 
@@ -837,6 +840,50 @@ TEST json_qwen3_tokenizer(void) {
     PASS();
 }
 
+/* ---- work that grows with the text (issue 12) ---- */
+
+/* Fills s with the pathological JSON `kind` of about n units; its length. */
+static size_t io_patho(char *s, int kind, size_t n) {
+    static const char *const unit[] = {"\\n", "\\u00e9", "\\ud83d\\ude00", "1", "1,", "\"k\":1,", " "};
+    static const char *const open[] = {"\"", "\"", "\"", "0.", "[", "{", "["};
+    static const char *const close[] = {"\"", "\"", "\"", "", "1]", "\"k\":1}", "1]"};
+    size_t m = strlen(open[kind]), k = strlen(unit[kind]), i;
+    memcpy(s, open[kind], m);
+    for (i = 0; i < n; i++, m += k) memcpy(s + m, unit[kind], k);
+    memcpy(s + m, close[kind], strlen(close[kind]) + 1);
+    return m + strlen(close[kind]);
+}
+
+/* Twice the document costs at most about twice the work, in steps of
+   hbpo_op_count (HBPO_COUNT_OPS), not seconds: long runs of escapes and
+   surrogate pairs, a 100k-digit number, wide arrays and objects, white space.
+   (Deep nesting is refused at depth 512; see json_depth_limit.) */
+TEST json_work_is_linear(void) {
+    enum { N = 50000 };
+    char *s = (char *)malloc(2 * N * 12 + 16);
+    unsigned long long c0, w1, w2;
+    size_t n1, n2;
+    int kind, r1, r2;
+    ASSERT(s != NULL);
+    for (kind = 0; kind < 7; kind++) {
+        n1 = io_patho(s, kind, N);
+        c0 = hbpo_op_count();
+        r1 = io_parse_n(s, n1);
+        w1 = hbpo_op_count() - c0;
+        n2 = io_patho(s, kind, 2 * N);
+        c0 = hbpo_op_count();
+        r2 = io_parse_n(s, n2);
+        w2 = hbpo_op_count() - c0;
+        if (r1 != 0 || r2 != 0 || w1 < N || (double)w2 > 2.5 * (double)w1) {
+            free(s);
+            HBPO_TEST__FAILF("input %d: parse %d %d, %llu steps, twice the text %llu", kind, r1,
+                             r2, w1, w2);
+        }
+    }
+    free(s);
+    PASS();
+}
+
 SUITE(io_suite) {
     RUN_TEST(json_scalars);
     RUN_TEST(json_empty_containers);
@@ -869,5 +916,6 @@ SUITE(io_suite) {
     RUN_TEST(jsonl_empty_and_missing);
     RUN_TEST(jsonl_real_gsm8k);
     RUN_TEST(json_qwen3_tokenizer);
+    RUN_TEST(json_work_is_linear);
     hbpo_json_free(&io_doc);
 }

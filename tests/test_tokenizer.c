@@ -13,6 +13,7 @@
    formats, the buffer contracts, and malformed tokenizer.json files, invalid
    UTF-8 and bad ids, which must fail with a message (run under `make sanitize`). */
 #include "hbpo_test.h"
+#define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
 
 #include <stdint.h>
@@ -610,6 +611,215 @@ TEST qwen3_long_word(void) {
     PASS();
 }
 
+/* ---- hardening: NUL in token strings, NFC mark runs, linear work ---- */
+
+/* A tokenizer naming a token with a NUL byte is refused: tokens are C strings,
+   and a merge read up to its NUL ("ab\u0000Z5" as "ab") once matched the
+   wrong token, reading past the end of the string table (issue 12). */
+TEST tokens_with_nul_are_refused(void) {
+    static const char *const head = "{\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"use_regex\":false},"
+                                    "\"decoder\":{\"type\":\"ByteLevel\"},";
+    static const char *const bad[] = {
+        /* the case of the issue: a pair whose first string holds an escaped NUL */
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+        "\"merges\":[[\"ab\\u0000Z5\",\"b\"]]}}",
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+        "\"merges\":[[\"a\",\"b\\u0000\"]]}}",
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+        "\"merges\":[\"a b\\u0000\"]}}",
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\\u0000\":2},\"merges\":[]}}",
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[],\"unk_token\":\"a\\u0000\"}}",
+        "\"added_tokens\":[{\"id\":1,\"content\":\"<s>\\u0000\"}],"
+        "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},\"merges\":[]}}",
+    };
+    char json[512];
+    hbpo_tokenizer *t;
+    size_t i;
+    int n, ids[4];
+    for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        n = snprintf(json, sizeof json, "%s%s", head, bad[i]);
+        t = (hbpo_tokenizer *)&n; /* must be reset to NULL */
+        if (hbpo_tokenizer_load_json(&t, json, (size_t)n) != -1 || t != NULL ||
+            !strstr(hbpo_last_error(), "NUL"))
+            HBPO_TEST__FAILF("case %d: message \"%s\", want a NUL refusal", (int)i,
+                             hbpo_last_error());
+    }
+    /* the same file with a real merge loads and merges */
+    n = snprintf(json, sizeof json, "%s%s", head,
+                 "\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"b\":1,\"ab\":2},"
+                 "\"merges\":[[\"a\",\"b\"]]}}");
+    ASSERT_EQ(0, hbpo_tokenizer_load_json(&t, json, (size_t)n));
+    n = hbpo_tokenizer_encode(t, "abb", 3, ids, 4);
+    hbpo_tokenizer_free(t);
+    ASSERT_EQ(2, n);
+    ASSERT_EQ(2, ids[0]);
+    ASSERT_EQ(1, ids[1]);
+    PASS();
+}
+
+/* The byte-level tokenizer with tokenizers' NFC normalizer (as Qwen's):
+   decoding what it encodes gives the NFC of the text, byte for byte. */
+static hbpo_tokenizer *tok_bytes_nfc(void) {
+    static const char *const from = "\"normalizer\": null", *const to = "\"normalizer\": {\"type\": \"NFC\"}";
+    char path[1024], *text, *json, *at;
+    size_t len, k;
+    hbpo_tokenizer *t = NULL;
+    if (tok_tmp_path(path, sizeof path) != 0) return NULL;
+    text = hbpo_tokenizer_write_bytes(path) == 0 ? hbpo_read_file(path, 0, &len) : NULL;
+    remove(path);
+    if (!text || !(at = strstr(text, from)) || !(json = (char *)malloc(len + strlen(to) + 1))) {
+        hbpo_free(text);
+        return NULL;
+    }
+    k = (size_t)(at - text);
+    memcpy(json, text, k);
+    memcpy(json + k, to, strlen(to));
+    memcpy(json + k + strlen(to), at + strlen(from), len - k - strlen(from) + 1);
+    if (hbpo_tokenizer_load_json(&t, json, strlen(json)) != 0) t = NULL;
+    free(json);
+    hbpo_free(text);
+    return t;
+}
+
+/* NFC of t's encoding of s[0..n), as bytes into out (cap); its length or -1. */
+static int tok_nfc_of(const hbpo_tokenizer *t, const char *s, size_t n, char *out, size_t cap) {
+    int *ids = (int *)malloc((n + 1) * sizeof(int)), k, r = -1;
+    if (ids && (k = hbpo_tokenizer_encode(t, s, n, ids, (int)n + 1)) >= 0 && k <= (int)n + 1)
+        r = hbpo_tokenizer_decode(t, ids, k, 0, out, cap);
+    free(ids);
+    return r;
+}
+
+/* Appends code point cp (below U+0800 or a 3-byte one) as UTF-8. */
+static size_t tok_put(char *s, size_t n, uint32_t cp) {
+    if (cp < 0x80) { s[n++] = (char)cp; return n; }
+    if (cp < 0x800) {
+        s[n++] = (char)(0xC0 | (cp >> 6));
+        s[n++] = (char)(0x80 | (cp & 0x3F));
+        return n;
+    }
+    s[n++] = (char)(0xE0 | (cp >> 12));
+    s[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    s[n++] = (char)(0x80 | (cp & 0x3F));
+    return n;
+}
+
+/* Long runs of combining marks take the merge sort of the canonical ordering;
+   it must give exactly the stable order by class (UAX #15) that the insertion
+   sort gave and tokenizers gives. Classes (UnicodeData.txt): U+0334 1,
+   U+0327 202, U+0316 220, U+0301 230, U+0345 240; 'q' composes with none of
+   them, so the NFC is 'q' and the marks stably sorted. Also the input of the
+   issue, "a" + n x U+0301 + n x U+0316: NFC is U+00E1, the n U+0316, then
+   n - 1 U+0301 (Python's unicodedata.normalize agrees). */
+TEST nfc_long_mark_runs(void) {
+    static const uint32_t mark[5] = {0x0334, 0x0327, 0x0316, 0x0301, 0x0345};
+    enum { N = 3000 };
+    hbpo_tokenizer *t = tok_bytes_nfc(), *q = tok_qwen();
+    char *text = (char *)malloc(3 * N + 16), *want = (char *)malloc(3 * N + 16);
+    char *got = (char *)malloc(3 * N + 16);
+    int which[N], c, r, run;
+    size_t n = 0, w = 0, i;
+    hbpo_rng rng;
+    ASSERT(t && text && want && got);
+    hbpo_rng_seed(&rng, 7);
+    for (run = 0; run < 3; run++) { /* runs of N, 17 and 2 marks after 'q' */
+        int len = run == 0 ? N : run == 1 ? 17 : 2;
+        for (i = 0; i < (size_t)len; i++) which[i] = (int)(hbpo_rng_u32(&rng) % 5);
+        n = tok_put(text, n, 'q');
+        w = tok_put(want, w, 'q');
+        for (i = 0; i < (size_t)len; i++) n = tok_put(text, n, mark[which[i]]);
+        for (c = 0; c < 5; c++) /* stable by class: each class in input order */
+            for (i = 0; i < (size_t)len; i++)
+                if (which[i] == c) w = tok_put(want, w, mark[c]);
+    }
+    r = tok_nfc_of(t, text, n, got, 3 * N + 16);
+    if (r != (int)w || memcmp(got, want, w) != 0) {
+        free(text); free(want); free(got); hbpo_tokenizer_free(t);
+        FAILm("NFC of long mark runs differs from the stable order by class");
+    }
+    /* the issue's input, n = 1000 */
+    n = tok_put(text, 0, 'a');
+    for (i = 0; i < 1000; i++) n = tok_put(text, n, 0x0301);
+    for (i = 0; i < 1000; i++) n = tok_put(text, n, 0x0316);
+    w = tok_put(want, 0, 0xE1);
+    for (i = 0; i < 1000; i++) w = tok_put(want, w, 0x0316);
+    for (i = 0; i < 999; i++) w = tok_put(want, w, 0x0301);
+    r = tok_nfc_of(t, text, n, got, 3 * N + 16);
+    c = r == (int)w && memcmp(got, want, w) == 0;
+    if (c && q) { /* the same through Qwen3's tokenizer */
+        r = tok_nfc_of(q, text, n, got, 3 * N + 16);
+        c = r == (int)w && memcmp(got, want, w) == 0;
+    }
+    free(text); free(want); free(got);
+    hbpo_tokenizer_free(t);
+    ASSERTm("NFC of a + 1000 U+0301 + 1000 U+0316", c);
+    PASS();
+}
+
+/* Work of encoding s[0..n) in steps of hbpo_op_count (HBPO_COUNT_OPS). */
+static unsigned long long tok_ops(const hbpo_tokenizer *t, const char *s, size_t n) {
+    unsigned long long c0 = hbpo_op_count();
+    if (hbpo_tokenizer_encode(t, s, n, NULL, 0) < 0) return 0;
+    return hbpo_op_count() - c0;
+}
+
+/* Fills s with the pathological text `kind` of about n units; its byte length. */
+static size_t tok_patho(char *s, int kind, size_t n) {
+    size_t i, m = 0;
+    switch (kind) {
+    case 0: /* the issue's NFC input: "a" + n U+0301 + n U+0316 */
+        m = tok_put(s, 0, 'a');
+        for (i = 0; i < n; i++) m = tok_put(s, m, 0x0301);
+        for (i = 0; i < n; i++) m = tok_put(s, m, 0x0316);
+        return m;
+    case 1: /* marks of alternating classes: every pair out of order */
+        m = tok_put(s, 0, 'q');
+        for (i = 0; i < 2 * n; i++) m = tok_put(s, m, i % 2 ? 0x0316 : 0x0301);
+        return m;
+    case 2: /* prefixes of added tokens that never complete */
+        for (i = 0; i < n; i++) m += (size_t)sprintf(s + m, "<|im_");
+        return m;
+    case 3: /* white space runs with line breaks inside */
+        for (i = 0; i < n; i++) m += (size_t)sprintf(s + m, i % 64 ? "  " : " \n");
+        s[m++] = 'x';
+        return m;
+    default: /* one long word (BPE of one pre-token) */
+        for (i = 0; i < 4 * n; i++) s[m++] = "ab"[i % 2 ? (i / 7) % 2 : 0];
+        return m;
+    }
+}
+
+/* Twice the pathological input costs at most about twice the work (2.5x with
+   room for an O(n log n) factor; a quadratic step would give 4x). Counted in
+   steps, not seconds, so the check cannot be flaky. */
+TEST encode_work_is_linear(void) {
+    enum { N = 8192 };
+    hbpo_tokenizer *t[2] = {tok_bytes_nfc(), tok_qwen()};
+    char *s = (char *)malloc(2 * 4 * N * 6 + 16);
+    unsigned long long w1, w2;
+    int kind, k, bad = -1;
+    double ratio = 0;
+    size_t n1, n2;
+    ASSERT(t[0] && s);
+    for (k = 0; k < 2 && bad < 0; k++) {
+        if (!t[k]) continue;
+        for (kind = 0; kind < 5; kind++) {
+            n1 = tok_patho(s, kind, N);
+            w1 = tok_ops(t[k], s, n1);
+            n2 = tok_patho(s, kind, 2 * N);
+            w2 = tok_ops(t[k], s, n2);
+            ratio = w1 ? (double)w2 / (double)w1 : 0;
+            if (w1 < n1 || !(ratio <= 2.5)) { bad = 5 * k + kind; break; }
+        }
+    }
+    free(s);
+    hbpo_tokenizer_free(t[0]);
+    if (bad >= 0)
+        HBPO_TEST__FAILF("input %d (%s tokenizer): %llu steps, twice the input %llu (x%.2f)",
+                         bad % 5, bad < 5 ? "NFC bytes" : "Qwen3", w1, w2, ratio);
+    PASS();
+}
+
 SUITE(tokenizer_suite) {
     RUN_TEST(chat_prompt_formats);
     RUN_TEST(bytes_tokenizer);
@@ -622,6 +832,9 @@ SUITE(tokenizer_suite) {
     RUN_TEST(qwen3_hard_cases);
     RUN_TEST(qwen3_corpus);
     RUN_TEST(qwen3_long_word);
+    RUN_TEST(tokens_with_nul_are_refused);
+    RUN_TEST(nfc_long_mark_runs);
+    RUN_TEST(encode_work_is_linear);
     hbpo_tokenizer_free(tok_qwen3);
     tok_qwen3 = NULL;
     tok_qwen3_tried = 0;
