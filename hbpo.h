@@ -4643,6 +4643,8 @@ HBPODEF void hbpo_set_threads(int n) {
    one thread: starting a team and meeting at its barrier costs more, and far
    more when another process holds a core. */
 #define HBPO__PAR_MIN 32768.0
+/* Multiply-adds below which a group of small products runs on one thread. */
+#define HBPO__SGEMM_TEAM_MIN 262144.0
 
 /* ---- The CPU backend: the reference implementation of every operation ----
    Each comment quotes the PyTorch expression computed. Loops over rows run
@@ -4879,6 +4881,10 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         if (!P) return hbpo__fail("attention: out of memory for %d score matrices of %d x %d", chunk, T, S);
         for (p0 = 0; p0 < pairs; p0 += chunk) {
             int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+            /* One parallel region over the pairs (each product on one thread),
+               not one per product: the products are small, and a team per
+               call was most of the cost on small models. */
+            HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 1, T, n, HS, scale, q + (size_t)b * T * QD + (size_t)h * HS, QD,
@@ -4894,6 +4900,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                 for (j = keys; j < n; j++) row[j] = 0.0f;
                 if (lse) lse[((size_t)b * NH + h) * T + t] = l;
             }
+            HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 0, T, HS, n, 1.0f, P + (size_t)p * per_pair, n,
@@ -4972,7 +4979,9 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
     memset(dk, 0, sizeof(float) * (size_t)B * T * KVD);
     memset(dv, 0, sizeof(float) * (size_t)B * T * KVD);
     for (p0 = 0; p0 < pairs; p0 += chunk) {
-        int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+        int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r, u, u0 = p0 / group;
+        int nu = (p0 + np - 1) / group - u0 + 1; /* kv units (b, kv head) in the chunk */
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * T * HS >= HBPO__SGEMM_TEAM_MIN))
         for (p = 0; p < np; p++) {
             int b = (p0 + p) / NH, h = (p0 + p) % NH;
             size_t qo = (size_t)b * T * QD + (size_t)h * HS;
@@ -4993,13 +5002,22 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
             }
             for (; j < T; j++) pr[j] = dpr[j] = 0.0f;
         }
-        for (p = 0; p < np; p++) {
-            int b = (p0 + p) / NH, h = (p0 + p) % NH;
-            size_t qo = (size_t)b * T * QD + (size_t)h * HS;
-            size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
-            hbpo_sgemm(0, 0, T, HS, T, 1.0f, dP + p * TT, T, k + ko, KVD, 0.0f, dq + qo, QD);
-            hbpo_sgemm(1, 0, T, HS, T, 1.0f, dP + p * TT, T, q + qo, QD, 1.0f, dk + ko, KVD);
-            hbpo_sgemm(1, 0, T, HS, T, 1.0f, P + p * TT, T, dout + qo, QD, 1.0f, dv + ko, KVD);
+        /* The query heads of one kv head add into the same dk, dv rows: one
+           task per (sequence, kv head), its heads in order, so the sums are
+           the same for any thread count. */
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * T * HS >= HBPO__SGEMM_TEAM_MIN))
+        for (u = 0; u < nu; u++) {
+            int lo = (u0 + u) * group - p0, hi = lo + group, e; /* e: private pair index */
+            if (lo < 0) lo = 0;
+            if (hi > np) hi = np;
+            for (e = lo; e < hi; e++) {
+                int b = (p0 + e) / NH, h = (p0 + e) % NH;
+                size_t qo = (size_t)b * T * QD + (size_t)h * HS;
+                size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
+                hbpo_sgemm(0, 0, T, HS, T, 1.0f, dP + e * TT, T, k + ko, KVD, 0.0f, dq + qo, QD);
+                hbpo_sgemm(1, 0, T, HS, T, 1.0f, dP + e * TT, T, q + qo, QD, 1.0f, dk + ko, KVD);
+                hbpo_sgemm(1, 0, T, HS, T, 1.0f, P + e * TT, T, dout + qo, QD, 1.0f, dv + ko, KVD);
+            }
         }
     }
     HBPO_FREE(P);
@@ -5624,7 +5642,7 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
     const hbpo_backend *be;
     hbpo__acts *a;
     float *hostbuf = NULL;
-    int i, r0, V, C, *tg = NULL;
+    int i, r0, V, C, *tg = NULL, B_alloc = B, T_alloc = T;
     size_t N;
     if (!m || !m->params) return hbpo__fail("hbpo_model_forward: model is not created");
     c = &m->config;
@@ -5646,12 +5664,26 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
         if (mask[i] != 0.0f && (!targets || targets[i] < 0 || targets[i] >= V))
             return hbpo__fail("hbpo_model_forward: target at index %d is missing or outside [0, %d)", i, V);
     }
-    /* (Re)size the saved activations for this shape. */
-    if (m->acts && (m->acts->B != B || m->acts->T != T)) hbpo__acts_free(m);
+    /* The saved activations are kept across calls and only grow: a shape of
+       at most cap_tokens tokens and cap_batch sequences reuses them (the
+       layer slices are laid out for the current N = B*T inside the larger
+       buffers). Reallocating whenever T changed (every SFT or PPO micro-batch
+       pads to its own longest sequence) cost more than the demo's products:
+       fresh pages, zeroed by the kernel and by the allocator, every step.
+       T is rounded up to a multiple of 32 so that a slowly growing T does
+       not reallocate at every new maximum. */
+    if (m->acts && ((size_t)B * T > m->acts->cap_tokens || B > m->acts->cap_batch)) {
+        int cap_b = B > m->acts->cap_batch ? B : m->acts->cap_batch;
+        size_t need = (size_t)B * T > m->acts->cap_tokens ? (size_t)B * T : m->acts->cap_tokens;
+        T_alloc = (int)((need + (size_t)cap_b - 1) / (size_t)cap_b);
+        B_alloc = cap_b;
+        hbpo__acts_free(m);
+    }
     if (!m->acts) {
+        T_alloc = (T_alloc + 31) / 32 * 32;
         m->acts = (hbpo__acts *)HBPO_MALLOC(sizeof(hbpo__acts));
         if (!m->acts) return hbpo__fail("hbpo_model_forward: out of memory");
-        if (hbpo__acts_alloc(m, m->acts, B, T, 1, 1) != 0) {
+        if (hbpo__acts_alloc(m, m->acts, B_alloc, T_alloc, 1, 1) != 0) {
             HBPO_FREE(m->acts);
             m->acts = NULL;
             return -1;
@@ -8438,12 +8470,53 @@ HBPODEF int hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size
     return (int)b.len;
 }
 
+/* Cost of one more forward/backward pass, in padded tokens (the per-call
+   work that does not scale with the tokens: LM-head setup, optimizer-free
+   per-layer calls, thread teams). */
+#define HBPO__GROUP_COST 96
+
+/* Sorts the n examples by length (order, stable) and cuts the sorted list
+   into runs of at most max_batch: cut[0] = 0 < cut[1] < ... < cut[g] = n,
+   chosen by dynamic programming to minimise sum(run size * longest length)
+   + HBPO__GROUP_COST per run. Returns g. cut has room for n + 1. */
+static int hbpo__length_groups(const int *len, int n, int max_batch, int *order, int *cut) {
+    long *best = (long *)HBPO_MALLOC(sizeof(long) * (size_t)(n + 1));
+    int *from = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(n + 1));
+    int i, j, g = 0;
+    for (i = 0; i < n; i++) { /* insertion sort: n is a batch, and it is stable */
+        int v = order[i] = i;
+        for (j = i; j > 0 && len[order[j - 1]] > len[v]; j--) order[j] = order[j - 1];
+        order[j] = v;
+    }
+    if (!best || !from) { /* no memory for the plan: plain runs of max_batch */
+        HBPO_FREE(best);
+        HBPO_FREE(from);
+        for (i = 0; i < n; i += max_batch) cut[g++] = i;
+        cut[g] = n;
+        return g;
+    }
+    best[0] = 0;
+    for (i = 1; i <= n; i++) { /* best[i]: the first i sorted examples */
+        best[i] = -1;
+        for (j = i - 1; j >= 0 && i - j <= max_batch; j--) {
+            long c = best[j] + (long)(i - j) * len[order[i - 1]] + HBPO__GROUP_COST;
+            if (best[i] < 0 || c < best[i]) { best[i] = c; from[i] = j; }
+        }
+    }
+    for (i = n; i > 0; i = from[i]) g++;
+    cut[g] = n;
+    for (i = n, j = g; i > 0; i = from[i]) cut[--j] = from[i];
+    HBPO_FREE(best);
+    HBPO_FREE(from);
+    return g;
+}
+
 HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
                           const char *const *questions, const char *const *suffixes,
                           const char *const *completions, int micro_batch,
                           const hbpo_adamw_config *o, float *loss) {
-    int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, r, rc = -1;
-    int *in = NULL, *tg = NULL;
+    int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, rc = -1;
+    int *in = NULL, *tg = NULL, *order = NULL, *cut, n_groups, gi;
     float *mask = NULL, *lp = NULL;
     double total = 0, nll = 0;
     if (!m || !tok || !questions || !completions || !o || n < 1 || micro_batch < 1)
@@ -8478,9 +8551,19 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
         total += c_len + 1;
     }
     if (hbpo_model_zero_grad(m) != 0) goto done;
-    for (r = 0; r < n; r += micro_batch) {
-        int nb = n - r < micro_batch ? n - r : micro_batch, T = 1, b, t;
-        for (b = 0; b < nb; b++) if (len[r + b] - 1 > T) T = len[r + b] - 1;
+    /* Micro-batches of similar length: every row of a forward is padded to
+       the longest, and the padding costs as much as real tokens (half the
+       work of the demo's batches). So the examples are sorted by length and
+       cut into runs of at most micro_batch that minimise the padded tokens
+       plus a fixed cost per forward (hbpo__length_groups). The loss and its
+       gradient are the same sums in another order. */
+    order = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(2 * n + 1));
+    if (!order) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
+    cut = order + n;
+    n_groups = hbpo__length_groups(len, n, micro_batch, order, cut);
+    for (gi = 0; gi < n_groups; gi++) {
+        int r = cut[gi], nb = cut[gi + 1] - cut[gi], T = 1, b, t;
+        for (b = 0; b < nb; b++) if (len[order[r + b]] - 1 > T) T = len[order[r + b]] - 1;
         in = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
         tg = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
         mask = (float *)HBPO_MALLOC(sizeof(float) * (size_t)nb * T);
@@ -8488,10 +8571,10 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
         if (!in || !tg || !mask || !lp) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
         for (b = 0; b < nb; b++)
             for (t = 0; t < T; t++) {
-                int live = t < len[r + b] - 1;
-                in[b * T + t] = live ? seq[r + b][t] : 0;
-                tg[b * T + t] = live ? seq[r + b][t + 1] : 0;
-                mask[b * T + t] = live && t >= plen[r + b] - 1 ? 1.0f : 0.0f;
+                int e = order[r + b], live = t < len[e] - 1;
+                in[b * T + t] = live ? seq[e][t] : 0;
+                tg[b * T + t] = live ? seq[e][t + 1] : 0;
+                mask[b * T + t] = live && t >= plen[e] - 1 ? 1.0f : 0.0f;
             }
         if (hbpo_model_forward(m, in, tg, mask, nb, T, 1.0f, lp, NULL) != 0) goto done;
         /* loss = -sum(logp) / total over the whole step: d/dlogp = -1/total */
@@ -8508,7 +8591,7 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
     rc = 0;
 done:
     if (seq) for (i = 0; i < n; i++) HBPO_FREE(seq[i]);
-    HBPO_FREE(seq); HBPO_FREE(len); HBPO_FREE(plen);
+    HBPO_FREE(seq); HBPO_FREE(len); HBPO_FREE(plen); HBPO_FREE(order);
     HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(lp);
     return rc;
 }
