@@ -81,6 +81,7 @@ test: deps
 	@$(MAKE) --no-print-directory _test
 _test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo
 	@sh tests/cli.sh $(BUILD)
+	@sh tests/blas_kernel.sh $(BUILD)
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and

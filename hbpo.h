@@ -378,12 +378,50 @@ HBPODEF float    hbpo_rng_normal(hbpo_rng *r);
    nn.Linear, out = x @ W.T + b with x (B*T,C), W (OC,C), out (B*T,OC):
    hbpo_sgemm(0, 1, B*T, OC, C, 1, x, C, W, C, 1, out, OC) after copying b
    into every row of out (beta = 0 when there is no bias). */
-HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta,
-                        float *C, int ldc);
+HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc);
+/* hbpo_sgemm returns 0, or -1 after bad arguments (C unchanged). */
 /* Threads for OpenMP regions and for OpenBLAS (n <= 0: back to the count in
    effect before the first call). Call it from one thread, outside parallel work. */
 HBPODEF void hbpo_set_threads(int n);
+
+/* The matrix-product path in use and whether it fits the CPU. OpenBLAS picks
+   its kernel from the CPU model when the library loads; a CPU model newer
+   than the OpenBLAS build (Debian 12's 0.3.21 on a 2023 Xeon) gets the
+   generic Prescott (SSE3) kernel, 7x slower than the Haswell/SkylakeX ones
+   the CPU could run. */
+typedef struct hbpo_blas_kernel {
+    const char *path;    /* "OpenBLAS cblas_sgemm" or "portable loops" */
+    const char *kernel;  /* OpenBLAS's core name ("Zen", "Haswell", "Prescott"), or "" */
+    const char *cpu;     /* widest vector unit: "avx512f", "avx2", "" (other/unknown) */
+    const char *fits;    /* OPENBLAS_CORETYPE for this CPU: "SkylakeX", "Haswell", "Zen", or "" */
+    int generic;         /* 1: the kernel leaves the CPU's avx2/avx512 unused */
+} hbpo_blas_kernel;
+/* Fills *out; returns out->generic. */
+HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out);
+/* One line for --version and the benchmarks, snprintf-style:
+   "sgemm: OpenBLAS cblas_sgemm, kernel Zen, CPU avx2, 2 threads". */
+HBPODEF int hbpo_blas_describe(char *out, size_t cap);
+/* For programs, first thing in main: when OpenBLAS runs a generic kernel on a
+   CPU with AVX2/AVX-512, prints one line on stderr and restarts the program
+   (execv of /proc/self/exe, same arguments) with OPENBLAS_CORETYPE set to the
+   kernel that fits; OpenBLAS reads that variable only when it loads, so a
+   restart is the one way to apply it. HBPO_BLAS_FIX=0 in the environment
+   turns this off. Also makes stdout line-buffered, so progress lines reach a
+   pipe or a file as they are printed. Returns 0 when nothing needed fixing,
+   1 when the kernel stays generic (restart failed, refused or already
+   tried: a warning was printed). */
+HBPODEF int hbpo_program_start(char **argv);
+
+/* Seconds on a monotonic clock (differences only). */
+HBPODEF double hbpo_wall_time(void);
+/* One progress line for a long stage on stdout, flushed at once (so it
+   reaches a pipe or a file line by line):
+     "  <what> <done>/<total>  <extra>  <elapsed>s  (eta <s>s)"
+   t0 is hbpo_wall_time() at the start of the stage; extra may be NULL. */
+HBPODEF void hbpo_progress(const char *what, long done, long total, double t0,
+                           const char *extra);
 
 /* The backend: every tensor operation the model performs. The model's control
    flow (section 8: forward, backward, optimizer step, decoding) is written once
@@ -4470,6 +4508,10 @@ void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 #endif
 
+#if defined(HBPO_USE_OPENBLAS)
+static void hbpo__blas_check_once(void);
+#endif
+
 /* One row of C (N floats) times beta: beta == 0 stores zeros, so garbage or
    NaN in C never leaks into the result (the BLAS rule); beta == 1 leaves it. */
 static void hbpo__scale_row(int N, float beta, float *c) {
@@ -4584,33 +4626,32 @@ static void hbpo__sgemm_split(int trans_a, int trans_b, int M, int N, int K, flo
 /* Used by nn.Linear (out = x @ W.T + b: trans_b = 1, W stored (OC,C) as
    PyTorch keeps it), its backward (dx = dout @ W: NN; dW += dout.T @ x: TN,
    beta = 1) and attention (q @ k.T: NT; att @ v: NN). */
-HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta,
-                        float *C, int ldc) {
+HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc) {
     int i;
     int a_width = trans_a ? M : K, b_width = trans_b ? K : N; /* row lengths as stored */
     if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1)) {
-        hbpo__fail("hbpo_sgemm: trans_a = %d, trans_b = %d: each must be 0 or 1", trans_a, trans_b);
-        return;
+        return hbpo__fail("hbpo_sgemm: trans_a = %d, trans_b = %d: each must be 0 or 1", trans_a, trans_b);
     }
     if (M < 0 || N < 0 || K < 0) {
-        hbpo__fail("hbpo_sgemm: negative size M = %d, N = %d, K = %d", M, N, K);
-        return;
+        return hbpo__fail("hbpo_sgemm: negative size M = %d, N = %d, K = %d", M, N, K);
     }
-    if (M == 0 || N == 0) return;
+    if (M == 0 || N == 0) return 0;
     if (!C || ldc < N) {
-        hbpo__fail("hbpo_sgemm: C is NULL or ldc = %d < N = %d", ldc, N);
-        return;
+        return hbpo__fail("hbpo_sgemm: C is NULL or ldc = %d < N = %d", ldc, N);
     }
     if (K == 0 || alpha == 0.0f) { /* op(A) op(B) contributes nothing: A, B unread */
         for (i = 0; i < M; i++) hbpo__scale_row(N, beta, C + (size_t)i * ldc);
-        return;
+        return 0;
     }
     if (!A || !B || lda < a_width || ldb < b_width) {
-        hbpo__fail("hbpo_sgemm: A or B is NULL, or lda = %d < %d, or ldb = %d < %d", lda,
-                   a_width, ldb, b_width);
-        return;
+        return hbpo__fail("hbpo_sgemm: A or B is NULL, or lda = %d < %d, or ldb = %d < %d", lda,
+                          a_width, ldb, b_width);
     }
+#if defined(HBPO_USE_OPENBLAS)
+    hbpo__blas_check_once();
+#endif
 #if defined(HBPO_USE_OPENBLAS) && defined(_OPENMP)
     hbpo__sgemm_split(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #elif defined(HBPO_USE_OPENBLAS)
@@ -4620,6 +4661,7 @@ HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
 #else
     hbpo__sgemm_loops(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
+    return 0;
 }
 
 /* Threads for OpenMP regions. With OpenBLAS under OpenMP, OpenBLAS itself
@@ -4637,6 +4679,141 @@ HBPODEF void hbpo_set_threads(int n) {
     openblas_set_num_threads(n > 0 ? n : blas_default);
 #endif
     (void)n;
+}
+
+/* ---- The BLAS kernel check, and what programs share (timing, progress) ---- */
+
+#if defined(HBPO_USE_OPENBLAS) && !defined(OPENBLAS_VERSION)
+char *openblas_get_corename(void);
+#endif
+#ifndef _WIN32
+#include <unistd.h> /* execv */
+#endif
+
+/* OpenBLAS core names whose kernels use AVX2 + FMA, and those using AVX-512. */
+static int hbpo__name_in(const char *name, const char *const *list) {
+    size_t i, j;
+    for (i = 0; list[i]; i++) {
+        for (j = 0; name[j] && list[i][j] && tolower((unsigned char)name[j]) == tolower((unsigned char)list[i][j]); j++) {}
+        if (!name[j] && !list[i][j]) return 1;
+    }
+    return 0;
+}
+
+HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out) {
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    hbpo_blas_kernel k;
+    k.path = "portable loops";
+    k.kernel = "";
+    k.cpu = "";
+    k.fits = "";
+    k.generic = 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) k.cpu = "avx512f";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) k.cpu = "avx2";
+    if (k.cpu[0] == 'a')
+        k.fits = !strcmp(k.cpu, "avx512f") ? "SkylakeX" : __builtin_cpu_is("amd") ? "Zen" : "Haswell";
+#endif
+#ifdef HBPO_USE_OPENBLAS
+    k.path = "OpenBLAS cblas_sgemm";
+    k.kernel = openblas_get_corename();
+    if (!k.kernel) k.kernel = "";
+    if (!strcmp(k.cpu, "avx512f")) k.generic = !hbpo__name_in(k.kernel, avx512);
+    else if (!strcmp(k.cpu, "avx2")) k.generic = !hbpo__name_in(k.kernel, avx2);
+#endif
+    if (!k.generic) k.fits = "";
+    if (out) *out = k;
+    return k.generic;
+}
+
+HBPODEF int hbpo_blas_describe(char *out, size_t cap) {
+    hbpo_blas_kernel k;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    hbpo_blas_info(&k);
+    return snprintf(out, cap, "sgemm: %s%s%s, CPU %s, %d thread%s%s%s", k.path, k.kernel[0] ? ", kernel " : "",
+                    k.kernel, k.cpu[0] ? k.cpu : "without avx2", threads, threads == 1 ? "" : "s",
+                    k.generic ? ", GENERIC KERNEL: set OPENBLAS_CORETYPE=" : "", k.generic ? k.fits : "");
+}
+
+/* The warning a library user sees once (from the first product) when the
+   kernel does not fit and the program did not call hbpo_program_start. */
+static void hbpo__blas_warn(const hbpo_blas_kernel *k) {
+    fprintf(stderr, "hbpo: warning: OpenBLAS runs its generic %s kernel on this %s CPU (several times "
+                    "slower); run with OPENBLAS_CORETYPE=%s or call hbpo_program_start(argv) first in main\n",
+            k->kernel, k->cpu, k->fits);
+}
+
+#if defined(HBPO_USE_OPENBLAS)
+static int hbpo__blas_checked = 0;
+static void hbpo__blas_check_once(void) {
+    hbpo_blas_kernel k;
+    if (hbpo__blas_checked) return;
+    hbpo__blas_checked = 1; /* benign race: at worst the line is printed twice */
+    if (hbpo_blas_info(&k)) hbpo__blas_warn(&k);
+}
+#endif
+
+/* Why a restart: OpenBLAS (DYNAMIC_ARCH builds, Debian's) chooses its kernel
+   in a constructor when the shared library loads, reading OPENBLAS_CORETYPE
+   then and never again; by the time main runs it is too late to change it in
+   this process. Loading a second copy with dlmopen would give a second
+   OpenBLAS with its own threads and buffers next to the first, and the
+   products would have to go through function pointers: more fragile than
+   running the program again. The restart happens before the program has
+   done anything (no output, no files), keeps the arguments and the
+   environment, and a marker variable (HBPO_BLAS_RESTARTED) makes sure it
+   happens at most once. */
+HBPODEF int hbpo_program_start(char **argv) {
+    hbpo_blas_kernel k;
+    const char *off = getenv("HBPO_BLAS_FIX");
+    setvbuf(stdout, NULL, _IOLBF, 0);
+#if defined(HBPO_USE_OPENBLAS)
+    hbpo__blas_checked = 1; /* this function speaks for the library */
+#endif
+    if (!hbpo_blas_info(&k)) return 0;
+#if !defined(_WIN32) && defined(__linux__)
+    if (argv && argv[0] && !getenv("HBPO_BLAS_RESTARTED") && !(off && !strcmp(off, "0"))) {
+        fprintf(stderr, "hbpo: OpenBLAS chose its generic %s kernel on this %s CPU: restarting with "
+                        "OPENBLAS_CORETYPE=%s (HBPO_BLAS_FIX=0 turns this off)\n",
+                k.kernel, k.cpu, k.fits);
+        fflush(NULL);
+        if (setenv("OPENBLAS_CORETYPE", k.fits, 1) == 0 && setenv("HBPO_BLAS_RESTARTED", "1", 1) == 0)
+            execv("/proc/self/exe", argv);
+        fprintf(stderr, "hbpo: the restart failed (%s); going on with the %s kernel\n", strerror(errno),
+                k.kernel);
+        return 1;
+    }
+#else
+    (void)argv;
+    (void)off;
+#endif
+    hbpo__blas_warn(&k);
+    return 1;
+}
+
+HBPODEF double hbpo_wall_time(void) {
+#ifdef _OPENMP
+    return omp_get_wtime();
+#elif defined(CLOCK_MONOTONIC) && !defined(_WIN32)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+HBPODEF void hbpo_progress(const char *what, long done, long total, double t0, const char *extra) {
+    double dt = hbpo_wall_time() - t0;
+    double eta = done > 0 && total > done ? dt / (double)done * (double)(total - done) : 0.0;
+    printf("  %s %ld/%ld%s%s  %.1fs  (eta %.0fs)\n", what ? what : "", done, total, extra ? "  " : "",
+           extra ? extra : "", dt, eta);
+    fflush(stdout);
 }
 
 /* Loops below HBPO__PAR_MIN units of work (about a few microseconds) run on
