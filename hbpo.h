@@ -4690,7 +4690,8 @@ char *openblas_get_corename(void);
 #include <unistd.h> /* execv */
 #endif
 
-/* OpenBLAS core names whose kernels use AVX2 + FMA, and those using AVX-512. */
+#if defined(HBPO_USE_OPENBLAS)
+/* Case-insensitive membership of an OpenBLAS core name in a NULL-ended list. */
 static int hbpo__name_in(const char *name, const char *const *list) {
     size_t i, j;
     for (i = 0; list[i]; i++) {
@@ -4699,10 +4700,14 @@ static int hbpo__name_in(const char *name, const char *const *list) {
     }
     return 0;
 }
+#endif
 
 HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out) {
+#if defined(HBPO_USE_OPENBLAS)
+    /* OpenBLAS core names whose kernels use AVX-512, and those using AVX2 + FMA */
     static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
     static const char *const avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+#endif
     hbpo_blas_kernel k;
     k.path = "portable loops";
     k.kernel = "";
