@@ -4,6 +4,7 @@
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      the benchmarks in bench/ (figures, not pass/fail)
+#   make bench-busy the demo's training step idle and beside a busy loop
 #   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
@@ -42,7 +43,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda clean deps info compile-matrix bench _run _test _sanitize
+.PHONY: all run test sanitize cuda clean deps info compile-matrix bench bench-busy _run _test _sanitize
 
 all: info $(EXAMPLES)
 
@@ -70,11 +71,15 @@ $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
-	$(BUILD)/tiny_hbpo --out $(BUILD)/demo
+	@start=$$(date +%s); $(BUILD)/tiny_hbpo --out $(BUILD)/demo && \
+	  echo "make run: total wall time $$(( $$(date +%s) - start )) s"
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+# the demo's step with 1 and 2 threads, idle and beside a busy loop
+bench-busy: info $(BUILD)/bench_small
+	@sh bench/busy.sh $(BUILD)
 
 # --- tests ------------------------------------------------------------------
 test: deps

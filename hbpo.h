@@ -408,10 +408,12 @@ HBPODEF int hbpo_blas_describe(char *out, size_t cap);
    (execv of /proc/self/exe, same arguments) with OPENBLAS_CORETYPE set to the
    kernel that fits; OpenBLAS reads that variable only when it loads, so a
    restart is the one way to apply it. HBPO_BLAS_FIX=0 in the environment
-   turns this off. Also makes stdout line-buffered, so progress lines reach a
-   pipe or a file as they are printed. Returns 0 when nothing needed fixing,
-   1 when the kernel stays generic (restart failed, refused or already
-   tried: a warning was printed). */
+   turns this off. The same restart sets OMP_WAIT_POLICY=passive when neither
+   it nor GOMP_SPINCOUNT is set (threads sleep at barriers instead of
+   spinning: a busy machine otherwise makes 2 threads far slower than 1).
+   Also makes stdout line-buffered, so progress lines reach a pipe or a file
+   as they are printed. Returns 0, or 1 when the kernel stays generic
+   (restart failed, refused or already tried: a warning was printed). */
 HBPODEF int hbpo_program_start(char **argv);
 
 /* Seconds on a monotonic clock (differences only). */
@@ -4771,34 +4773,55 @@ static void hbpo__blas_check_once(void) {
    products would have to go through function pointers: more fragile than
    running the program again. The restart happens before the program has
    done anything (no output, no files), keeps the arguments and the
-   environment, and a marker variable (HBPO_BLAS_RESTARTED) makes sure it
+   environment, and a marker variable (HBPO_RESTARTED) makes sure it
    happens at most once. */
 HBPODEF int hbpo_program_start(char **argv) {
     hbpo_blas_kernel k;
     const char *off = getenv("HBPO_BLAS_FIX");
+    int generic, fix_blas, fix_wait = 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
 #if defined(HBPO_USE_OPENBLAS)
     hbpo__blas_checked = 1; /* this function speaks for the library */
 #endif
-    if (!hbpo_blas_info(&k)) return 0;
+    generic = hbpo_blas_info(&k);
+    fix_blas = generic && !(off && !strcmp(off, "0"));
+#ifdef _OPENMP
+    /* libgomp's default is to spin after every parallel region. With another
+       process on the cores, a spinning thread holds a core that a worker
+       still computing needs, and every barrier waits for a time slice:
+       measured 17.7 s against 1.0 s for the demo's SFT step with 2 threads
+       on a loaded 2-core machine (bench_small). Sleeping at once costs a
+       futex wake-up per region, microseconds against the regions' work,
+       which the thresholds keep large. A choice the user made is kept. */
+    fix_wait = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
+#endif
+    if (getenv("HBPO_RESTARTED") || (!fix_blas && !fix_wait)) {
+        if (generic) hbpo__blas_warn(&k);
+        return generic;
+    }
 #if !defined(_WIN32) && defined(__linux__)
-    if (argv && argv[0] && !getenv("HBPO_BLAS_RESTARTED") && !(off && !strcmp(off, "0"))) {
-        fprintf(stderr, "hbpo: OpenBLAS chose its generic %s kernel on this %s CPU: restarting with "
-                        "OPENBLAS_CORETYPE=%s (HBPO_BLAS_FIX=0 turns this off)\n",
-                k.kernel, k.cpu, k.fits);
-        fflush(NULL);
-        if (setenv("OPENBLAS_CORETYPE", k.fits, 1) == 0 && setenv("HBPO_BLAS_RESTARTED", "1", 1) == 0)
+    if (argv && argv[0]) {
+        if (fix_blas) {
+            fprintf(stderr, "hbpo: OpenBLAS chose its generic %s kernel on this %s CPU: restarting with "
+                            "OPENBLAS_CORETYPE=%s (HBPO_BLAS_FIX=0 turns this off)\n",
+                    k.kernel, k.cpu, k.fits);
+            if (setenv("OPENBLAS_CORETYPE", k.fits, 1) != 0) fix_blas = 0;
+        }
+        if (fix_wait && setenv("OMP_WAIT_POLICY", "passive", 1) != 0) fix_wait = 0;
+        if ((fix_blas || fix_wait) && setenv("HBPO_RESTARTED", "1", 1) == 0) {
+            fflush(NULL);
             execv("/proc/self/exe", argv);
-        fprintf(stderr, "hbpo: the restart failed (%s); going on with the %s kernel\n", strerror(errno),
-                k.kernel);
-        return 1;
+        }
+        if (generic)
+            fprintf(stderr, "hbpo: the restart failed (%s); going on with the %s kernel\n",
+                    strerror(errno), k.kernel);
+        return generic;
     }
 #else
     (void)argv;
-    (void)off;
 #endif
-    hbpo__blas_warn(&k);
-    return 1;
+    if (generic) hbpo__blas_warn(&k);
+    return generic;
 }
 
 HBPODEF double hbpo_wall_time(void) {
