@@ -8390,6 +8390,47 @@ done:
     return rc;
 }
 
+/* Cost of one more forward/backward pass, in padded tokens (the per-call
+   work that does not scale with the tokens: LM-head setup, optimizer-free
+   per-layer calls, thread teams). */
+#define HBPO__GROUP_COST 96
+
+/* Sorts the n examples by length (order, stable) and cuts the sorted list
+   into runs of at most max_batch: cut[0] = 0 < cut[1] < ... < cut[g] = n,
+   chosen by dynamic programming to minimise sum(run size * longest length)
+   + HBPO__GROUP_COST per run. Returns g. cut has room for n + 1. */
+static int hbpo__length_groups(const int *len, int n, int max_batch, int *order, int *cut) {
+    long *best = (long *)HBPO_MALLOC(sizeof(long) * (size_t)(n + 1));
+    int *from = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(n + 1));
+    int i, j, g = 0;
+    for (i = 0; i < n; i++) { /* insertion sort: n is a batch, and it is stable */
+        int v = order[i] = i;
+        for (j = i; j > 0 && len[order[j - 1]] > len[v]; j--) order[j] = order[j - 1];
+        order[j] = v;
+    }
+    if (!best || !from) { /* no memory for the plan: plain runs of max_batch */
+        HBPO_FREE(best);
+        HBPO_FREE(from);
+        for (i = 0; i < n; i += max_batch) cut[g++] = i;
+        cut[g] = n;
+        return g;
+    }
+    best[0] = 0;
+    for (i = 1; i <= n; i++) { /* best[i]: the first i sorted examples */
+        best[i] = -1;
+        for (j = i - 1; j >= 0 && i - j <= max_batch; j--) {
+            long c = best[j] + (long)(i - j) * len[order[i - 1]] + HBPO__GROUP_COST;
+            if (best[i] < 0 || c < best[i]) { best[i] = c; from[i] = j; }
+        }
+    }
+    for (i = n; i > 0; i = from[i]) g++;
+    cut[g] = n;
+    for (i = n, j = g; i > 0; i = from[i]) cut[--j] = from[i];
+    HBPO_FREE(best);
+    HBPO_FREE(from);
+    return g;
+}
+
 /* Step 4: the clipped objective over the rollouts, ppo_epochs passes of
    mini_batches optimizer steps, each accumulated over micro-batches.
    Old log-probs: with one epoch and one mini-batch the policy has not moved
@@ -8402,7 +8443,7 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     hbpo_model *m = t->model;
     int R = ro->count, mbs = c->micro_batch, Tmax = ro->max_len, rc = -1, e, mi, r;
     int reuse_old = c->ppo_epochs == 1 && c->mini_batches == 1;
-    int *perm = NULL, *in = NULL, *tg = NULL;
+    int *perm = NULL, *in = NULL, *tg = NULL, *mb = NULL, *lens, *ord, *cut, n_groups, gi;
     float *mask = NULL, *logp = NULL, *oldlp = NULL, *ent = NULL, *dlogp = NULL, *adv = NULL;
     float *old_all = NULL;
     double n_tok = 0, t0 = hbpo__now();
@@ -8416,11 +8457,16 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
     ent = (float *)HBPO_MALLOC(sizeof(float) * cells);
     dlogp = (float *)HBPO_MALLOC(sizeof(float) * cells);
     adv = (float *)HBPO_MALLOC(sizeof(float) * (size_t)mbs);
+    mb = (int *)HBPO_MALLOC(sizeof(int) * (4 * (size_t)R + 1)); /* mb, lens, ord: R each; cut: R + 1 */
     if (!reuse_old) old_all = (float *)HBPO_MALLOC(sizeof(float) * hbpo__mul_size((size_t)R, (size_t)Tmax));
-    if (!perm || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv || (!reuse_old && !old_all)) {
+    if (!perm || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv || !mb ||
+        (!reuse_old && !old_all)) {
         hbpo__fail("trainer: out of memory for the update");
         goto done;
     }
+    lens = mb + R;
+    ord = lens + R;
+    cut = ord + R;
     for (r = 0; r < R; r++) perm[r] = r;
     if (!reuse_old) { /* old log-probs of every rollout, before any update */
         for (r = 0; r < R; r += mbs) {
@@ -8440,17 +8486,25 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
             float gn = 0;
             for (r = lo; r < hi; r++) mini_tok += ro->n_gen[perm[r]];
             if (hi <= lo || mini_tok <= 0) continue;
-            for (r = lo; r < hi; r += mbs) {
-                int nb = hi - r < mbs ? hi - r : mbs, T = hbpo__batch_T(ro, perm + r, nb), b, i;
+            /* Micro-batches of similar length (as in hbpo_sft_step): the
+               mini-batch's rollouts sorted by length into mb and cut by
+               hbpo__length_groups; perm itself, and so the shuffles, are
+               untouched. The same sums in another order. */
+            for (r = lo; r < hi; r++) lens[r - lo] = ro->prompt_len[perm[r]] + ro->n_gen[perm[r]];
+            n_groups = hbpo__length_groups(lens, hi - lo, mbs, ord, cut);
+            for (r = lo; r < hi; r++) mb[r - lo] = perm[lo + ord[r - lo]];
+            for (gi = 0; gi < n_groups; gi++) {
+                int nb = cut[gi + 1] - cut[gi], T = hbpo__batch_T(ro, mb + cut[gi], nb), b, i;
+                const int *idx = mb + cut[gi];
                 double micro_tok = 0, scale;
                 hbpo_policy_stats st;
-                hbpo__pack(ro, perm + r, nb, in, tg, mask, T);
+                hbpo__pack(ro, idx, nb, in, tg, mask, T);
                 if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, ent) != 0) goto done;
                 for (b = 0; b < nb; b++) {
-                    adv[b] = ro->adv[perm[r + b]];
-                    micro_tok += ro->n_gen[perm[r + b]];
+                    adv[b] = ro->adv[idx[b]];
+                    micro_tok += ro->n_gen[idx[b]];
                     if (reuse_old) memcpy(oldlp + (size_t)b * T, logp + (size_t)b * T, sizeof(float) * (size_t)T);
-                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)perm[r + b] * Tmax, sizeof(float) * (size_t)T);
+                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)idx[b] * Tmax, sizeof(float) * (size_t)T);
                 }
                 if (hbpo_policy_loss(&c->policy, nb, T, logp, oldlp, NULL, adv, mask, dlogp, &st) != 0) goto done;
                 /* Each micro-batch's loss is a mean over its own tokens (or
@@ -8477,6 +8531,7 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_step_metrics *mt) {
 done:
     HBPO_FREE(perm); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);
     HBPO_FREE(oldlp); HBPO_FREE(ent); HBPO_FREE(dlogp); HBPO_FREE(adv); HBPO_FREE(old_all);
+    HBPO_FREE(mb);
     return rc;
 }
 
@@ -8673,47 +8728,6 @@ HBPODEF int hbpo_metrics_json(const hbpo_step_metrics *m, int k, char *out, size
              m->adv_mean, m->adv_abs, m->pg_loss, m->clipfrac, m->approx_kl, m->entropy,
              m->grad_norm, m->lr, m->t_rollout, m->t_score, m->t_update);
     return (int)b.len;
-}
-
-/* Cost of one more forward/backward pass, in padded tokens (the per-call
-   work that does not scale with the tokens: LM-head setup, optimizer-free
-   per-layer calls, thread teams). */
-#define HBPO__GROUP_COST 96
-
-/* Sorts the n examples by length (order, stable) and cuts the sorted list
-   into runs of at most max_batch: cut[0] = 0 < cut[1] < ... < cut[g] = n,
-   chosen by dynamic programming to minimise sum(run size * longest length)
-   + HBPO__GROUP_COST per run. Returns g. cut has room for n + 1. */
-static int hbpo__length_groups(const int *len, int n, int max_batch, int *order, int *cut) {
-    long *best = (long *)HBPO_MALLOC(sizeof(long) * (size_t)(n + 1));
-    int *from = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(n + 1));
-    int i, j, g = 0;
-    for (i = 0; i < n; i++) { /* insertion sort: n is a batch, and it is stable */
-        int v = order[i] = i;
-        for (j = i; j > 0 && len[order[j - 1]] > len[v]; j--) order[j] = order[j - 1];
-        order[j] = v;
-    }
-    if (!best || !from) { /* no memory for the plan: plain runs of max_batch */
-        HBPO_FREE(best);
-        HBPO_FREE(from);
-        for (i = 0; i < n; i += max_batch) cut[g++] = i;
-        cut[g] = n;
-        return g;
-    }
-    best[0] = 0;
-    for (i = 1; i <= n; i++) { /* best[i]: the first i sorted examples */
-        best[i] = -1;
-        for (j = i - 1; j >= 0 && i - j <= max_batch; j--) {
-            long c = best[j] + (long)(i - j) * len[order[i - 1]] + HBPO__GROUP_COST;
-            if (best[i] < 0 || c < best[i]) { best[i] = c; from[i] = j; }
-        }
-    }
-    for (i = n; i > 0; i = from[i]) g++;
-    cut[g] = n;
-    for (i = n, j = g; i > 0; i = from[i]) cut[--j] = from[i];
-    HBPO_FREE(best);
-    HBPO_FREE(from);
-    return g;
 }
 
 HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_style, int n,
