@@ -6,6 +6,7 @@
 #   make fuzz       every libFuzzer harness in fuzz/ for FUZZ_S seconds (default 60)
 #   make fuzz-smoke the same for 10 s each (CI)
 #   make bench      the benchmarks in bench/ (figures, not pass/fail)
+#   make bench-busy the demo's training step idle and beside a busy loop
 #   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
@@ -56,7 +57,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda clean deps info compile-matrix bench _run _test _sanitize \
+.PHONY: all run test sanitize cuda clean deps info compile-matrix bench bench-busy _run _test _sanitize \
         fuzz fuzz-smoke fuzz-build
 
 all: info $(EXAMPLES)
@@ -98,13 +99,17 @@ $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
-	$(BUILD)/tiny_hbpo --out $(BUILD)/demo
+	@start=$$(date +%s); $(BUILD)/tiny_hbpo --out $(BUILD)/demo && \
+	  echo "make run: total wall time $$(( $$(date +%s) - start )) s"
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then echo "== bench/bench_dp.sh"; sh bench/bench_dp.sh $(BUILD); \
 	 else echo "== bench/bench_dp.sh: skipped (no MPI)"; fi
+# the demo's step with 1 and 2 threads, idle and beside a busy loop
+bench-busy: info $(BUILD)/bench_small
+	@sh bench/busy.sh $(BUILD)
 
 # --- tests ------------------------------------------------------------------
 test: deps
@@ -113,6 +118,7 @@ _test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close
 	@sh tests/cli.sh $(BUILD)
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then sh tests/mpi.sh $(BUILD); \
 	 else echo "  - MPI tests skipped: no mpicc or mpirun (apt-get install openmpi-bin libopenmpi-dev)"; fi
+	@sh tests/blas_kernel.sh $(BUILD)
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and

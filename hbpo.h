@@ -395,12 +395,57 @@ HBPODEF float    hbpo_rng_normal(hbpo_rng *r);
    nn.Linear, out = x @ W.T + b with x (B*T,C), W (OC,C), out (B*T,OC):
    hbpo_sgemm(0, 1, B*T, OC, C, 1, x, C, W, C, 1, out, OC) after copying b
    into every row of out (beta = 0 when there is no bias). */
-HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta,
-                        float *C, int ldc);
+HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc);
+/* hbpo_sgemm returns 0, or -1 after bad arguments (C unchanged). */
 /* Threads for OpenMP regions and for OpenBLAS (n <= 0: back to the count in
    effect before the first call). Call it from one thread, outside parallel work. */
 HBPODEF void hbpo_set_threads(int n);
+
+/* The matrix-product path in use and whether it fits the CPU. OpenBLAS picks
+   its kernel from the CPU model when the library loads; a CPU model newer
+   than the OpenBLAS build (Debian 12's 0.3.21 on a 2023 Xeon) gets the
+   generic Prescott (SSE3) kernel, 7x slower than the Haswell/SkylakeX ones
+   the CPU could run. */
+typedef struct hbpo_blas_kernel {
+    const char *path;    /* "OpenBLAS cblas_sgemm" or "portable loops" */
+    const char *kernel;  /* OpenBLAS's core name ("Zen", "Haswell", "Prescott"), or "" */
+    const char *cpu;     /* widest vector unit: "avx512f", "avx2", "" (other/unknown) */
+    const char *fits;    /* OPENBLAS_CORETYPE for this CPU: "SkylakeX", "Haswell", "Zen", or "" */
+    int generic;         /* 1: the kernel leaves the CPU's avx2/avx512 unused */
+} hbpo_blas_kernel;
+/* Fills *out; returns out->generic. */
+HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out);
+/* One line for --version and the benchmarks, snprintf-style:
+   "sgemm: OpenBLAS cblas_sgemm, kernel Zen, CPU avx2, 2 threads". */
+HBPODEF int hbpo_blas_describe(char *out, size_t cap);
+/* For programs, first thing in main: when OpenBLAS runs a generic kernel on a
+   CPU with AVX2/AVX-512, prints one line on stderr and restarts the program
+   (execv of /proc/self/exe, same arguments) with OPENBLAS_CORETYPE set to the
+   kernel that fits; OpenBLAS reads that variable only when it loads, so a
+   restart is the one way to apply it. HBPO_BLAS_FIX=0 in the environment
+   turns this off. The same restart sets OMP_WAIT_POLICY=passive when neither
+   it nor GOMP_SPINCOUNT is set (threads sleep at barriers instead of
+   spinning: a busy machine otherwise makes 2 threads far slower than 1).
+   Also makes stdout line-buffered, so progress lines reach a pipe or a file
+   as they are printed. Under an MPI launcher (Open MPI, PMIx or MPICH
+   variables in the environment) it never restarts: a rank that replaces
+   itself loses its launcher's connection (Open MPI's MPI_Init then fails);
+   give the variables to the launcher instead (mpirun -x OMP_WAIT_POLICY=passive,
+   and -x OPENBLAS_CORETYPE=... when the warning asks for it).
+   Returns 0, or 1 when the kernel stays generic (restart failed, refused or
+   already tried: a warning was printed). */
+HBPODEF int hbpo_program_start(char **argv);
+
+/* Seconds on a monotonic clock (differences only). */
+HBPODEF double hbpo_wall_time(void);
+/* One progress line for a long stage on stdout, flushed at once (so it
+   reaches a pipe or a file line by line):
+     "  <what> <done>/<total>  <extra>  <elapsed>s  (eta <s>s)"
+   t0 is hbpo_wall_time() at the start of the stage; extra may be NULL. */
+HBPODEF void hbpo_progress(const char *what, long done, long total, double t0,
+                           const char *extra);
 
 /* The backend: every tensor operation the model performs. The model's control
    flow (section 8: forward, backward, optimizer step, decoding) is written once
@@ -4754,6 +4799,10 @@ void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 #endif
 
+#if defined(HBPO_USE_OPENBLAS)
+static void hbpo__blas_check_once(void);
+#endif
+
 /* One row of C (N floats) times beta: beta == 0 stores zeros, so garbage or
    NaN in C never leaks into the result (the BLAS rule); beta == 1 leaves it. */
 static void hbpo__scale_row(int N, float beta, float *c) {
@@ -4868,33 +4917,32 @@ static void hbpo__sgemm_split(int trans_a, int trans_b, int M, int N, int K, flo
 /* Used by nn.Linear (out = x @ W.T + b: trans_b = 1, W stored (OC,C) as
    PyTorch keeps it), its backward (dx = dout @ W: NN; dW += dout.T @ x: TN,
    beta = 1) and attention (q @ k.T: NT; att @ v: NN). */
-HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
-                        const float *A, int lda, const float *B, int ldb, float beta,
-                        float *C, int ldc) {
+HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                       const float *A, int lda, const float *B, int ldb, float beta,
+                       float *C, int ldc) {
     int i;
     int a_width = trans_a ? M : K, b_width = trans_b ? K : N; /* row lengths as stored */
     if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1)) {
-        hbpo__fail("hbpo_sgemm: trans_a = %d, trans_b = %d: each must be 0 or 1", trans_a, trans_b);
-        return;
+        return hbpo__fail("hbpo_sgemm: trans_a = %d, trans_b = %d: each must be 0 or 1", trans_a, trans_b);
     }
     if (M < 0 || N < 0 || K < 0) {
-        hbpo__fail("hbpo_sgemm: negative size M = %d, N = %d, K = %d", M, N, K);
-        return;
+        return hbpo__fail("hbpo_sgemm: negative size M = %d, N = %d, K = %d", M, N, K);
     }
-    if (M == 0 || N == 0) return;
+    if (M == 0 || N == 0) return 0;
     if (!C || ldc < N) {
-        hbpo__fail("hbpo_sgemm: C is NULL or ldc = %d < N = %d", ldc, N);
-        return;
+        return hbpo__fail("hbpo_sgemm: C is NULL or ldc = %d < N = %d", ldc, N);
     }
     if (K == 0 || alpha == 0.0f) { /* op(A) op(B) contributes nothing: A, B unread */
         for (i = 0; i < M; i++) hbpo__scale_row(N, beta, C + (size_t)i * ldc);
-        return;
+        return 0;
     }
     if (!A || !B || lda < a_width || ldb < b_width) {
-        hbpo__fail("hbpo_sgemm: A or B is NULL, or lda = %d < %d, or ldb = %d < %d", lda,
-                   a_width, ldb, b_width);
-        return;
+        return hbpo__fail("hbpo_sgemm: A or B is NULL, or lda = %d < %d, or ldb = %d < %d", lda,
+                          a_width, ldb, b_width);
     }
+#if defined(HBPO_USE_OPENBLAS)
+    hbpo__blas_check_once();
+#endif
 #if defined(HBPO_USE_OPENBLAS) && defined(_OPENMP)
     hbpo__sgemm_split(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #elif defined(HBPO_USE_OPENBLAS)
@@ -4904,6 +4952,7 @@ HBPODEF void hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
 #else
     hbpo__sgemm_loops(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
+    return 0;
 }
 
 /* Threads for OpenMP regions. With OpenBLAS under OpenMP, OpenBLAS itself
@@ -4923,10 +4972,174 @@ HBPODEF void hbpo_set_threads(int n) {
     (void)n;
 }
 
+/* ---- The BLAS kernel check, and what programs share (timing, progress) ---- */
+
+#if defined(HBPO_USE_OPENBLAS) && !defined(OPENBLAS_VERSION)
+char *openblas_get_corename(void);
+#endif
+#ifndef _WIN32
+#include <unistd.h> /* execv */
+#endif
+
+#if defined(HBPO_USE_OPENBLAS)
+/* Case-insensitive membership of an OpenBLAS core name in a NULL-ended list. */
+static int hbpo__name_in(const char *name, const char *const *list) {
+    size_t i, j;
+    for (i = 0; list[i]; i++) {
+        for (j = 0; name[j] && list[i][j] && tolower((unsigned char)name[j]) == tolower((unsigned char)list[i][j]); j++) {}
+        if (!name[j] && !list[i][j]) return 1;
+    }
+    return 0;
+}
+#endif
+
+HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out) {
+#if defined(HBPO_USE_OPENBLAS)
+    /* OpenBLAS core names whose kernels use AVX-512, and those using AVX2 + FMA */
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+#endif
+    hbpo_blas_kernel k;
+    k.path = "portable loops";
+    k.kernel = "";
+    k.cpu = "";
+    k.fits = "";
+    k.generic = 0;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) k.cpu = "avx512f";
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) k.cpu = "avx2";
+    if (k.cpu[0] == 'a')
+        k.fits = !strcmp(k.cpu, "avx512f") ? "SkylakeX" : __builtin_cpu_is("amd") ? "Zen" : "Haswell";
+#endif
+#ifdef HBPO_USE_OPENBLAS
+    k.path = "OpenBLAS cblas_sgemm";
+    k.kernel = openblas_get_corename();
+    if (!k.kernel) k.kernel = "";
+    if (!strcmp(k.cpu, "avx512f")) k.generic = !hbpo__name_in(k.kernel, avx512);
+    else if (!strcmp(k.cpu, "avx2")) k.generic = !hbpo__name_in(k.kernel, avx2);
+#endif
+    if (!k.generic) k.fits = "";
+    if (out) *out = k;
+    return k.generic;
+}
+
+HBPODEF int hbpo_blas_describe(char *out, size_t cap) {
+    hbpo_blas_kernel k;
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    hbpo_blas_info(&k);
+    return snprintf(out, cap, "sgemm: %s%s%s, CPU %s, %d thread%s%s%s", k.path, k.kernel[0] ? ", kernel " : "",
+                    k.kernel, k.cpu[0] ? k.cpu : "without avx2", threads, threads == 1 ? "" : "s",
+                    k.generic ? ", GENERIC KERNEL: set OPENBLAS_CORETYPE=" : "", k.generic ? k.fits : "");
+}
+
+/* The warning a library user sees once (from the first product) when the
+   kernel does not fit and the program did not call hbpo_program_start. */
+static void hbpo__blas_warn(const hbpo_blas_kernel *k) {
+    fprintf(stderr, "hbpo: warning: OpenBLAS runs its generic %s kernel on this %s CPU (several times "
+                    "slower); run with OPENBLAS_CORETYPE=%s or call hbpo_program_start(argv) first in main\n",
+            k->kernel, k->cpu, k->fits);
+}
+
+#if defined(HBPO_USE_OPENBLAS)
+static int hbpo__blas_checked = 0;
+static void hbpo__blas_check_once(void) {
+    hbpo_blas_kernel k;
+    if (hbpo__blas_checked) return;
+    hbpo__blas_checked = 1; /* benign race: at worst the line is printed twice */
+    if (hbpo_blas_info(&k)) hbpo__blas_warn(&k);
+}
+#endif
+
+/* Why a restart: OpenBLAS (DYNAMIC_ARCH builds, Debian's) chooses its kernel
+   in a constructor when the shared library loads, reading OPENBLAS_CORETYPE
+   then and never again; by the time main runs it is too late to change it in
+   this process. Loading a second copy with dlmopen would give a second
+   OpenBLAS with its own threads and buffers next to the first, and the
+   products would have to go through function pointers: more fragile than
+   running the program again. The restart happens before the program has
+   done anything (no output, no files), keeps the arguments and the
+   environment, and a marker variable (HBPO_RESTARTED) makes sure it
+   happens at most once. */
+HBPODEF int hbpo_program_start(char **argv) {
+    hbpo_blas_kernel k;
+    const char *off = getenv("HBPO_BLAS_FIX");
+    int generic, fix_blas, fix_wait = 0;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+#if defined(HBPO_USE_OPENBLAS)
+    hbpo__blas_checked = 1; /* this function speaks for the library */
+#endif
+    generic = hbpo_blas_info(&k);
+    fix_blas = generic && !(off && !strcmp(off, "0"));
+#ifdef _OPENMP
+    /* libgomp's default is to spin after every parallel region. With another
+       process on the cores, a spinning thread holds a core that a worker
+       still computing needs, and every barrier waits for a time slice:
+       measured 17.7 s against 1.0 s for the demo's SFT step with 2 threads
+       on a loaded 2-core machine (bench_small). Sleeping at once costs a
+       futex wake-up per region, microseconds against the regions' work,
+       which the thresholds keep large. A choice the user made is kept. */
+    fix_wait = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
+#endif
+    if (getenv("HBPO_RESTARTED") || (!fix_blas && !fix_wait) || getenv("OMPI_COMM_WORLD_SIZE") ||
+        getenv("PMIX_RANK") || getenv("PMI_RANK")) {
+        if (generic) hbpo__blas_warn(&k);
+        return generic;
+    }
+#if !defined(_WIN32) && defined(__linux__)
+    if (argv && argv[0]) {
+        if (fix_blas) {
+            fprintf(stderr, "hbpo: OpenBLAS chose its generic %s kernel on this %s CPU: restarting with "
+                            "OPENBLAS_CORETYPE=%s (HBPO_BLAS_FIX=0 turns this off)\n",
+                    k.kernel, k.cpu, k.fits);
+            if (setenv("OPENBLAS_CORETYPE", k.fits, 1) != 0) fix_blas = 0;
+        }
+        if (fix_wait && setenv("OMP_WAIT_POLICY", "passive", 1) != 0) fix_wait = 0;
+        if ((fix_blas || fix_wait) && setenv("HBPO_RESTARTED", "1", 1) == 0) {
+            fflush(NULL);
+            execv("/proc/self/exe", argv);
+        }
+        if (generic)
+            fprintf(stderr, "hbpo: the restart failed (%s); going on with the %s kernel\n",
+                    strerror(errno), k.kernel);
+        return generic;
+    }
+#else
+    (void)argv;
+#endif
+    if (generic) hbpo__blas_warn(&k);
+    return generic;
+}
+
+HBPODEF double hbpo_wall_time(void) {
+#ifdef _OPENMP
+    return omp_get_wtime();
+#elif defined(CLOCK_MONOTONIC) && !defined(_WIN32)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+HBPODEF void hbpo_progress(const char *what, long done, long total, double t0, const char *extra) {
+    double dt = hbpo_wall_time() - t0;
+    double eta = done > 0 && total > done ? dt / (double)done * (double)(total - done) : 0.0;
+    printf("  %s %ld/%ld%s%s  %.1fs  (eta %.0fs)\n", what ? what : "", done, total, extra ? "  " : "",
+           extra ? extra : "", dt, eta);
+    fflush(stdout);
+}
+
 /* Loops below HBPO__PAR_MIN units of work (about a few microseconds) run on
    one thread: starting a team and meeting at its barrier costs more, and far
    more when another process holds a core. */
 #define HBPO__PAR_MIN 32768.0
+/* Multiply-adds below which a group of small products runs on one thread. */
+#define HBPO__SGEMM_TEAM_MIN 262144.0
 
 /* ---- The CPU backend: the reference implementation of every operation ----
    Each comment quotes the PyTorch expression computed. Loops over rows run
@@ -5163,6 +5376,10 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         if (!P) return hbpo__fail("attention: out of memory for %d score matrices of %d x %d", chunk, T, S);
         for (p0 = 0; p0 < pairs; p0 += chunk) {
             int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+            /* One parallel region over the pairs (each product on one thread),
+               not one per product: the products are small, and a team per
+               call was most of the cost on small models. */
+            HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 1, T, n, HS, scale, q + (size_t)b * T * QD + (size_t)h * HS, QD,
@@ -5178,6 +5395,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                 for (j = keys; j < n; j++) row[j] = 0.0f;
                 if (lse) lse[((size_t)b * NH + h) * T + t] = l;
             }
+            HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 0, T, HS, n, 1.0f, P + (size_t)p * per_pair, n,
@@ -5256,7 +5474,9 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
     memset(dk, 0, sizeof(float) * (size_t)B * T * KVD);
     memset(dv, 0, sizeof(float) * (size_t)B * T * KVD);
     for (p0 = 0; p0 < pairs; p0 += chunk) {
-        int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r;
+        int np = pairs - p0 < chunk ? pairs - p0 : chunk, p, r, u, u0 = p0 / group;
+        int nu = (p0 + np - 1) / group - u0 + 1; /* kv units (b, kv head) in the chunk */
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * T * HS >= HBPO__SGEMM_TEAM_MIN))
         for (p = 0; p < np; p++) {
             int b = (p0 + p) / NH, h = (p0 + p) % NH;
             size_t qo = (size_t)b * T * QD + (size_t)h * HS;
@@ -5277,13 +5497,22 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
             }
             for (; j < T; j++) pr[j] = dpr[j] = 0.0f;
         }
-        for (p = 0; p < np; p++) {
-            int b = (p0 + p) / NH, h = (p0 + p) % NH;
-            size_t qo = (size_t)b * T * QD + (size_t)h * HS;
-            size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
-            hbpo_sgemm(0, 0, T, HS, T, 1.0f, dP + p * TT, T, k + ko, KVD, 0.0f, dq + qo, QD);
-            hbpo_sgemm(1, 0, T, HS, T, 1.0f, dP + p * TT, T, q + qo, QD, 1.0f, dk + ko, KVD);
-            hbpo_sgemm(1, 0, T, HS, T, 1.0f, P + p * TT, T, dout + qo, QD, 1.0f, dv + ko, KVD);
+        /* The query heads of one kv head add into the same dk, dv rows: one
+           task per (sequence, kv head), its heads in order, so the sums are
+           the same for any thread count. */
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * T * HS >= HBPO__SGEMM_TEAM_MIN))
+        for (u = 0; u < nu; u++) {
+            int lo = (u0 + u) * group - p0, hi = lo + group, e; /* e: private pair index */
+            if (lo < 0) lo = 0;
+            if (hi > np) hi = np;
+            for (e = lo; e < hi; e++) {
+                int b = (p0 + e) / NH, h = (p0 + e) % NH;
+                size_t qo = (size_t)b * T * QD + (size_t)h * HS;
+                size_t ko = (size_t)b * T * KVD + (size_t)(h / group) * HS;
+                hbpo_sgemm(0, 0, T, HS, T, 1.0f, dP + e * TT, T, k + ko, KVD, 0.0f, dq + qo, QD);
+                hbpo_sgemm(1, 0, T, HS, T, 1.0f, dP + e * TT, T, q + qo, QD, 1.0f, dk + ko, KVD);
+                hbpo_sgemm(1, 0, T, HS, T, 1.0f, P + e * TT, T, dout + qo, QD, 1.0f, dv + ko, KVD);
+            }
         }
     }
     HBPO_FREE(P);
@@ -5908,7 +6137,7 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
     const hbpo_backend *be;
     hbpo__acts *a;
     float *hostbuf = NULL;
-    int i, r0, V, C, *tg = NULL;
+    int i, r0, V, C, *tg = NULL, B_alloc = B, T_alloc = T;
     size_t N;
     if (!m || !m->params) return hbpo__fail("hbpo_model_forward: model is not created");
     c = &m->config;
@@ -5930,12 +6159,26 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
         if (mask[i] != 0.0f && (!targets || targets[i] < 0 || targets[i] >= V))
             return hbpo__fail("hbpo_model_forward: target at index %d is missing or outside [0, %d)", i, V);
     }
-    /* (Re)size the saved activations for this shape. */
-    if (m->acts && (m->acts->B != B || m->acts->T != T)) hbpo__acts_free(m);
+    /* The saved activations are kept across calls and only grow: a shape of
+       at most cap_tokens tokens and cap_batch sequences reuses them (the
+       layer slices are laid out for the current N = B*T inside the larger
+       buffers). Reallocating whenever T changed (every SFT or PPO micro-batch
+       pads to its own longest sequence) cost more than the demo's products:
+       fresh pages, zeroed by the kernel and by the allocator, every step.
+       T is rounded up to a multiple of 32 so that a slowly growing T does
+       not reallocate at every new maximum. */
+    if (m->acts && ((size_t)B * T > m->acts->cap_tokens || B > m->acts->cap_batch)) {
+        int cap_b = B > m->acts->cap_batch ? B : m->acts->cap_batch;
+        size_t need = (size_t)B * T > m->acts->cap_tokens ? (size_t)B * T : m->acts->cap_tokens;
+        T_alloc = (int)((need + (size_t)cap_b - 1) / (size_t)cap_b);
+        B_alloc = cap_b;
+        hbpo__acts_free(m);
+    }
     if (!m->acts) {
+        T_alloc = (T_alloc + 31) / 32 * 32;
         m->acts = (hbpo__acts *)HBPO_MALLOC(sizeof(hbpo__acts));
         if (!m->acts) return hbpo__fail("hbpo_model_forward: out of memory");
-        if (hbpo__acts_alloc(m, m->acts, B, T, 1, 1) != 0) {
+        if (hbpo__acts_alloc(m, m->acts, B_alloc, T_alloc, 1, 1) != 0) {
             HBPO_FREE(m->acts);
             m->acts = NULL;
             return -1;
@@ -8756,6 +8999,47 @@ done:
     return rc;
 }
 
+/* Cost of one more forward/backward pass, in padded tokens (the per-call
+   work that does not scale with the tokens: LM-head setup, optimizer-free
+   per-layer calls, thread teams). */
+#define HBPO__GROUP_COST 96
+
+/* Sorts the n examples by length (order, stable) and cuts the sorted list
+   into runs of at most max_batch: cut[0] = 0 < cut[1] < ... < cut[g] = n,
+   chosen by dynamic programming to minimise sum(run size * longest length)
+   + HBPO__GROUP_COST per run. Returns g. cut has room for n + 1. */
+static int hbpo__length_groups(const int *len, int n, int max_batch, int *order, int *cut) {
+    long *best = (long *)HBPO_MALLOC(sizeof(long) * (size_t)(n + 1));
+    int *from = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(n + 1));
+    int i, j, g = 0;
+    for (i = 0; i < n; i++) { /* insertion sort: n is a batch, and it is stable */
+        int v = order[i] = i;
+        for (j = i; j > 0 && len[order[j - 1]] > len[v]; j--) order[j] = order[j - 1];
+        order[j] = v;
+    }
+    if (!best || !from) { /* no memory for the plan: plain runs of max_batch */
+        HBPO_FREE(best);
+        HBPO_FREE(from);
+        for (i = 0; i < n; i += max_batch) cut[g++] = i;
+        cut[g] = n;
+        return g;
+    }
+    best[0] = 0;
+    for (i = 1; i <= n; i++) { /* best[i]: the first i sorted examples */
+        best[i] = -1;
+        for (j = i - 1; j >= 0 && i - j <= max_batch; j--) {
+            long c = best[j] + (long)(i - j) * len[order[i - 1]] + HBPO__GROUP_COST;
+            if (best[i] < 0 || c < best[i]) { best[i] = c; from[i] = j; }
+        }
+    }
+    for (i = n; i > 0; i = from[i]) g++;
+    cut[g] = n;
+    for (i = n, j = g; i > 0; i = from[i]) cut[--j] = from[i];
+    HBPO_FREE(best);
+    HBPO_FREE(from);
+    return g;
+}
+
 /* Step 4: the clipped objective over the rollouts, ppo_epochs passes of
    mini_batches optimizer steps, each accumulated over micro-batches.
    Old log-probs: with one epoch and one mini-batch the policy has not moved
@@ -8774,7 +9058,8 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
     hbpo_model *m = t->model;
     int R = ro->count, mbs = c->micro_batch, Tmax = ro->max_len, rc = -1, st = 0, e, mi, r;
     int reuse_old = c->ppo_epochs == 1 && c->mini_batches == 1, q_lo, q_hi, own_lo, own_hi, loss_bad = 0;
-    int *perm = NULL, *sel = NULL, *in = NULL, *tg = NULL;
+    int *perm = NULL, *sel = NULL, *in = NULL, *tg = NULL, *mb = NULL, *lens = NULL, *ord = NULL, *cut = NULL;
+    int n_groups, gi;
     float *mask = NULL, *logp = NULL, *oldlp = NULL, *ent = NULL, *dlogp = NULL, *adv = NULL;
     float *old_all = NULL;
     double sums[5] = {0, 0, 0, 0, 0}; /* entropy, pg_loss, clipfrac, approx_kl (token sums), tokens */
@@ -8793,12 +9078,16 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
     ent = (float *)HBPO_MALLOC(sizeof(float) * cells);
     dlogp = (float *)HBPO_MALLOC(sizeof(float) * cells);
     adv = (float *)HBPO_MALLOC(sizeof(float) * (size_t)mbs);
+    mb = (int *)HBPO_MALLOC(sizeof(int) * (4 * (size_t)R + 1)); /* mb, lens, ord: R each; cut: R + 1 */
     if (!reuse_old) old_all = (float *)HBPO_MALLOC(sizeof(float) * hbpo__mul_size((size_t)R, (size_t)Tmax));
-    if (!perm || !sel || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv ||
+    if (!perm || !sel || !in || !tg || !mask || !logp || !oldlp || !ent || !dlogp || !adv || !mb ||
         (!reuse_old && !old_all))
         st = hbpo__fail("trainer: out of memory for the update");
     if (st == 0) st = hbpo_model_zero_grad(m);
     if (hbpo_comm_agree(comm, st) != 0) goto done;
+    lens = mb + R;
+    ord = lens + R;
+    cut = ord + R;
     for (r = 0; r < R; r++) perm[r] = r;
     if (!reuse_old) { /* old log-probs of this rank's rollouts, before any update */
         for (r = own_lo; r < own_hi && st == 0; r += mbs) {
@@ -8819,19 +9108,27 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
             if (mt->nonfinite) break;
             for (r = lo; r < hi; r++) mini_tok += ro->n_gen[perm[r]];
             if (hi <= lo || mini_tok <= 0) continue; /* the same on every rank */
+            /* This rank's rollouts of the mini-batch (sel), in micro-batches
+               of similar length (as in hbpo_sft_step): sorted by length into
+               mb and cut by hbpo__length_groups; perm itself, and so the
+               shuffles, are untouched. The same sums in another order. */
             for (r = lo; r < hi; r++)
                 if (perm[r] >= own_lo && perm[r] < own_hi) sel[ns++] = perm[r];
-            for (r = 0; r < ns && st == 0; r += mbs) {
-                int nb = ns - r < mbs ? ns - r : mbs, T = hbpo__batch_T(ro, sel + r, nb), b, i;
+            for (r = 0; r < ns; r++) lens[r] = ro->prompt_len[sel[r]] + ro->n_gen[sel[r]];
+            n_groups = ns > 0 ? hbpo__length_groups(lens, ns, mbs, ord, cut) : 0;
+            for (r = 0; r < ns; r++) mb[r] = sel[ord[r]];
+            for (gi = 0; gi < n_groups && st == 0; gi++) {
+                int nb = cut[gi + 1] - cut[gi], T = hbpo__batch_T(ro, mb + cut[gi], nb), b, i;
+                const int *idx = mb + cut[gi];
                 double micro_tok = 0, scale;
                 hbpo_policy_stats ps;
-                hbpo__pack(ro, sel + r, nb, in, tg, mask, T);
+                hbpo__pack(ro, idx, nb, in, tg, mask, T);
                 if (hbpo_model_forward(m, in, tg, mask, nb, T, c->temperature, logp, ent) != 0) { st = -1; break; }
                 for (b = 0; b < nb; b++) {
-                    adv[b] = ro->adv[sel[r + b]];
-                    micro_tok += ro->n_gen[sel[r + b]];
+                    adv[b] = ro->adv[idx[b]];
+                    micro_tok += ro->n_gen[idx[b]];
                     if (reuse_old) memcpy(oldlp + (size_t)b * T, logp + (size_t)b * T, sizeof(float) * (size_t)T);
-                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)sel[r + b] * Tmax, sizeof(float) * (size_t)T);
+                    else memcpy(oldlp + (size_t)b * T, old_all + (size_t)idx[b] * Tmax, sizeof(float) * (size_t)T);
                 }
                 for (i = 0; i < nb * T; i++)
                     if (mask[i] != 0.0f && !isfinite(logp[i])) break;
@@ -8894,6 +9191,7 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
 done:
     HBPO_FREE(perm); HBPO_FREE(sel); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);
     HBPO_FREE(oldlp); HBPO_FREE(ent); HBPO_FREE(dlogp); HBPO_FREE(adv); HBPO_FREE(old_all);
+    HBPO_FREE(mb);
     return rc;
 }
 
@@ -9520,8 +9818,8 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
                           const char *const *questions, const char *const *suffixes,
                           const char *const *completions, int micro_batch,
                           const hbpo_adamw_config *o, float *loss) {
-    int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, r, rc = -1;
-    int *in = NULL, *tg = NULL;
+    int **seq = NULL, *len = NULL, *plen = NULL, eos[HBPO_MAX_EOS], i, rc = -1;
+    int *in = NULL, *tg = NULL, *order = NULL, *cut, n_groups, gi;
     float *mask = NULL, *lp = NULL;
     double total = 0, nll = 0;
     if (!m || !tok || !questions || !completions || !o || n < 1 || micro_batch < 1)
@@ -9556,9 +9854,19 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
         total += c_len + 1;
     }
     if (hbpo_model_zero_grad(m) != 0) goto done;
-    for (r = 0; r < n; r += micro_batch) {
-        int nb = n - r < micro_batch ? n - r : micro_batch, T = 1, b, t;
-        for (b = 0; b < nb; b++) if (len[r + b] - 1 > T) T = len[r + b] - 1;
+    /* Micro-batches of similar length: every row of a forward is padded to
+       the longest, and the padding costs as much as real tokens (half the
+       work of the demo's batches). So the examples are sorted by length and
+       cut into runs of at most micro_batch that minimise the padded tokens
+       plus a fixed cost per forward (hbpo__length_groups). The loss and its
+       gradient are the same sums in another order. */
+    order = (int *)HBPO_MALLOC(sizeof(int) * (size_t)(2 * n + 1));
+    if (!order) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
+    cut = order + n;
+    n_groups = hbpo__length_groups(len, n, micro_batch, order, cut);
+    for (gi = 0; gi < n_groups; gi++) {
+        int r = cut[gi], nb = cut[gi + 1] - cut[gi], T = 1, b, t;
+        for (b = 0; b < nb; b++) if (len[order[r + b]] - 1 > T) T = len[order[r + b]] - 1;
         in = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
         tg = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nb * T);
         mask = (float *)HBPO_MALLOC(sizeof(float) * (size_t)nb * T);
@@ -9566,10 +9874,10 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
         if (!in || !tg || !mask || !lp) { hbpo__fail("hbpo_sft_step: out of memory"); goto done; }
         for (b = 0; b < nb; b++)
             for (t = 0; t < T; t++) {
-                int live = t < len[r + b] - 1;
-                in[b * T + t] = live ? seq[r + b][t] : 0;
-                tg[b * T + t] = live ? seq[r + b][t + 1] : 0;
-                mask[b * T + t] = live && t >= plen[r + b] - 1 ? 1.0f : 0.0f;
+                int e = order[r + b], live = t < len[e] - 1;
+                in[b * T + t] = live ? seq[e][t] : 0;
+                tg[b * T + t] = live ? seq[e][t + 1] : 0;
+                mask[b * T + t] = live && t >= plen[e] - 1 ? 1.0f : 0.0f;
             }
         if (hbpo_model_forward(m, in, tg, mask, nb, T, 1.0f, lp, NULL) != 0) goto done;
         /* loss = -sum(logp) / total over the whole step: d/dlogp = -1/total */
@@ -9586,7 +9894,7 @@ HBPODEF int hbpo_sft_step(hbpo_model *m, const hbpo_tokenizer *tok, int chat_sty
     rc = 0;
 done:
     if (seq) for (i = 0; i < n; i++) HBPO_FREE(seq[i]);
-    HBPO_FREE(seq); HBPO_FREE(len); HBPO_FREE(plen);
+    HBPO_FREE(seq); HBPO_FREE(len); HBPO_FREE(plen); HBPO_FREE(order);
     HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(lp);
     return rc;
 }

@@ -66,6 +66,8 @@ int main(int argc, char **argv) {
     int *in, *tg;
     float *mask, *dlogp;
     double t0, dt, best = 1e30, flops_tok, matmul_params, peak, ideal;
+    char line[256];
+    hbpo_program_start(argv); /* the right BLAS kernel, passive OpenMP waits */
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -79,16 +81,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (threads > 0) hbpo_set_threads(threads);
-#ifdef _OPENMP
-    printf("threads: %d (OpenMP)", omp_get_max_threads());
-#else
-    printf("threads: 1 (no OpenMP)");
-#endif
-#ifdef HBPO_USE_OPENBLAS
-    printf(", matrix products: OpenBLAS cblas_sgemm\n");
-#else
-    printf(", matrix products: portable loops\n");
-#endif
+    hbpo_blas_describe(line, sizeof line);
+    printf("%s\n", line);
 
     /* 1. sgemm on this machine */
     {

@@ -1590,12 +1590,19 @@ static const command commands[] = {
 
 static void usage(FILE *f) {
     const command *c;
-    fprintf(f, "usage: hbpo COMMAND [options]   (hbpo COMMAND --help for its options)\n\ncommands:\n");
+    fprintf(f, "usage: hbpo COMMAND [options]   (hbpo COMMAND --help for its options; hbpo --version)\n\ncommands:\n");
     for (c = commands; c->name; c++) fprintf(f, "  %-16s %s\n", c->name, c->help);
 }
 
 static int run_command(int argc, char **argv) {
     const command *c;
+    hbpo_program_start(argv); /* the right BLAS kernel; line-buffered progress */
+    if (argc == 2 && !strcmp(argv[1], "--version")) {
+        char line[256];
+        hbpo_blas_describe(line, sizeof line);
+        printf("hbpo %d.%d.%d\n%s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, line);
+        return 0;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

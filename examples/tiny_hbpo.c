@@ -35,12 +35,6 @@ typedef struct {
     uint64_t seed;
 } options;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
     char *end;
     long v = strtol(s, &end, 10);
@@ -130,7 +124,7 @@ static int sft(hbpo_model *m, const hbpo_tokenizer *tok, const options *o) {
     char q[BATCH][32], a[BATCH][8], sol[BATCH][HBPO_SYNTH_MAX_SOLUTION], suf[BATCH][96];
     const char *qs[BATCH], *ss[BATCH], *cs[BATCH];
     hbpo_rng rng;
-    double t0 = now(), avg = 0;
+    double t0 = hbpo_wall_time(), avg = 0;
     int s, b;
     hbpo_rng_seed(&rng, o->seed * 1000 + 17);
     opt.weight_decay = 0.0f;
@@ -155,10 +149,9 @@ static int sft(hbpo_model *m, const hbpo_tokenizer *tok, const options *o) {
         if (hbpo_sft_step(m, tok, HBPO_CHAT_CHATML, BATCH, qs, ss, cs, BATCH, &opt, &loss) != 0) return -1;
         avg = s ? 0.95 * avg + 0.05 * loss : loss;
         if ((s + 1) % 50 == 0 || s + 1 == o->sft_steps) {
-            double dt = now() - t0;
-            printf("  sft step %4d/%d  loss %.3f  %5.1fs  (eta %.0fs)\n", s + 1, o->sft_steps, avg, dt,
-                   dt / (s + 1) * (o->sft_steps - s - 1));
-            fflush(stdout);
+            char extra[32];
+            snprintf(extra, sizeof extra, "loss %.3f", avg);
+            hbpo_progress("sft step", s + 1, o->sft_steps, t0, extra);
         }
     }
     return 0;
@@ -279,15 +272,17 @@ int main(int argc, char **argv) {
     eval_pair base, rl;
     char path[1024], sft_dir[1024];
     FILE *metrics;
-    double t0 = now(), ts;
+    double t0 = hbpo_wall_time(), ts;
     int s, have_sft = 0;
+    hbpo_program_start(argv); /* the right BLAS kernel; line-buffered progress */
     if (parse_options(argc, argv, &o) != 0) return 2;
     if (o.threads > 0) hbpo_set_threads(o.threads);
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     if (hbpo_make_dir(o.out) != 0) return fail("output folder"); /* one level, like hbpo_model_save */
-    printf("hbpo %d.%d.%d tiny HBPO demo -> %s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR,
-           HBPO_VERSION_PATCH, o.out);
+    hbpo_blas_describe(path, sizeof path);
+    printf("hbpo %d.%d.%d tiny HBPO demo -> %s\n%s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR,
+           HBPO_VERSION_PATCH, o.out, path);
 
     /* 1. the task and the byte tokenizer */
     snprintf(path, sizeof path, "%s/tokenizer.json", o.out);
@@ -308,15 +303,15 @@ int main(int argc, char **argv) {
         hbpo_model_init_random(&m, o.seed);
         printf("[2/4] base model: %.2fM parameters, SFT for %d steps of 32 mixed-verbosity solutions\n",
                m.n_params / 1e6, o.sft_steps);
-        ts = now();
+        ts = hbpo_wall_time();
         if (sft(&m, tok, &o) != 0) return fail("sft");
         if (hbpo_model_save(&m, sft_dir, HBPO_DTYPE_F32) != 0) return fail("save sft");
-        printf("      SFT done in %.0fs, saved to %s\n", now() - ts, sft_dir);
+        printf("      SFT done in %.0fs, saved to %s\n", hbpo_wall_time() - ts, sft_dir);
     }
     (void)have_sft;
-    ts = now();
+    ts = hbpo_wall_time();
     if (evaluate(&m, tok, &test, &base) != 0) return fail("evaluate base");
-    printf("      evaluated the base model in %.0fs: accuracy %.1f%%, %.1f tokens per answer\n", now() - ts,
+    printf("      evaluated the base model in %.0fs: accuracy %.1f%%, %.1f tokens per answer\n", hbpo_wall_time() - ts,
            100.0 * base.natural.all.correct / base.natural.all.n, base.natural.all.tokens / base.natural.all.n);
 
     /* 3. HBPO */
@@ -328,7 +323,7 @@ int main(int argc, char **argv) {
     if (!metrics) { fprintf(stderr, "tiny_hbpo: cannot write %s\n", path); return 1; }
     printf("[3/4] HBPO: %d steps of %d queries x %d rollouts, budgets {20, 40, 80, 100}, L_max 160\n",
            o.rl_steps, tc.batch_queries, tc.n_rollouts);
-    ts = now();
+    ts = hbpo_wall_time();
     for (s = 0; s < o.rl_steps; s++) {
         hbpo_step_metrics mt;
         char line[2048];
@@ -336,27 +331,26 @@ int main(int argc, char **argv) {
         hbpo_metrics_json(&mt, tc.budget.k, line, sizeof line);
         fprintf(metrics, "%s\n", line);
         fflush(metrics);
-        printf("  step %3d/%d  reward %6.3f  acc %5.1f%%  tokens %5.1f [%4.1f %4.1f %4.1f %4.1f]  %5.1fs (eta %.0fs)\n",
-               s + 1, o.rl_steps, mt.reward_mean, 100 * mt.accuracy, mt.ngen_mean, mt.ngen_sub[0],
-               mt.ngen_sub[1], mt.ngen_sub[2], mt.ngen_sub[3], now() - ts,
-               (now() - ts) / (s + 1) * (o.rl_steps - s - 1));
-        fflush(stdout);
+        snprintf(line, sizeof line, "reward %6.3f  acc %5.1f%%  tokens %5.1f [%4.1f %4.1f %4.1f %4.1f]",
+                 mt.reward_mean, 100 * mt.accuracy, mt.ngen_mean, mt.ngen_sub[0], mt.ngen_sub[1],
+                 mt.ngen_sub[2], mt.ngen_sub[3]);
+        hbpo_progress("hbpo step", s + 1, o.rl_steps, ts, line);
     }
     fclose(metrics);
     snprintf(path, sizeof path, "%s/hbpo", o.out);
     if (hbpo_trainer_save(&t, path) != 0) return fail("save hbpo");
 
     /* 4. evaluation */
-    ts = now();
+    ts = hbpo_wall_time();
     if (evaluate(&m, tok, &test, &rl) != 0) return fail("evaluate hbpo");
-    printf("[4/4] evaluation (%d held-out problems per level, T 0.6, top-p 0.95), %.0fs:\n", o.eval_n, now() - ts);
+    printf("[4/4] evaluation (%d held-out problems per level, T 0.6, top-p 0.95), %.0fs:\n", o.eval_n, hbpo_wall_time() - ts);
     print_table(&base, &rl);
     snprintf(path, sizeof path, "%s/eval.json", o.out);
     if (write_eval_json(path, &base, &rl) != 0) fprintf(stderr, "tiny_hbpo: cannot write %s\n", path);
     snprintf(path, sizeof path, "%s/tokens_by_level.svg", o.out);
     if (write_svg(path, &base, &rl) != 0) fprintf(stderr, "tiny_hbpo: cannot write %s\n", path);
     printf("\nwrote %s/{metrics.jsonl, eval.json, tokens_by_level.svg}, models in %s/sft and %s/hbpo; total %.0fs\n",
-           o.out, o.out, o.out, now() - t0);
+           o.out, o.out, o.out, hbpo_wall_time() - t0);
     hbpo_trainer_free(&t);
     hbpo_model_free(&m);
     hbpo_tokenizer_free(tok);

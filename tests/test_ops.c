@@ -412,25 +412,53 @@ TEST sgemm_bad_arguments_leave_c(void) {
     float A[4] = {1, 2, 3, 4}, B[4] = {1, 0, 0, 1}, C[4] = {9, 9, 9, 9};
     int i;
     hbpo_clear_error();
-    hbpo_sgemm(0, 0, -1, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2);
+    ASSERT_EQ(-1, hbpo_sgemm(0, 0, -1, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2));
     ASSERT(strstr(hbpo_last_error(), "negative") != NULL);
     hbpo_clear_error();
-    hbpo_sgemm(2, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2);
+    ASSERT_EQ(-1, hbpo_sgemm(2, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2));
     ASSERT(strstr(hbpo_last_error(), "trans") != NULL);
     hbpo_clear_error();
-    hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 1);       /* ldc < N */
+    ASSERT_EQ(-1, hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 1)); /* ldc < N */
     ASSERT(strstr(hbpo_last_error(), "ldc") != NULL);
     hbpo_clear_error();
-    hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 1, B, 2, 0.0f, C, 2);       /* lda < K */
+    ASSERT_EQ(-1, hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 1, B, 2, 0.0f, C, 2)); /* lda < K */
     ASSERT(strstr(hbpo_last_error(), "lda = 1 < 2") != NULL);
     hbpo_clear_error();
-    hbpo_sgemm(0, 1, 2, 2, 2, 1.0f, A, 2, NULL, 2, 0.0f, C, 2);    /* B NULL */
+    ASSERT_EQ(-1, hbpo_sgemm(0, 1, 2, 2, 2, 1.0f, A, 2, NULL, 2, 0.0f, C, 2)); /* B NULL */
     ASSERT(hbpo_last_error()[0] != 0);
     for (i = 0; i < 4; i++) ASSERT_EQ_FMT(9.0f, C[i], "%g");
     hbpo_clear_error();
-    hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2);       /* identity B */
+    ASSERT_EQ(0, hbpo_sgemm(0, 0, 2, 2, 2, 1.0f, A, 2, B, 2, 0.0f, C, 2)); /* identity B */
     ASSERT_STR_EQ("", hbpo_last_error());
     for (i = 0; i < 4; i++) ASSERT_EQ_FMT(A[i], C[i], "%g");
+    PASS();
+}
+
+/* hbpo_blas_info: the path matches the build; a kernel is flagged generic
+   only on a CPU with avx2/avx512f, and then names the core type that fits;
+   hbpo_blas_describe names the same path and kernel. (The restart that fixes
+   a generic kernel is checked from the command line: tests/blas_kernel.sh.) */
+TEST blas_info_is_consistent(void) {
+    hbpo_blas_kernel k;
+    char line[256];
+    int generic = hbpo_blas_info(&k);
+    ASSERT_EQ(k.generic, generic);
+#ifdef HBPO_USE_OPENBLAS
+    ASSERT_STR_EQ("OpenBLAS cblas_sgemm", k.path);
+    ASSERT(k.kernel[0] != 0);
+#else
+    ASSERT_STR_EQ("portable loops", k.path);
+    ASSERT_EQ(0, generic);
+#endif
+    if (generic) {
+        ASSERT(k.cpu[0] != 0);
+        ASSERT(!strcmp(k.fits, "SkylakeX") || !strcmp(k.fits, "Haswell") || !strcmp(k.fits, "Zen"));
+    } else {
+        ASSERT_STR_EQ("", k.fits);
+    }
+    ASSERT(hbpo_blas_describe(line, sizeof line) > 0);
+    ASSERT(strstr(line, k.path) != NULL);
+    ASSERT(strstr(line, k.kernel) != NULL);
     PASS();
 }
 
@@ -505,4 +533,5 @@ SUITE(ops_suite) {
     RUN_TEST(sgemm_bad_arguments_leave_c);
     RUN_TEST(sgemm_linear_layer);
     RUN_TEST(sgemm_threads_agree);
+    RUN_TEST(blas_info_is_consistent);
 }
