@@ -89,7 +89,7 @@ $(BUILD)/dp_train: bench/dp_train.c $(HEADERS) | $(BUILD)
 $(BUILD)/ckpt_close: tests/tools/ckpt_close.c $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-$(BUILD)/bench_%: bench/bench_%.c $(HEADERS) | $(BUILD)
+$(BUILD)/bench_%: bench/bench_%.c bench/bench_common.h $(HEADERS) | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)

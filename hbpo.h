@@ -945,6 +945,11 @@ HBPODEF int hbpo_synth_level(const char *question);
    interleaved (level lo, lo+1, .., hi, lo, ..) so that any prefix is
    balanced; the same seed gives the same problems. Returns 0 or -1. */
 HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, int lo, int hi);
+/* The model the demo (examples/tiny_hbpo.c) trains on the synthetic task and
+   bench/bench_small.c times: Qwen2-shaped, 4 layers, hidden 128, FFN 352, 4
+   heads (2 KV heads) of 32, tied embeddings, the byte tokenizer's 265 ids
+   padded to 272, 256 positions (0.77M parameters). */
+HBPODEF hbpo_model_config hbpo_synth_model_config(void);
 
 /* ------------------------------------------------------------------------- */
 /* 12. Trainer and evaluation                                                */
@@ -8291,6 +8296,20 @@ HBPODEF int hbpo_synth_solution(const char *question, int style, hbpo_rng *r, ch
                           (unsigned long)cap, HBPO_SYNTH_MAX_SOLUTION);
     }
     return (int)n;
+}
+
+HBPODEF hbpo_model_config hbpo_synth_model_config(void) {
+    hbpo_model_config c = hbpo_model_config_default();
+    c.vocab_size = 272;
+    c.hidden_size = 128;
+    c.intermediate_size = 352;
+    c.num_hidden_layers = 4;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.head_dim = 32;
+    c.max_position_embeddings = 256;
+    c.tie_word_embeddings = 1;
+    return c;
 }
 
 HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, int lo, int hi) {

@@ -19,6 +19,7 @@
    Usage: build/bench_model [--threads N] [--steps N] [--batch B] [--seq T] [--no-decode] */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,25 +37,6 @@ static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
-}
-
-/* Best of `reps` timings of C (M,N) = A (M,K) B^T: GFLOP/s. */
-static double sgemm_gflops(int M, int N, int K, int reps) {
-    float *A = (float *)malloc(sizeof(float) * (size_t)M * K);
-    float *B = (float *)malloc(sizeof(float) * (size_t)N * K);
-    float *C = (float *)malloc(sizeof(float) * (size_t)M * N);
-    double best = 1e30;
-    size_t i;
-    int r;
-    for (i = 0; i < (size_t)M * K; i++) A[i] = (float)(i % 7) * 0.1f;
-    for (i = 0; i < (size_t)N * K; i++) B[i] = (float)(i % 5) * 0.1f;
-    for (r = 0; r < reps + 1; r++) {
-        double t0 = now();
-        hbpo_sgemm(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-        if (r > 0 && now() - t0 < best) best = now() - t0; /* the first is warm-up */
-    }
-    free(A); free(B); free(C);
-    return 2.0 * M * N * K / best * 1e-9;
 }
 
 int main(int argc, char **argv) {
@@ -86,8 +68,8 @@ int main(int argc, char **argv) {
 
     /* 1. sgemm on this machine */
     {
-        double peak_gf = sgemm_gflops(2048, 2048, 2048, 3);
-        double model_gf = sgemm_gflops(B * T, cfg.intermediate_size, cfg.hidden_size, 5);
+        double peak_gf = bench_sgemm_gflops(2048, 2048, 2048, 3);
+        double model_gf = bench_sgemm_gflops(B * T, cfg.intermediate_size, cfg.hidden_size, 5);
         printf("sgemm 2048x2048x2048:          %8.1f GFLOP/s\n", peak_gf);
         printf("sgemm %dx%dx%d (FFN shape):  %8.1f GFLOP/s\n", B * T, cfg.intermediate_size,
                cfg.hidden_size, model_gf);

@@ -15,6 +15,7 @@
    Usage: build/bench_small [--threads N] [--steps N] */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,43 +23,8 @@
 
 enum { BATCH = 32 };
 
-/* The demo's model (examples/tiny_hbpo.c, demo_model_config). */
-static hbpo_model_config demo_config(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 272;
-    c.hidden_size = 128;
-    c.intermediate_size = 352;
-    c.num_hidden_layers = 4;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 32;
-    c.max_position_embeddings = 256;
-    c.tie_word_embeddings = 1;
-    return c;
-}
-
-/* Best of `reps` timings of C (M,N) = A (M,K) B^T: GFLOP/s. */
-static double sgemm_gflops(int M, int N, int K, int reps) {
-    float *A = (float *)malloc(sizeof(float) * (size_t)M * K);
-    float *B = (float *)malloc(sizeof(float) * (size_t)N * K);
-    float *C = (float *)malloc(sizeof(float) * (size_t)M * N);
-    double best = 1e30;
-    size_t i;
-    int r;
-    for (i = 0; i < (size_t)M * K; i++) A[i] = (float)(i % 7) * 0.1f;
-    for (i = 0; i < (size_t)N * K; i++) B[i] = (float)(i % 5) * 0.1f;
-    for (r = 0; r < reps + 1; r++) {
-        double t0 = hbpo_wall_time(), dt;
-        hbpo_sgemm(0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-        dt = hbpo_wall_time() - t0;
-        if (r > 0 && dt < best) best = dt; /* the first is warm-up */
-    }
-    free(A); free(B); free(C);
-    return 2.0 * M * N * K / best * 1e-9;
-}
-
 int main(int argc, char **argv) {
-    hbpo_model_config cfg = demo_config();
+    hbpo_model_config cfg = hbpo_synth_model_config();
     hbpo_adamw_config opt = hbpo_adamw_config_default();
     hbpo_model m;
     hbpo_tokenizer *tok = NULL;
@@ -77,8 +43,8 @@ int main(int argc, char **argv) {
     if (threads > 0) hbpo_set_threads(threads);
     hbpo_blas_describe(line, sizeof line);
     printf("%s\n", line);
-    peak_gf = sgemm_gflops(2048, 2048, 2048, 3);
-    shape_gf = sgemm_gflops(1024, cfg.intermediate_size, cfg.hidden_size, 20);
+    peak_gf = bench_sgemm_gflops(2048, 2048, 2048, 3);
+    shape_gf = bench_sgemm_gflops(1024, cfg.intermediate_size, cfg.hidden_size, 20);
     printf("sgemm 2048x2048x2048:             %8.1f GFLOP/s\n", peak_gf);
     printf("sgemm 1024x%dx%d (demo FFN shape): %7.1f GFLOP/s\n", cfg.intermediate_size, cfg.hidden_size, shape_gf);
 

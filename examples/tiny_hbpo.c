@@ -79,22 +79,6 @@ static int parse_options(int argc, char **argv, options *o) {
     return 0;
 }
 
-/* The demo's model: Qwen2-shaped, 0.8M parameters, the byte tokenizer's 265
-   ids padded to 272. */
-static hbpo_model_config demo_model_config(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 272;
-    c.hidden_size = 128;
-    c.intermediate_size = 352;
-    c.num_hidden_layers = 4;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 32;
-    c.max_position_embeddings = 256;
-    c.tie_word_embeddings = 1;
-    return c;
-}
-
 static hbpo_train_config demo_train_config(uint64_t seed) {
     hbpo_train_config c = hbpo_train_config_default();
     c.algo = HBPO_ALGO_HBPO;
@@ -263,7 +247,7 @@ static int fail(const char *what) {
 
 int main(int argc, char **argv) {
     options o;
-    hbpo_model_config mc = demo_model_config();
+    hbpo_model_config mc = hbpo_synth_model_config();
     hbpo_train_config tc;
     hbpo_model m;
     hbpo_tokenizer *tok = NULL;
