@@ -8750,14 +8750,6 @@ HBPODEF void hbpo_trainer_free(hbpo_trainer *t) {
     memset(t, 0, sizeof *t);
 }
 
-static double hbpo__now(void) {
-#ifdef _OPENMP
-    return omp_get_wtime();
-#else
-    return (double)clock() / CLOCKS_PER_SEC;
-#endif
-}
-
 HBPODEF int hbpo_stop_reason(const int *resp, int n_gen, const int *eos, int n_eos,
                              int max_new_tokens) {
     int e;
@@ -8912,7 +8904,7 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metri
     int *items = NULL, **pids = NULL, *plens = NULL, max_prompt = 0;
     int sub_count[HBPO_MAX_BUDGETS] = {0};
     hbpo_sampler_config sc;
-    double t0 = hbpo__now();
+    double t0 = hbpo_wall_time();
     items = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq);
     pids = (int **)HBPO_MALLOC(sizeof(int *) * (size_t)nq * (size_t)k);
     plens = (int *)HBPO_MALLOC(sizeof(int) * (size_t)nq * (size_t)k);
@@ -8972,11 +8964,11 @@ exchange:
         hbpo__gather_shares(comm, ro->n_gen, nq, sizeof(int) * (size_t)n) != 0 ||
         hbpo__gather_shares(comm, ro->tokens, nq, sizeof(int) * (size_t)n * (size_t)ro->max_len) != 0)
         goto done;
-    mt->t_rollout = hbpo__now() - t0;
+    mt->t_rollout = hbpo_wall_time() - t0;
     /* Judge each response, reward it by its n_gen and budget (Eq. reward_intra);
        every rank judges all of them (cheap beside generation), so every rank
        holds the same rollouts, rewards, advantages and metrics. */
-    t0 = hbpo__now();
+    t0 = hbpo_wall_time();
     st = -1;
     for (r = 0; r < R; r++) {
         const int *resp = ro->tokens + (size_t)r * ro->max_len + ro->prompt_len[r];
@@ -9008,7 +9000,7 @@ exchange:
     mt->ngen_mean /= R; mt->adv_mean /= R; mt->adv_abs /= R;
     for (g = 0; g < k; g++)
         if (sub_count[g]) { mt->ngen_sub[g] /= sub_count[g]; mt->acc_sub[g] /= sub_count[g]; }
-    mt->t_score = hbpo__now() - t0;
+    mt->t_score = hbpo_wall_time() - t0;
     st = 0;
 judged:
     rc = hbpo_comm_agree(comm, st);
@@ -9082,7 +9074,7 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
     float *mask = NULL, *logp = NULL, *oldlp = NULL, *ent = NULL, *dlogp = NULL, *adv = NULL;
     float *old_all = NULL;
     double sums[5] = {0, 0, 0, 0, 0}; /* entropy, pg_loss, clipfrac, approx_kl (token sums), tokens */
-    double t0 = hbpo__now();
+    double t0 = hbpo_wall_time();
     size_t cells = hbpo__mul_size((size_t)(mbs < R ? mbs : R), (size_t)Tmax);
     hbpo_comm_share(c->batch_queries, comm->rank, comm->size, &q_lo, &q_hi);
     own_lo = q_lo * c->n_rollouts;
@@ -9205,7 +9197,7 @@ static int hbpo__update_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metric
         mt->clipfrac = sums[2] / sums[4]; mt->approx_kl = sums[3] / sums[4];
     }
     if (loss_bad) mt->pg_loss = NAN;
-    mt->t_update = hbpo__now() - t0;
+    mt->t_update = hbpo_wall_time() - t0;
     rc = 0;
 done:
     HBPO_FREE(perm); HBPO_FREE(sel); HBPO_FREE(in); HBPO_FREE(tg); HBPO_FREE(mask); HBPO_FREE(logp);

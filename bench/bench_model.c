@@ -27,12 +27,6 @@
 #include <time.h>
 #include <sys/resource.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double peak_rss_mib(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -97,13 +91,13 @@ int main(int argc, char **argv) {
         matmul_params = matmul_params - (double)cfg.vocab_size * cfg.hidden_size + (double)cfg.vocab_size * cfg.hidden_size;
         flops_tok = 6.0 * matmul_params + 6.0 * cfg.num_hidden_layers * cfg.num_attention_heads * cfg.head_dim * (T + 1);
         for (s = 0; s < steps + 1; s++) {
-            t0 = now();
+            t0 = hbpo_wall_time();
             if (hbpo_model_forward(&m, in, tg, mask, B, T, 1.0f, NULL, NULL) != 0 ||
                 hbpo_model_backward(&m, dlogp) != 0 || hbpo_model_step(&m, &opt, NULL) != 0) {
                 fprintf(stderr, "bench_model: %s\n", hbpo_last_error());
                 return 1;
             }
-            dt = now() - t0;
+            dt = hbpo_wall_time() - t0;
             if (s > 0 && dt < best) best = dt; /* step 0 allocates: warm-up */
         }
         printf("train step %dx%d, %.1fM params: %8.3f s  %8.0f tokens/s  %6.1f GFLOP/s  = %.0f%% of sgemm peak, %.0f%% of the FFN-shape sgemm\n",
@@ -134,12 +128,12 @@ int main(int argc, char **argv) {
         out = (int *)malloc(sizeof(int) * NS * NEW);
         sc.temperature = 0.0f; /* greedy, no EOS: every sequence generates NEW tokens */
         sc.max_new_tokens = NEW;
-        t0 = now();
+        t0 = hbpo_wall_time();
         if (hbpo_generate(&m, &sc, NS, prompt, off, out, NULL, len) != 0) {
             fprintf(stderr, "bench_model: %s\n", hbpo_last_error());
             return 1;
         }
-        dt = now() - t0;
+        dt = hbpo_wall_time() - t0;
         for (i = 0; i < NS; i++) total += len[i];
         printf("decode %d sequences x %d new tokens (%d-token prompts, prefill included): %8.3f s  %8.0f tokens/s\n",
                NS, NEW, PL, dt, total / dt);

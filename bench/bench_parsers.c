@@ -21,12 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static size_t put(char *s, size_t n, unsigned cp) {
     if (cp < 0x80) { s[n++] = (char)cp; return n; }
     s[n++] = (char)(0xC0 | (cp >> 6));
@@ -63,7 +57,7 @@ static size_t make_input(int kind, size_t n) {
 static cost run(int kind, size_t n) {
     size_t len = make_input(kind, n);
     unsigned long long c0 = hbpo_op_count();
-    double t0 = now();
+    double t0 = hbpo_wall_time();
     char out[64];
     hbpo_json_doc doc;
     cost c;
@@ -74,7 +68,7 @@ static cost run(int kind, size_t n) {
         r = hbpo_json_parse(&doc, buf, len) != 0;
         hbpo_json_free(&doc);
     }
-    c.sec = now() - t0;
+    c.sec = hbpo_wall_time() - t0;
     c.ops = hbpo_op_count() - c0;
     if (r) fprintf(stderr, "bench_parsers: input %d failed: %s\n", kind, hbpo_last_error());
     return c;

@@ -17,12 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef struct {
     char  **text;
     size_t *len;
@@ -74,13 +68,13 @@ int main(int argc, char **argv) {
     if (!dir || !dir[0]) dir = "../shared/data";
     memset(&c, 0, sizeof c);
     snprintf(path, sizeof path, "%s/qwen3-tokenizer/tokenizer.json", dir);
-    t0 = now();
+    t0 = hbpo_wall_time();
     if (hbpo_tokenizer_load(&tok, path) != 0) {
         printf("bench_tokenizer: skipped (%s)\n", hbpo_last_error());
         free(ids);
         return 0;
     }
-    load_s = now() - t0;
+    load_s = hbpo_wall_time() - t0;
     if (add_file(&c, dir, "gsm8k/test.jsonl", "question", "answer") != 0 ||
         add_file(&c, dir, "math500/test.jsonl", "problem", "solution") != 0 || !ids) {
         printf("bench_tokenizer: skipped (corpus: %s)\n", hbpo_last_error());
@@ -88,7 +82,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (i = 0; i < c.n; i++) bytes += c.len[i];
-    t0 = now();
+    t0 = hbpo_wall_time();
     do {
         for (i = 0; i < c.n; i++) {
             n = hbpo_tokenizer_encode(tok, c.text[i], c.len[i], ids, cap);
@@ -100,7 +94,7 @@ int main(int argc, char **argv) {
             tokens += n;
         }
         if (passes++ == 0) tokens_once = tokens;
-        enc_s = now() - t0;
+        enc_s = hbpo_wall_time() - t0;
     } while (enc_s < 2.0);
     printf("tokenizer: Qwen3 tokenizer.json loaded in %.3f s (%d ids)\n", load_s,
            hbpo_tokenizer_vocab_size(tok));

@@ -17,21 +17,15 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The MPI communicator with its float all-reduce timed. */
 static hbpo_comm inner;
 static double t_allreduce;
 static int timed_allreduce_sum(hbpo_comm *c, float *buf, size_t n) {
-    double t0 = now();
+    double t0 = hbpo_wall_time();
     int rc;
     (void)c;
     rc = inner.allreduce_sum(&inner, buf, n);
-    t_allreduce += now() - t0;
+    t_allreduce += hbpo_wall_time() - t0;
     return rc;
 }
 
@@ -91,13 +85,13 @@ int main(int argc, char **argv) {
     /* one warm-up step (first-touch of the gradients and moments), then the timed ones */
     if (hbpo_trainer_step(&t, &mt) != 0) goto fail;
     t_allreduce = 0;
-    t0 = now();
+    t0 = hbpo_wall_time();
     for (s = 0; s < steps; s++) {
         if (hbpo_trainer_step(&t, &mt) != 0) goto fail;
         rollout += mt.t_rollout;
         update += mt.t_update;
     }
-    dt = (now() - t0) / steps;
+    dt = (hbpo_wall_time() - t0) / steps;
     ar = t_allreduce / steps;
     if (comm.rank == 0)
         printf("dp_train: %d rank(s) x %d thread(s), %.2fM parameters, %d queries x %d rollouts per step: "

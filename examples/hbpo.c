@@ -459,12 +459,6 @@ static const char *const layout_name[] = {"auto", "math", "gsm8k"};
 
 /* ---- files ---- */
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
@@ -811,7 +805,7 @@ static void fault_hook(void *user, const char *stage, const hbpo_trainer *t) {
 /* One line per step: on a terminal it is rewritten in place. */
 static void train_progress(const hbpo_step_metrics *mt, int k, long total, long first, double t0,
                            int tty) { /* rank 0 only */
-    double dt = now_seconds() - t0, per = dt / (double)(mt->step - first);
+    double dt = hbpo_wall_time() - t0, per = dt / (double)(mt->step - first);
     char line[512], eta[32];
     size_t n;
     int g;
@@ -1056,7 +1050,7 @@ static int cmd_train(int argc, char **argv) {
 
     signal(SIGINT, on_interrupt);
     first = t.step;
-    t0 = now_seconds();
+    t0 = hbpo_wall_time();
     while (t.step < steps && !stop_requested) {
         hbpo_step_metrics mt;
         long before = t.step;
@@ -1109,7 +1103,7 @@ static int cmd_train(int argc, char **argv) {
         status = 130;
     } else {
         char took[32];
-        seconds_text(now_seconds() - t0, took, sizeof took);
+        seconds_text(hbpo_wall_time() - t0, took, sizeof took);
         printf("hbpo train: step %ld reached in %s; the model is in %s\n", t.step, took, ckpt);
         status = 0;
     }

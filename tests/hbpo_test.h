@@ -246,6 +246,28 @@ HBPO_TEST__UNUSED static int hbpo_test__parse_args(int argc, char **argv) {
    in the repo root). Writes the path of file into path; 1 when it can be
    opened, else 0 (the test then SKIPs with HBPO_TEST_DATA_SKIP). */
 #define HBPO_TEST_DATA_SKIP "data not found (set HBPO_DATA_DIR or provide ../shared/data)"
+#ifdef HBPO_TEST_BYTE_TOKENIZER
+/* The byte tokenizer (hbpo_tokenizer_write_bytes) in a new temporary folder
+   made from tmpl ("/tmp/NAME_XXXXXX", rewritten in place by mkdtemp), loaded
+   into *tok. keep 0: the file and the folder are removed once loaded; 1: they
+   stay (tmpl names the folder). 0, or -1. A test file that wants it
+   defines _POSIX_C_SOURCE 200809L before any include (mkdtemp) and
+   HBPO_TEST_BYTE_TOKENIZER before this header (after hbpo.h). */
+HBPO_TEST__UNUSED static int hbpo_test_byte_tokenizer(char *tmpl, int keep, hbpo_tokenizer **tok) {
+    char path[512];
+    int rc;
+    if (!mkdtemp(tmpl)) return -1;
+    snprintf(path, sizeof path, "%s/tokenizer.json", tmpl);
+    if (hbpo_tokenizer_write_bytes(path) != 0) return -1;
+    rc = hbpo_tokenizer_load(tok, path);
+    if (!keep) {
+        remove(path);
+        remove(tmpl);
+    }
+    return rc;
+}
+#endif
+
 HBPO_TEST__UNUSED static int hbpo_test_data_path(char *path, size_t len, const char *file) {
     const char *dir = getenv("HBPO_DATA_DIR");
     FILE *f;

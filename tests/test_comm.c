@@ -12,6 +12,7 @@
 #endif
 
 #include "hbpo.h"
+#define HBPO_TEST_BYTE_TOKENIZER /* hbpo_test_byte_tokenizer */
 #include "hbpo_test.h"
 
 TEST comm_single_is_a_no_op(void) {
@@ -110,15 +111,9 @@ static char cm_dir[256];
 static hbpo_tokenizer *cm_tok;
 
 static int cm_setup(void) {
-    char path[300];
     if (cm_tok) return 0;
     snprintf(cm_dir, sizeof cm_dir, "/tmp/hbpo_comm_XXXXXX");
-    if (!mkdtemp(cm_dir)) return -1;
-    snprintf(path, sizeof path, "%s/tokenizer.json", cm_dir);
-    if (hbpo_tokenizer_write_bytes(path) != 0 || hbpo_tokenizer_load(&cm_tok, path) != 0) return -1;
-    remove(path);
-    rmdir(cm_dir);
-    return 0;
+    return hbpo_test_byte_tokenizer(cm_dir, 0, &cm_tok);
 }
 
 static hbpo_model_config cm_model(void) {

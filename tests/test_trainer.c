@@ -17,6 +17,7 @@
 #endif
 
 #include "hbpo.h"
+#define HBPO_TEST_BYTE_TOKENIZER /* hbpo_test_byte_tokenizer */
 #include "hbpo_test.h"
 
 static char tr_dir[256];
@@ -24,13 +25,9 @@ static hbpo_tokenizer *tr_tok;
 
 /* A temporary folder holding the byte tokenizer; tr_tok loaded from it. */
 static int tr_setup(void) {
-    char path[300];
     if (tr_tok) return 0;
     snprintf(tr_dir, sizeof tr_dir, "/tmp/hbpo_trainer_XXXXXX");
-    if (!mkdtemp(tr_dir)) return -1;
-    snprintf(path, sizeof path, "%s/tokenizer.json", tr_dir);
-    if (hbpo_tokenizer_write_bytes(path) != 0) return -1;
-    return hbpo_tokenizer_load(&tr_tok, path);
+    return hbpo_test_byte_tokenizer(tr_dir, 1, &tr_tok);
 }
 
 /* Removes a folder and everything under it. */
