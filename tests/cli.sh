@@ -147,6 +147,10 @@ same "$got" "hbpo train: resumed from $c/checkpoint-000001 at step 1" "resume pa
 cp -r "$run/checkpoint-000004" "$tmp/damaged"; printf 'x' >> "$tmp/damaged/config.json"
 expect 1 "checksum"        -- train "$tmp/resumed-from" --steps 5 --resume-from "$tmp/damaged"
 expect 0 ""                -- train "$tmp/resumed-from" --steps 5 --resume-from "$run/checkpoint-000004"
+# the new flags' bad values
+expect 2 "--keep"          -- train "$tmp/flags" --steps 1 --keep -1
+expect 2 "--max-nonfinite" -- train "$tmp/flags" --steps 1 --max-nonfinite 0
+expect 1 "--resume"        -- train "$tmp/flags" --steps 1 --resume-from "$tmp/no-such-checkpoint"
 # hbpo 0.2's OUT/checkpoint (no manifest) gets a clear refusal
 mkdir -p "$tmp/old/checkpoint"; cp "$run/checkpoint-000004/"*.json "$run/checkpoint-000004/"*.safetensors "$run/checkpoint-000004/trainer_state.bin" "$tmp/old/checkpoint/"; rm "$tmp/old/checkpoint/manifest.json"
 expect 1 "hbpo 0.2"        -- train "$tmp/old" --steps 5 --resume
