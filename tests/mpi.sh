@@ -42,8 +42,10 @@ grep -q "ranks      2 (mpi)" "$tmp/out" || fail "2-rank train does not say it ru
 same "$(strip "$tmp/two/metrics.jsonl")" "$(strip "$tmp/one/metrics.jsonl")" "2-rank vs 1-rank metrics"
 same "$(wc -l < "$tmp/two/metrics.jsonl" | tr -d ' ')" 3 "2-rank metrics lines (rank 0 writes once)"
 $close "$(latest "$tmp/one")" "$(latest "$tmp/two")" 1e-5 >"$tmp/close" || fail "2-rank vs 1-rank parameters: $(cat "$tmp/close")"
+echo "    2 ranks vs 1: $(cat "$tmp/close")"
 # ... and the comparison would see a real difference: training moved them far more
-$close "$m" "$(latest "$tmp/one")" 1e-4 >/dev/null && fail "ckpt_close cannot tell the trained model from the initial one"
+$close "$m" "$(latest "$tmp/one")" 1e-4 >"$tmp/moved" && fail "ckpt_close cannot tell the trained model from the initial one"
+echo "    trained vs initial: $(cat "$tmp/moved")"
 
 # 2. resume with another world size: 2 ranks to step 1, 1 process to step 2, 3 ranks to step 3
 ranks 2 train $opts --out "$tmp/mix" --steps 1 >/dev/null 2>&1 || fail "resume: 2-rank step 1"
