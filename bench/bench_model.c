@@ -118,27 +118,13 @@ int main(int argc, char **argv) {
     /* 4. batched decoding */
     if (decode) {
         enum { NS = 64, PL = 64, NEW = 128 };
-        hbpo_sampler_config sc = hbpo_sampler_config_default();
-        int *prompt = (int *)malloc(sizeof(int) * NS * PL), off[NS + 1], *out, len[NS];
-        long total = 0;
-        hbpo_rng rng;
-        hbpo_rng_seed(&rng, 3);
-        for (i = 0; i < NS * PL; i++) prompt[i] = (int)(hbpo_rng_u32(&rng) % (uint32_t)cfg.vocab_size);
-        for (i = 0; i <= NS; i++) off[i] = i * PL;
-        out = (int *)malloc(sizeof(int) * NS * NEW);
-        sc.temperature = 0.0f; /* greedy, no EOS: every sequence generates NEW tokens */
-        sc.max_new_tokens = NEW;
-        t0 = hbpo_wall_time();
-        if (hbpo_generate(&m, &sc, NS, prompt, off, out, NULL, len) != 0) {
+        double rate = bench_decode_tokens_per_s(&m, NS, PL, NEW, &dt);
+        if (rate < 0) {
             fprintf(stderr, "bench_model: %s\n", hbpo_last_error());
             return 1;
         }
-        dt = hbpo_wall_time() - t0;
-        for (i = 0; i < NS; i++) total += len[i];
         printf("decode %d sequences x %d new tokens (%d-token prompts, prefill included): %8.3f s  %8.0f tokens/s\n",
-               NS, NEW, PL, dt, total / dt);
-        free(prompt);
-        free(out);
+               NS, NEW, PL, dt, rate);
     }
     hbpo_model_free(&m);
     free(in); free(tg); free(mask); free(dlogp);

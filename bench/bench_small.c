@@ -10,7 +10,8 @@
         as in docs/performance.md:
           flops/token = 6 * (matmul parameters incl. the LM head)
                       + 6 * L * NH * HS * (n + 1)   for a sequence of n tokens,
-        and that rate as a share of the same-run sgemm rate.
+        and that rate as a share of the same-run sgemm rate;
+     3. batched greedy decoding at the demo's rollout shape: tokens/s.
 
    Usage: build/bench_small [--threads N] [--steps N] */
 #define HBPO_IMPLEMENTATION
@@ -103,6 +104,17 @@ int main(int argc, char **argv) {
            "%6.1f GFLOP/s = %.0f%% of the 2048^3 sgemm, %.0f%% of the demo-shape sgemm\n",
            tokens / steps, m.n_params / 1e6, total / steps, tokens / total, flops / total * 1e-9,
            100.0 * flops / total * 1e-9 / peak_gf, 100.0 * flops / total * 1e-9 / shape_gf);
+    {
+        /* decoding as the demo's rollouts do it: 128 sequences, 24-token
+           prompts (a level-4 question in ChatML), 96 new tokens each */
+        double dt, rate = bench_decode_tokens_per_s(&m, 128, 24, 96, &dt);
+        if (rate < 0) {
+            fprintf(stderr, "bench_small: %s\n", hbpo_last_error());
+            return 1;
+        }
+        printf("decode 128 sequences x 96 new tokens (24-token prompts, prefill included): %8.3f s  %8.0f tokens/s\n",
+               dt, rate);
+    }
     hbpo_model_free(&m);
     hbpo_tokenizer_free(tok);
     return 0;
