@@ -809,14 +809,20 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
    the b-th output (0-based) of SplitMix64 seeded with s->seed, one coin per
    non-greedy token; so its tokens depend on (seed, b, prompt) and not on what
    else is in the batch (up to float rounding of batched products).
-   Decoding runs every unfinished sequence in one forward step (B rows,
-   T = 1); a finished sequence's cache slot is filled by the last active one,
-   so it costs nothing further. Memory: a cache of 2 * L * B * S * KVH*HS
-   floats, S = the longest prompt + max_new_tokens (capped at
-   max_position_embeddings), plus one layer's activations for B tokens and
-   for prefill groups of up to 2048 prompt tokens (prompts padded to the
-   group's longest). The model's saved training activations are not touched.
-   Returns 0 or -1 with a message. */
+   Continuous batching: each decoding sequence owns one of n_slots =
+   s->max_active (0 or >= B: B) cache slots; every step advances all of them
+   by one token in one forward (T = 1), then a finished sequence frees its
+   slot and the next waiting prompt is prefilled into it (prompts start in
+   order). No cache is copied. Tokens and lengths do not depend on
+   max_active (each sequence has its own stream and slot); log-probs may
+   differ in the last bits, since a token's products then run in batches of
+   another composition. The backend's sample op draws the tokens, so only
+   tokens and log-probs leave the device. Memory: a cache of
+   2 * L * n_slots * S * KVH*HS floats, S = the longest prompt +
+   max_new_tokens (capped at max_position_embeddings), plus one layer's
+   activations for n_slots tokens and for prefill groups of up to 2048
+   prompt tokens (prompts padded to the group's longest). The model's saved
+   training activations are not touched. Returns 0 or -1 with a message. */
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len);
 
