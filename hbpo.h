@@ -31,6 +31,8 @@
      In exactly one C or C++ file, before the include:
          #define HBPO_IMPLEMENTATION
          #include "hbpo.h"
+     The declarations compile as C11 or C++11; the implementation as C11 or
+     C++20 (its backend tables use designated initializers).
 
    Compile-time options (define before including the implementation)
      HBPO_STATIC          make every function static (private to one file).
@@ -41,6 +43,9 @@
      HBPO_USE_MPI         compile hbpo_comm_init_mpi, the MPI communicator of
                           data-parallel training (build with mpicc; without
                           it mpi.h is never included and the function says so).
+     HBPO_WITH_CUDA       hbpo_backend_named("cuda", ...) returns
+                          hbpo_backend_cuda() (link hbpo_cuda.cu: make cuda);
+                          without it, "cuda" is an error naming the build.
      HBPO_MALLOC(sz), HBPO_REALLOC(p,sz), HBPO_FREE(p)
                           allocator override: define all three or none.
      HBPO_COUNT_OPS       count the steps of the text parsers whose cost
@@ -60,6 +65,9 @@
      a status (0 = success, negative = error) and leave a message that
      hbpo_last_error() returns (per thread). Functions whose fixed signature
      returns a value (hbpo_reward) return 0 on bad input and set the message.
+     A backend in another file reports through the same message with
+     hbpo_set_error(); its asynchronous failures surface at its sync(), which
+     the model's entry points call before they return.
 
    Contents (sections appear in this order, declarations then implementation)
      1. Configuration: version, errors, budgets           hbpo_budget_config
@@ -122,6 +130,14 @@ extern "C" {
 /* The message left by the last failing call on this thread ("" if none). */
 HBPODEF const char *hbpo_last_error(void);
 HBPODEF void hbpo_clear_error(void);
+/* Sets the calling thread's message (printf-style) and returns -1, so that
+   code outside this header (a backend in another file: hbpo_cuda.cu) reports
+   through the same channel: `return hbpo_set_error("...", ...);`. */
+#if defined(__GNUC__) || defined(__clang__)
+HBPODEF int hbpo_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#else
+HBPODEF int hbpo_set_error(const char *fmt, ...);
+#endif
 
 #define HBPO_MAX_BUDGETS 16
 
@@ -447,33 +463,58 @@ HBPODEF double hbpo_wall_time(void);
 HBPODEF void hbpo_progress(const char *what, long done, long total, double t0,
                            const char *extra);
 
+/* Precision of the matrix products (hbpo_model_config.matmul_precision, CLI
+   --matmul): the inputs of every product (x, w, dout) are rounded to this
+   format, round-to-nearest-even, then multiplied and accumulated in fp32 and
+   the bias added in fp32. Parameters, gradients and AdamW moments stay fp32.
+     FP32  no rounding: the reference, bit-identical to earlier versions
+     TF32  10-bit mantissa (NVIDIA's TensorFloat-32)
+     BF16  8-bit mantissa (bfloat16, hbpo_f32_to_bf16) */
+enum { HBPO_MATMUL_FP32 = 0, HBPO_MATMUL_TF32 = 1, HBPO_MATMUL_BF16 = 2 };
+
+/* Defined in section 9 (the sampling operation takes one). */
+typedef struct hbpo_sampler_config hbpo_sampler_config;
+
 /* The backend: every tensor operation the model performs. The model's control
    flow (section 8: forward, backward, optimizer step, decoding) is written once
    and calls these through a table; hbpo_backend_cpu() returns the reference
    CPU operations in this header, and hbpo_cuda.cu fills the same table with
    kernels on device memory. So a new backend adds operations, never a second
-   copy of the model.
+   copy of the model. Tables are written with designated initializers
+   (.matmul_forward = ...), so reordering this struct cannot misassign an op.
    Pointers are backend memory (host memory for the CPU backend) unless marked
    "host". N is a number of rows (tokens); every row is contiguous. Operations
    named *_backward accumulate parameter gradients with += (never overwrite):
    that is what makes gradient accumulation over micro-batches a plain loop.
-   Activation gradients (dx) are overwritten unless the comment says +=. */
+   Activation gradients (dx) are overwritten unless the comment says +=.
+   Errors: the compute operations return void and may run asynchronously; a
+   backend whose operations can fail records the FIRST failure and sync()
+   reports it (once): the orchestration calls sync() at the end of every
+   forward, backward, optimizer step and generation step, and after each
+   download whose values it reads. alloc returns NULL with a message;
+   attention_* and sample return -1 with a message. */
 typedef struct hbpo_backend {
     const char *name;
-    void *(*alloc)(size_t bytes);   /* zero-filled; NULL when out of memory */
+    void *(*alloc)(size_t bytes);   /* zero-filled; NULL (message set) when out of memory */
     void  (*free)(void *p);         /* NULL is fine */
     void  (*upload)(void *dst, const void *host_src, size_t bytes);
     void  (*download)(void *host_dst, const void *src, size_t bytes);
     void  (*copy)(void *dst, const void *src, size_t bytes);
     void  (*zero)(void *p, size_t bytes);
-    /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL. */
+    /* Waits for the queued operations. 0, or -1 after setting (hbpo_set_error,
+       on the calling thread) the first failure recorded since the last sync,
+       as "file:line: call: message". The CPU's operations cannot fail: 0. */
+    int   (*sync)(void);
+    /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL.
+       precision: HBPO_MATMUL_* (x and w rounded to it; fp32 accumulation). */
     void (*matmul_forward)(float *out, const float *x, const float *w, const float *bias,
-                           int N, int IC, int OC);
+                           int N, int IC, int OC, int precision);
     /* dx (N,IC) = dout @ w (or += when accumulate_dx); dw (OC,IC) += dout.T @ x;
-       dbias (OC) += dout.sum(0). dx and dbias may be NULL (not wanted). */
+       dbias (OC) += dout.sum(0). dx and dbias may be NULL (not wanted).
+       precision: dout, w and x rounded to it; dbias sums dout in fp32. */
     void (*matmul_backward)(float *dx, float *dw, float *dbias, const float *dout,
                             const float *x, const float *w, int N, int IC, int OC,
-                            int accumulate_dx);
+                            int accumulate_dx, int precision);
     /* out (N,C) = wte[tokens] (nn.Embedding); backward: dwte[tokens[i]] += dout[i]. */
     void (*embedding_forward)(float *out, const int *tokens, const float *wte, int N, int C);
     void (*embedding_backward)(float *dwte, const float *dout, const int *tokens, int N, int C);
@@ -490,21 +531,28 @@ typedef struct hbpo_backend {
     void (*rope_forward)(float *x, const int *pos0, int B, int T, int nh, int HS, float theta);
     void (*rope_backward)(float *dx, const int *pos0, int B, int T, int nh, int HS, float theta);
     /* Causal grouped-query attention against a key/value cache.
-       q, out (B,T,NH,HS); k, v (B,S,KVH,HS), S the cache length per sequence.
+       q, out (B,T,NH,HS); k, v (n_slots,S,KVH,HS), S the cache length per slot.
+       Query sequence b reads cache slot slot[b] (slot (B) or NULL: slot b).
        Query (b,t) sits at position p = pos0[b] + t and attends to keys
-       0..p of sequence b (p < S); query head h reads kv head h / (NH/KVH).
+       0..p of its slot (p < S); query head h reads kv head h / (NH/KVH).
        out = softmax(q k^T / sqrt(HS)) v; lse (B,NH,T) = logsumexp of the
        scaled scores, saved for the backward (NULL: not saved).
-       Training calls it with pos0 = 0 and S = T (k, v are the layer's own);
-       decoding with T = 1 and the cache. Returns 0, or -1 when out of memory. */
+       Training calls it with pos0 = 0, slot = NULL and S = T (k, v are the
+       layer's own); decoding with T = 1 and the cache. Returns 0, or -1 when
+       out of memory. */
     int (*attention_forward)(float *out, float *lse, const float *q, const float *k,
-                             const float *v, const int *pos0, int B, int T, int S, int NH,
-                             int KVH, int HS);
-    /* Backward of the above for pos0 = 0, S = T: dq (overwritten), dk, dv (overwritten). */
+                             const float *v, const int *pos0, const int *slot, int B, int T,
+                             int S, int NH, int KVH, int HS);
+    /* Backward of the above for pos0 = 0, slot = NULL, S = T: dq (overwritten),
+       dk, dv (overwritten). */
     int (*attention_backward)(float *dq, float *dk, float *dv, const float *dout,
                               const float *q, const float *k, const float *v,
                               const float *out, const float *lse, int B, int T, int NH,
                               int KVH, int HS);
+    /* The key/value cache write of one layer: row i of k, v (n,KVD) goes to
+       row (slot[i], pos[i]) of kc, vc (n_slots,S,KVD); slot, pos (n). */
+    void (*kv_write)(float *kc, float *vc, const float *k, const float *v, const int *slot,
+                     const int *pos, int n, int KVD, int S);
     /* SwiGLU: h = silu(gate) * up, n elements; backward overwrites dgate, dup
        (dgate may be the same buffer as dh). */
     void (*swiglu_forward)(float *h, const float *gate, const float *up, size_t n);
@@ -522,6 +570,15 @@ typedef struct hbpo_backend {
     /* In place: logits (N,V) becomes dlogits = dlogp[i] * inv_temp * (onehot(target) - softmax(z)). */
     void (*logprob_backward)(float *logits, const int *targets, const float *dlogp, int N,
                              int V, float inv_temp);
+    /* One token per row of logits (n,V): row i gets exactly
+       hbpo_sample(logits_i, V, s, coins[i], work_i, &logp[i]) (greedy when
+       s->temperature <= 0). logits and work (n,V) are backend memory; tokens
+       (n), logp (n, may be NULL), coins (n) and s are HOST memory: the coins
+       come from each sequence's RNG on the host, so every backend picks the
+       same token from the same logits. Returns 0, or -1 with a message naming
+       the row. */
+    int (*sample)(int *tokens, float *logp, const float *logits, int n, int V,
+                  const hbpo_sampler_config *s, const float *coins, float *work);
     /* torch.optim.AdamW on n values, gradient g * grad_scale (the clip factor):
        m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr wd p;
        p -= lr (m / bc1) / (sqrt(v / bc2) + eps), bc = 1 - beta^step. */
@@ -535,19 +592,25 @@ typedef struct hbpo_backend {
    product, OpenMP over rows and heads for the rest. */
 HBPODEF const hbpo_backend *hbpo_backend_cpu(void);
 
+/* The backend called name on device (0-based; used by "cuda" only, and must
+   be 0 for "cpu"): "cpu" is hbpo_backend_cpu(); "cuda" is
+   hbpo_backend_cuda(device) when the file that defines HBPO_IMPLEMENTATION is
+   compiled with -DHBPO_WITH_CUDA (and linked with hbpo_cuda.cu: make cuda),
+   else an error. Returns 0 and sets *out, or -1 with a message. */
+HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend **out);
+
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
-/* Compiled only by `make cuda` (nvcc, sm_90); not part of this header's
+/* Compiled only by `make cuda` (nvcc); not part of this header's
    implementation (always extern, even under HBPO_STATIC), so link
-   hbpo_cuda.cu to use them. The CUDA kernels are not written yet in this version: hbpo_cuda_init reports that honestly. Their
-   messages go to hbpo_cuda_last_error() (per thread), not hbpo_last_error(),
-   because the .cu file cannot reach the implementation's private error buffer. */
+   hbpo_cuda.cu to use them. Their messages go to hbpo_last_error() through
+   hbpo_set_error (one error channel). */
+/* The CUDA table on device (0-based); NULL with a message when there is no
+   such device (or no driver). */
+extern const hbpo_backend *hbpo_backend_cuda(int device);
 /* Number of CUDA devices; 0 (with a message) when there is none or no driver. */
 extern int hbpo_cuda_device_count(void);
-/* Selects device (0-based). Returns 0 when ready; -1 with a message when the
-   device is missing or, in this version, because the kernels are not implemented. */
+/* Selects device (0-based). Returns 0 when ready, -1 with a message. */
 extern int hbpo_cuda_init(int device);
-/* The message of the last failing hbpo_cuda_* call on this thread ("" if none). */
-extern const char *hbpo_cuda_last_error(void);
 
 /* ------------------------------------------------------------------------- */
 /* 8. Model: configuration, parameters, forward, backward, AdamW             */
@@ -577,6 +640,9 @@ typedef struct {
     int   qk_norm;                 /* 1: per-head RMSNorm of q and k (Qwen3) */
     int   bos_token_id;            /* -1 when absent */
     int   eos_token_id;            /* -1 when absent */
+    /* A run setting, not part of the checkpoint (never read from or written
+       to config.json; 0 after hbpo_model_config_parse): */
+    int   matmul_precision;        /* HBPO_MATMUL_FP32 (0, default), _TF32 or _BF16 */
 } hbpo_model_config;
 
 /* The benchmark's reference shape (hidden 512, 8 layers, 8 heads / 2 KV heads,
@@ -697,7 +763,7 @@ HBPODEF void hbpo_model_reset_optimizer(hbpo_model *m);
    of transformers' and vLLM's samplers: temperature, then top-k, then top-p.
    Ties in a ranking are broken by the lower token id, so every choice is a
    deterministic function of the logits and the coin. */
-typedef struct {
+struct hbpo_sampler_config {
     float    temperature;       /* softmax(logits / temperature); <= 0: greedy (argmax) */
     float    top_p;             /* nucleus, in (0, 1]: keep the smallest set of most likely
                                    tokens whose probability sums to >= top_p (never empty);
@@ -708,7 +774,9 @@ typedef struct {
     int      n_eos;             /* stop ids in eos[0..n_eos); 0: stop only at the length limit */
     int      eos[HBPO_MAX_EOS]; /* e.g. Qwen2.5's <|im_end|> 151645 and <|endoftext|> 151643 */
     uint64_t seed;              /* the random streams of hbpo_generate */
-} hbpo_sampler_config;
+    int      max_active;        /* hbpo_generate: sequences decoding at once (cache slots);
+                                   0: all B. A run setting: results do not depend on it */
+};
 
 /* The paper's evaluation setting: temperature 0.6, top_p 0.95, top_k off,
    max_new_tokens 4096 (L_max), no EOS ids (set them for the tokenizer), seed 0. */
@@ -749,14 +817,20 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
    the b-th output (0-based) of SplitMix64 seeded with s->seed, one coin per
    non-greedy token; so its tokens depend on (seed, b, prompt) and not on what
    else is in the batch (up to float rounding of batched products).
-   Decoding runs every unfinished sequence in one forward step (B rows,
-   T = 1); a finished sequence's cache slot is filled by the last active one,
-   so it costs nothing further. Memory: a cache of 2 * L * B * S * KVH*HS
-   floats, S = the longest prompt + max_new_tokens (capped at
-   max_position_embeddings), plus one layer's activations for B tokens and
-   for prefill groups of up to 2048 prompt tokens (prompts padded to the
-   group's longest). The model's saved training activations are not touched.
-   Returns 0 or -1 with a message. */
+   Continuous batching: each decoding sequence owns one of n_slots =
+   s->max_active (0 or >= B: B) cache slots; every step advances all of them
+   by one token in one forward (T = 1), then a finished sequence frees its
+   slot and the next waiting prompt is prefilled into it (prompts start in
+   order). No cache is copied. Tokens and lengths do not depend on
+   max_active (each sequence has its own stream and slot); log-probs may
+   differ in the last bits, since a token's products then run in batches of
+   another composition. The backend's sample op draws the tokens, so only
+   tokens and log-probs leave the device. Memory: a cache of
+   2 * L * n_slots * S * KVH*HS floats, S = the longest prompt +
+   max_new_tokens (capped at max_position_embeddings), plus one layer's
+   activations for n_slots tokens and for prefill groups of up to 2048
+   prompt tokens (prompts padded to the group's longest). The model's saved
+   training activations are not touched. Returns 0 or -1 with a message. */
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len);
 
@@ -1433,6 +1507,19 @@ static int hbpo__fail(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(hbpo__err, sizeof hbpo__err, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* Formatted into a local buffer first: the arguments may quote the current
+   message itself (hbpo_set_error("...: %s", hbpo_last_error())). */
+HBPODEF int hbpo_set_error(const char *fmt, ...) {
+    char buf[sizeof hbpo__err];
+    va_list ap;
+    if (!fmt) return hbpo__fail("hbpo_set_error: NULL format");
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    memcpy(hbpo__err, buf, sizeof buf);
     return -1;
 }
 
@@ -5165,11 +5252,77 @@ static void hbpo__cpu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 
+/* The CPU's first failure since the last sync (per thread, "" when none):
+   only the scratch of a rounded product can fail (out of memory), and the
+   product is then computed unrounded, so sync must say so. */
+static HBPO__THREAD_LOCAL char hbpo__cpu_sticky[256];
+static int hbpo__cpu_sync(void) {
+    if (!hbpo__cpu_sticky[0]) return 0;
+    hbpo_set_error("%s", hbpo__cpu_sticky);
+    hbpo__cpu_sticky[0] = 0;
+    return -1;
+}
+
+/* Rounding to the product formats, round-to-nearest-even on the bits (NaN
+   stays NaN, infinities stay, overflow goes to infinity as in hardware). */
+static float hbpo__round_tf32(float f) {
+    uint32_t u;
+    if (f != f) return f;
+    memcpy(&u, &f, sizeof u);
+    u += 0xFFFu + ((u >> 13) & 1u); /* keep 10 of the 23 mantissa bits */
+    u &= ~(uint32_t)0x1FFFu;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static float hbpo__round_bf16(float f) { return hbpo_bf16_to_f32(hbpo_f32_to_bf16(f)); }
+
+/* The CPU has no tf32 or bf16 products here (Debian's OpenBLAS exports no
+   sbgemm), so those precisions are emulated for their numerics: the inputs
+   are rounded into scratch buffers, then the same fp32 sgemm runs. The
+   buffers are kept per thread and only grow (never allocated per call); they
+   live until the thread ends. Returns src itself for fp32, or NULL when out
+   of memory (recorded for hbpo__cpu_sync; the caller multiplies unrounded). */
+static HBPO__THREAD_LOCAL float *hbpo__round_buf[3];
+static HBPO__THREAD_LOCAL size_t hbpo__round_cap[3];
+static const float *hbpo__cpu_rounded(int which, const float *src, size_t n, int precision) {
+    float *dst;
+    long i;
+    if (precision == HBPO_MATMUL_FP32 || !src || n == 0) return src;
+    if (n > hbpo__round_cap[which]) {
+        float *p = (float *)HBPO_REALLOC(hbpo__round_buf[which], sizeof(float) * n);
+        if (!p) {
+            if (!hbpo__cpu_sticky[0])
+                snprintf(hbpo__cpu_sticky, sizeof hbpo__cpu_sticky,
+                         "matmul: out of memory for %zu floats of %s-rounded input", n,
+                         precision == HBPO_MATMUL_BF16 ? "bf16" : "tf32");
+            return NULL;
+        }
+        hbpo__round_buf[which] = p;
+        hbpo__round_cap[which] = n;
+    }
+    dst = hbpo__round_buf[which];
+    if (precision == HBPO_MATMUL_BF16) {
+        HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
+        for (i = 0; i < (long)n; i++) dst[i] = hbpo__round_bf16(src[i]);
+    } else {
+        HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
+        for (i = 0; i < (long)n; i++) dst[i] = hbpo__round_tf32(src[i]);
+    }
+    return dst;
+}
+/* src rounded into scratch `which`, or src unchanged (fp32, or no memory). */
+static const float *hbpo__cpu_round_or_keep(int which, const float *src, size_t n, int precision) {
+    const float *r = hbpo__cpu_rounded(which, src, n, precision);
+    return r ? r : src;
+}
+
 /* out = x @ w.T + bias: the bias is copied into every row, then sgemm adds
    the product (beta = 1), or overwrites (beta = 0) without a bias. */
 static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
-                                     const float *bias, int N, int IC, int OC) {
+                                     const float *bias, int N, int IC, int OC, int precision) {
     int i;
+    x = hbpo__cpu_round_or_keep(0, x, (size_t)N * IC, precision);
+    w = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
     if (bias) {
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
         for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
@@ -5178,12 +5331,19 @@ static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
 }
 
 /* dx = dout @ w; dw += dout.T @ x; dbias += dout.sum(0) (columns split across
-   threads, rows summed in order). */
+   threads, rows summed in order; from the fp32 dout at every precision). */
 static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
                                       const float *x, const float *w, int N, int IC, int OC,
-                                      int accumulate_dx) {
-    if (dx) hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, w, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);
-    if (dw) hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
+                                      int accumulate_dx, int precision) {
+    const float *dr = hbpo__cpu_round_or_keep(0, dout, (size_t)N * OC, precision);
+    if (dx) {
+        const float *wr = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
+        hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dr, OC, wr, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);
+    }
+    if (dw) {
+        const float *xr = hbpo__cpu_round_or_keep(2, x, (size_t)N * IC, precision);
+        hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dr, OC, xr, IC, 1.0f, dw, IC);
+    }
     if (dbias) {
         int o0;
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
@@ -5368,8 +5528,8 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
 /* scores = q @ k.T / sqrt(HS) masked causally; att = softmax(scores) @ v
    (transformers' eager_attention_forward with repeat_kv for GQA). */
 static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, const float *k,
-                                       const float *v, const int *pos0, int B, int T, int S,
-                                       int NH, int KVH, int HS) {
+                                       const float *v, const int *pos0, const int *slot, int B,
+                                       int T, int S, int NH, int KVH, int HS) {
     int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
     float scale = 1.0f / sqrtf((float)HS);
     if (T >= HBPO__ATT_GEMM_MIN) {
@@ -5388,7 +5548,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 1, T, n, HS, scale, q + (size_t)b * T * QD + (size_t)h * HS, QD,
-                           k + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           k + (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
                            P + (size_t)p * per_pair, n);
             }
             HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * S >= HBPO__PAR_MIN))
@@ -5404,7 +5564,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 0, T, HS, n, 1.0f, P + (size_t)p * per_pair, n,
-                           v + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           v + (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
                            out + (size_t)b * T * QD + (size_t)h * HS, QD);
             }
         }
@@ -5414,7 +5574,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         int bh, failed = 0;
         HBPO__OMP(omp parallel for schedule(dynamic) if ((double)B * NH * T * S * HS >= HBPO__PAR_MIN))
         for (bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH, t, j, d;
+            int b = bh / NH, h = bh % NH, sb = slot ? slot[b] : b, t, j, d;
             float *s = (float *)HBPO_MALLOC(sizeof(float) * (size_t)S);
             if (!s) { failed = 1; continue; }
             for (t = 0; t < T; t++) {
@@ -5423,7 +5583,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                 int keys = pos0[b] + t + 1;
                 float l;
                 for (j = 0; j < keys; j++) {
-                    const float *kj = k + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                    const float *kj = k + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
                     /* eight partial sums: a fixed order the compiler can vectorise at -O2 */
                     float p[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dot;
                     int u;
@@ -5442,7 +5602,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                     int u;
                     for (d = 0; d < HS; d++) acc[d] = 0.0f;
                     for (j = 0; j < keys; j++) {
-                        const float *vj = v + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                        const float *vj = v + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
                         float pj = s[j];
                         for (d = 0; d + 8 <= HS; d += 8)
                             for (u = 0; u < 8; u++) acc[d + u] += pj * vj[d + u];
@@ -5522,6 +5682,18 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
     }
     HBPO_FREE(P);
     return 0;
+}
+
+/* kc[slot[i], pos[i]] = k[i]; vc likewise (index_copy_ into the cache). */
+static void hbpo__cpu_kv_write(float *kc, float *vc, const float *k, const float *v,
+                               const int *slot, const int *pos, int n, int KVD, int S) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * KVD >= HBPO__PAR_MIN))
+    for (i = 0; i < n; i++) {
+        size_t dst = ((size_t)slot[i] * S + (size_t)pos[i]) * KVD, src = (size_t)i * KVD;
+        memcpy(kc + dst, k + src, sizeof(float) * (size_t)KVD);
+        memcpy(vc + dst, v + src, sizeof(float) * (size_t)KVD);
+    }
 }
 
 /* SwiGLU: F.silu(gate) * up, silu(g) = g * sigmoid(g). */
@@ -5609,6 +5781,27 @@ static void hbpo__cpu_logprob_backward(float *logits, const int *targets, const 
     }
 }
 
+/* One hbpo_sample per row, in parallel (each row has its own coin and
+   scratch row, so the tokens do not depend on the thread count). */
+static int hbpo__cpu_sample(int *tokens, float *logp, const float *logits, int n, int V,
+                            const hbpo_sampler_config *s, const float *coins, float *work) {
+    int i, bad = -1;
+    HBPO__OMP(omp parallel for schedule(dynamic) if ((double)n * V >= HBPO__PAR_MIN))
+    for (i = 0; i < n; i++)
+        tokens[i] = hbpo_sample(logits + (size_t)i * V, V, s, coins[i], work + (size_t)i * V,
+                                logp ? &logp[i] : NULL);
+    for (i = 0; i < n && bad < 0; i++)
+        if (tokens[i] < 0) bad = i;
+    if (bad >= 0) {
+        /* again on this thread for the message (OpenMP workers keep their own) */
+        char why[sizeof hbpo__err];
+        hbpo_sample(logits + (size_t)bad * V, V, s, coins[bad], work + (size_t)bad * V, NULL);
+        snprintf(why, sizeof why, "%s", hbpo__err);
+        return hbpo__fail("sample: row %d: %s", bad, why);
+    }
+    return 0;
+}
+
 /* torch.optim.AdamW's step (single tensor, no amsgrad), in float. */
 static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
                             float b1, float b2, float eps, float wd, float bc1, float bc2,
@@ -5644,20 +5837,58 @@ static double hbpo__cpu_sum_squares(const float *x, size_t n) {
 
 HBPODEF const hbpo_backend *hbpo_backend_cpu(void) {
     static const hbpo_backend cpu = {
-        "cpu",
-        hbpo__cpu_alloc, hbpo__cpu_free, hbpo__cpu_copy, hbpo__cpu_copy, hbpo__cpu_copy,
-        hbpo__cpu_zero,
-        hbpo__cpu_matmul_forward, hbpo__cpu_matmul_backward,
-        hbpo__cpu_embedding_forward, hbpo__cpu_embedding_backward,
-        hbpo__cpu_rmsnorm_forward, hbpo__cpu_rmsnorm_backward,
-        hbpo__cpu_rope_forward, hbpo__cpu_rope_backward,
-        hbpo__cpu_attention_forward, hbpo__cpu_attention_backward,
-        hbpo__cpu_swiglu_forward, hbpo__cpu_swiglu_backward,
-        hbpo__cpu_add, hbpo__cpu_gather_rows, hbpo__cpu_scatter_add_rows,
-        hbpo__cpu_logprob_forward, hbpo__cpu_logprob_backward,
-        hbpo__cpu_adamw, hbpo__cpu_sum_squares,
+        .name = "cpu",
+        .alloc = hbpo__cpu_alloc,
+        .free = hbpo__cpu_free,
+        .upload = hbpo__cpu_copy,
+        .download = hbpo__cpu_copy,
+        .copy = hbpo__cpu_copy,
+        .zero = hbpo__cpu_zero,
+        .sync = hbpo__cpu_sync,
+        .matmul_forward = hbpo__cpu_matmul_forward,
+        .matmul_backward = hbpo__cpu_matmul_backward,
+        .embedding_forward = hbpo__cpu_embedding_forward,
+        .embedding_backward = hbpo__cpu_embedding_backward,
+        .rmsnorm_forward = hbpo__cpu_rmsnorm_forward,
+        .rmsnorm_backward = hbpo__cpu_rmsnorm_backward,
+        .rope_forward = hbpo__cpu_rope_forward,
+        .rope_backward = hbpo__cpu_rope_backward,
+        .attention_forward = hbpo__cpu_attention_forward,
+        .attention_backward = hbpo__cpu_attention_backward,
+        .kv_write = hbpo__cpu_kv_write,
+        .swiglu_forward = hbpo__cpu_swiglu_forward,
+        .swiglu_backward = hbpo__cpu_swiglu_backward,
+        .add = hbpo__cpu_add,
+        .gather_rows = hbpo__cpu_gather_rows,
+        .scatter_add_rows = hbpo__cpu_scatter_add_rows,
+        .logprob_forward = hbpo__cpu_logprob_forward,
+        .logprob_backward = hbpo__cpu_logprob_backward,
+        .sample = hbpo__cpu_sample,
+        .adamw = hbpo__cpu_adamw,
+        .sum_squares = hbpo__cpu_sum_squares,
     };
     return &cpu;
+}
+
+HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend **out) {
+    if (!name || !out) return hbpo__fail("hbpo_backend_named: name or out is NULL");
+    *out = NULL;
+    if (!strcmp(name, "cpu")) {
+        if (device != 0)
+            return hbpo__fail("backend cpu: device %d does not exist (the CPU is device 0)", device);
+        *out = hbpo_backend_cpu();
+        return 0;
+    }
+    if (!strcmp(name, "cuda")) {
+        if (device < 0) return hbpo__fail("backend cuda: device %d is negative", device);
+#ifdef HBPO_WITH_CUDA
+        *out = hbpo_backend_cuda(device);
+        return *out ? 0 : -1;
+#else
+        return hbpo__fail("this build has no CUDA backend: build build/hbpo-cuda with make cuda");
+#endif
+    }
+    return hbpo__fail("unknown backend \"%s\" (expected cpu or cuda)", name);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -5721,6 +5952,9 @@ HBPODEF int hbpo_model_config_check(const hbpo_model_config *c) {
     if (!(c->initializer_range >= 0.0f) || !isfinite(c->initializer_range))
         return hbpo__fail("model config: initializer_range = %g must be finite and >= 0",
                           (double)c->initializer_range);
+    if (c->matmul_precision < HBPO_MATMUL_FP32 || c->matmul_precision > HBPO_MATMUL_BF16)
+        return hbpo__fail("model config: matmul_precision = %d is not HBPO_MATMUL_FP32 (0), "
+                          "_TF32 (1) or _BF16 (2)", c->matmul_precision);
     if (c->bos_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size)
         return hbpo__fail("model config: bos_token_id %d or eos_token_id %d is not below vocab_size %d",
                           c->bos_token_id, c->eos_token_id, c->vocab_size);
@@ -5908,7 +6142,9 @@ struct hbpo__acts {
     float  inv_temp;              /* of the last forward */
     int   *tokens, *targets;      /* (N), (N): targets packed by active row */
     int   *pos0;                  /* (B) position of each sequence's first token */
-    int   *pos0_host;             /* (B) host copy (decoding places k/v rows by it) */
+    int   *pos0_host;             /* (B) host copy */
+    int   *slot;                  /* (B) decoding: the cache slot each sequence reads */
+    int   *kvslot, *kvpos;        /* (N) decoding: the cache row (slot, position) of each token */
     int   *rows;                  /* (N) indices of active (masked-in) rows */
     int   *rows_host, n_rows;     /* host copy */
     float *x;                     /* (L+1 or 2, N, C) residual stream entering each layer */
@@ -5928,6 +6164,7 @@ struct hbpo__acts {
 
 static void hbpo__acts_release(const hbpo_backend *be, hbpo__acts *a) {
     void **p[] = {(void **)&a->tokens, (void **)&a->targets, (void **)&a->pos0,
+                  (void **)&a->slot, (void **)&a->kvslot, (void **)&a->kvpos,
                   (void **)&a->rows, (void **)&a->x, (void **)&a->ln1, (void **)&a->ln2,
                   (void **)&a->rstd1, (void **)&a->rstd2, (void **)&a->qlin,
                   (void **)&a->klin, (void **)&a->qrstd, (void **)&a->krstd, (void **)&a->q,
@@ -6011,6 +6248,11 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
     count = &a->scratch_bytes;
     HBPO__A(a->targets, N, int);
     HBPO__A(a->rows, N, int);
+    if (!train) {
+        HBPO__A(a->slot, (size_t)B, int);
+        HBPO__A(a->kvslot, N, int);
+        HBPO__A(a->kvpos, N, int);
+    }
     a->rows_host = (int *)HBPO_MALLOC(sizeof(int) * N);
     a->pos0_host = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B);
     if (!a->rows_host || !a->pos0_host) ok = 0;
@@ -6056,11 +6298,13 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
 
 /* The transformer body for B sequences of T tokens already in a->tokens,
    sequence b starting at position a->pos0[b]: embedding, every layer, final
-   norm into a->lnf. Keys and values of layer l go to kc/vc + l * kv_stride,
-   laid out (B, S, KVH*HS) with each sequence's tokens at their positions
-   (training: the layer's own (B, T) buffers, S = T). One function for
-   training, prefill and decoding: this is the forward control flow. The
-   caller fills a->tokens, a->pos0 and a->pos0_host. */
+   norm into a->lnf. Keys and values of layer l are kc/vc + l * kv_stride.
+   Training (a->train): the layer's own (B, T, KVH*HS) buffers, S = T.
+   Prefill and decoding: a cache (n_slots, S, KVH*HS); token i's key and value
+   go to row (a->kvslot[i], a->kvpos[i]) and sequence b reads slot a->slot[b].
+   One function for training, prefill and decoding: this is the forward
+   control flow. The caller fills a->tokens, a->pos0 (and a->slot, a->kvslot,
+   a->kvpos when decoding). */
 static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float *kc, float *vc,
                               size_t kv_stride, int S) {
     const hbpo_model_config *c = &m->config;
@@ -6079,55 +6323,49 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
         float *gate = HBPO__LAYER(a, a->gate, l, N, F), *up = HBPO__LAYER(a, a->up, l, N, F);
         float *lse = a->lse ? a->lse + (size_t)l * N * NH : NULL;
         float *k = kc + (size_t)l * kv_stride, *v = vc + (size_t)l * kv_stride, *kt, *vt;
-        int b;
         /* hidden = input_layernorm(x); q, k, v = q_proj(hidden), ... */
         be->rmsnorm_forward(ln1, rstd1, x, w->ln1, N, C, c->rms_norm_eps);
         if (c->qk_norm) {
             float *qlin = HBPO__LAYER(a, a->qlin, l, N, QD);
-            be->matmul_forward(qlin, ln1, w->wq, w->bq, N, C, QD);
+            be->matmul_forward(qlin, ln1, w->wq, w->bq, N, C, QD, c->matmul_precision);
             be->rmsnorm_forward(q, HBPO__LAYER(a, a->qrstd, l, N, NH), qlin, w->q_norm, N * NH,
                                 HS, c->rms_norm_eps);
         } else {
-            be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD);
+            be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD, c->matmul_precision);
         }
         be->rope_forward(q, a->pos0, B, T, NH, HS, c->rope_theta);
-        /* k and v go straight to their place in the cache: with T == S
-           (training) that is one block; else row by row per sequence. */
-        if (S == T) {
+        /* Training computes k and v in place; prefill and decoding compute
+           this step's rows, then write them into the cache in one op. */
+        if (a->train) {
             kt = k;
             vt = v;
         } else {
-            kt = a->k; /* this step's rows, copied into the cache below */
+            kt = a->k;
             vt = a->v;
         }
         if (c->qk_norm) {
             float *klin = HBPO__LAYER(a, a->klin, l, N, KVD);
-            be->matmul_forward(klin, ln1, w->wk, w->bk, N, C, KVD);
+            be->matmul_forward(klin, ln1, w->wk, w->bk, N, C, KVD, c->matmul_precision);
             be->rmsnorm_forward(kt, HBPO__LAYER(a, a->krstd, l, N, KVH), klin, w->k_norm,
                                 N * KVH, HS, c->rms_norm_eps);
         } else {
-            be->matmul_forward(kt, ln1, w->wk, w->bk, N, C, KVD);
+            be->matmul_forward(kt, ln1, w->wk, w->bk, N, C, KVD, c->matmul_precision);
         }
         be->rope_forward(kt, a->pos0, B, T, KVH, HS, c->rope_theta);
-        be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD);
-        if (S != T) {
-            for (b = 0; b < B; b++) {
-                size_t dst = ((size_t)b * S + (size_t)a->pos0_host[b]) * KVD;
-                size_t src = (size_t)b * T * KVD;
-                be->copy(k + dst, kt + src, sizeof(float) * (size_t)T * KVD);
-                be->copy(v + dst, vt + src, sizeof(float) * (size_t)T * KVD);
-            }
-        }
-        if (be->attention_forward(att, lse, q, k, v, a->pos0, B, T, S, NH, KVH, HS) != 0) return -1;
+        be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD, c->matmul_precision);
+        if (!a->train) be->kv_write(k, v, kt, vt, a->kvslot, a->kvpos, N, KVD, S);
+        if (be->attention_forward(att, lse, q, k, v, a->pos0, a->train ? NULL : a->slot, B, T, S,
+                                  NH, KVH, HS) != 0)
+            return -1;
         /* x = x + o_proj(attn) */
-        be->matmul_forward(mid, att, w->wo, NULL, N, QD, C);
+        be->matmul_forward(mid, att, w->wo, NULL, N, QD, C, c->matmul_precision);
         be->add(mid, mid, x, (size_t)N * C);
         /* x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
         be->rmsnorm_forward(ln2, rstd2, mid, w->ln2, N, C, c->rms_norm_eps);
-        be->matmul_forward(gate, ln2, w->w_gate, NULL, N, C, F);
-        be->matmul_forward(up, ln2, w->w_up, NULL, N, C, F);
+        be->matmul_forward(gate, ln2, w->w_gate, NULL, N, C, F, c->matmul_precision);
+        be->matmul_forward(up, ln2, w->w_up, NULL, N, C, F, c->matmul_precision);
         be->swiglu_forward(a->h, gate, up, (size_t)N * F);
-        be->matmul_forward(xo, a->h, w->w_down, NULL, N, F, C);
+        be->matmul_forward(xo, a->h, w->w_down, NULL, N, F, C, c->matmul_precision);
         be->add(xo, xo, mid, (size_t)N * C);
     }
     be->rmsnorm_forward(a->lnf, a->rstdf, HBPO__RESID(a, c->num_hidden_layers, N, C), m->w.norm,
@@ -6211,7 +6449,7 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
     for (r0 = 0; r0 < a->n_rows; r0 += a->cap_rows) {
         int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
         be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
-        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V, c->matmul_precision);
         be->logprob_forward(a->logp + r0, a->entropy + r0, a->logits, a->targets + r0, n, V, a->inv_temp);
     }
     /* When the active rows fit one chunk the backward reuses these logits. */
@@ -6222,6 +6460,10 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
         if (!hostbuf) return hbpo__fail("hbpo_model_forward: out of memory");
         be->download(hostbuf, a->logp, sizeof(float) * (size_t)a->n_rows);
         be->download(hostbuf + a->n_rows, a->entropy, sizeof(float) * (size_t)a->n_rows);
+        if (be->sync() != 0) {
+            HBPO_FREE(hostbuf);
+            return -1;
+        }
         if (logp) memset(logp, 0, sizeof(float) * N);
         if (entropy) memset(entropy, 0, sizeof(float) * N);
         for (i = 0; i < a->n_rows; i++) {
@@ -6229,8 +6471,9 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
             if (entropy) entropy[a->rows_host[i]] = hostbuf[a->n_rows + i];
         }
         HBPO_FREE(hostbuf);
+        return 0;
     }
-    return 0;
+    return be->sync();
 }
 
 HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, float *logits) {
@@ -6252,10 +6495,11 @@ HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, fl
     C = m->config.hidden_size;
     for (r0 = 0; r0 < (int)N; r0 += a->cap_rows) {
         int n = (int)N - r0 < a->cap_rows ? (int)N - r0 : a->cap_rows;
-        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V);
+        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V,
+                              m->config.matmul_precision);
         m->be->download(logits + (size_t)r0 * V, a->logits, sizeof(float) * (size_t)n * V);
     }
-    return 0;
+    return m->be->sync();
 }
 
 /* Lazily allocates the gradient buffer (zeroed) and points g at it. */
@@ -6304,10 +6548,11 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
         if (!a->logits_kept) {
             be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
-            be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+            be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V, c->matmul_precision);
         }
         be->logprob_backward(a->logits, a->targets + r0, a->dlogp + r0, n, V, a->inv_temp);
-        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0);
+        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0,
+                            c->matmul_precision);
         be->scatter_add_rows(a->dln, a->dres, a->rows + r0, n, C);
     }
     a->logits_kept = 0; /* they are dlogits now */
@@ -6327,13 +6572,14 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         float *dq = a->dq, *dk = a->dk;
         /* MLP: x_out = mid + down(h); dres is d x_out and stays as d mid's residual part. */
         be->swiglu_forward(a->h, gate, up, (size_t)N * F);
-        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0);
+        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0,
+                            c->matmul_precision);
         be->swiglu_backward(a->dF1, a->dF2, a->dF1, gate, up, (size_t)N * F);
-        be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0);
-        be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1);
+        be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0, c->matmul_precision);
+        be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1, c->matmul_precision);
         be->rmsnorm_backward(a->dres, g->ln2, a->dln, mid, w->ln2, rstd2, N, C, 1);
         /* Attention: mid = x + o_proj(att). */
-        be->matmul_backward(a->datt, g->wo, NULL, a->dres, att, w->wo, N, QD, C, 0);
+        be->matmul_backward(a->datt, g->wo, NULL, a->dres, att, w->wo, N, QD, C, 0, c->matmul_precision);
         if (be->attention_backward(a->dq, a->dk, a->dv, a->datt, q, k, v, att, lse, a->B, a->T,
                                    NH, KVH, HS) != 0)
             return -1;
@@ -6347,13 +6593,13 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
             dq = a->dqlin;
             dk = a->dklin;
         }
-        be->matmul_backward(a->dln, g->wq, g->bq, dq, ln1, w->wq, N, C, QD, 0);
-        be->matmul_backward(a->dln, g->wk, g->bk, dk, ln1, w->wk, N, C, KVD, 1);
-        be->matmul_backward(a->dln, g->wv, g->bv, a->dv, ln1, w->wv, N, C, KVD, 1);
+        be->matmul_backward(a->dln, g->wq, g->bq, dq, ln1, w->wq, N, C, QD, 0, c->matmul_precision);
+        be->matmul_backward(a->dln, g->wk, g->bk, dk, ln1, w->wk, N, C, KVD, 1, c->matmul_precision);
+        be->matmul_backward(a->dln, g->wv, g->bv, a->dv, ln1, w->wv, N, C, KVD, 1, c->matmul_precision);
         be->rmsnorm_backward(a->dres, g->ln1, a->dln, x, w->ln1, rstd1, N, C, 1);
     }
     be->embedding_backward(m->g.embed, a->dres, a->tokens, N, C);
-    return 0;
+    return be->sync();
 }
 
 HBPODEF int hbpo_model_cross_entropy(hbpo_model *m, const int *inputs, const int *targets,
@@ -6434,6 +6680,7 @@ HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *gr
         }
     }
     norm = sqrt(be->sum_squares(m->grads, m->n_params));
+    if (be->sync() != 0) return -1;
     if (grad_norm) *grad_norm = (float)norm;
     if (!isfinite(norm)) {
         be->zero(m->grads, m->n_params * sizeof(float));
@@ -6447,7 +6694,7 @@ HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *gr
     be->adamw(m->params, m->grads, m->m, m->v, m->n_params, o->lr, o->beta1, o->beta2, o->eps,
               o->weight_decay, bc1, bc2, scale);
     be->zero(m->grads, m->n_params * sizeof(float));
-    return 0;
+    return be->sync();
 }
 
 /* ------------------------------------------------------------------------- */
@@ -6475,6 +6722,8 @@ HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s) {
     if (!(s->top_p > 0.0f && s->top_p <= 1.0f))
         return hbpo__fail("sampler config: top_p = %g must be in (0, 1] (1 = off)", (double)s->top_p);
     if (s->top_k < 0) return hbpo__fail("sampler config: top_k = %d must be >= 0 (0 = off)", s->top_k);
+    if (s->max_active < 0)
+        return hbpo__fail("sampler config: max_active = %d must be >= 0 (0 = every sequence)", s->max_active);
     if (s->max_new_tokens < 1)
         return hbpo__fail("sampler config: max_new_tokens = %d must be >= 1", s->max_new_tokens);
     if (s->n_eos < 0 || s->n_eos > HBPO_MAX_EOS)
@@ -6646,21 +6895,23 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
     return tok;
 }
 
-/* Generation state shared by the prefill and the decoding loop. */
+/* Generation state shared by admission (prefill) and the decoding loop. */
 typedef struct {
     hbpo_model *m;
     const hbpo_sampler_config *s;
-    int B, S, KVD;
-    size_t slot_floats;     /* S * KVD: one sequence's cache in one layer */
-    float *kc, *vc;         /* (L, B, S, KVD) backend: the key/value cache */
+    int B, S, KVD, n_slots;
+    float *kc, *vc;         /* (L, n_slots, S, KVD) backend: the key/value cache */
     const int *plen;        /* (B) prompt lengths */
     int *limit;             /* (B) most tokens sequence b may generate */
     int *len;               /* (B) tokens generated so far */
     hbpo_rng *rng;          /* (B) one stream per sequence */
-    int *slot;              /* (B) the sequence in each cache slot (decoding) */
-    float *logits, *work;   /* (R, V) host: one chunk of logits and sampler scratch */
-    float *lp;              /* (R) */
-    int *tok;               /* (R) */
+    int *seq_of_slot;       /* (n_slots) the sequence decoding in each slot, -1: free */
+    int *slot_of;           /* (B) the slot of each admitted sequence */
+    int *active, n_active;  /* (n_slots) the sequences decoding, in batch-row order */
+    int next;               /* the first prompt not admitted yet (prompts start in order) */
+    float *work;            /* (R, V) backend: sampler scratch */
+    float *coins, *lp;      /* (R) host */
+    int *tok;               /* (R) host */
     int *out_tokens;        /* (B, max_new_tokens) */
     float *out_logp;        /* same, or NULL */
 } hbpo__gen;
@@ -6675,9 +6926,9 @@ static int hbpo__gen_done(const hbpo__gen *g, int b) {
     return 0;
 }
 
-/* The next token of sequences seq[0..n): logits = lm_head(a->lnf[rows[i]]),
-   then one hbpo_sample per row (in parallel; each sequence has its own
-   stream and scratch, so the result does not depend on the thread count). */
+/* The next token of sequences seq[0..n) (host): logits = lm_head(a->lnf[rows[i]])
+   and the backend's sample op on them, with each sequence's coin drawn on the
+   host from its own stream; only tokens and log-probs come back. */
 static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const int *seq, int n) {
     const hbpo_backend *be = g->m->be;
     int V = g->m->config.vocab_size, C = g->m->config.hidden_size, r0, i;
@@ -6686,24 +6937,21 @@ static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const 
     for (r0 = 0; r0 < n; r0 += a->cap_rows) {
         int cnt = n - r0 < a->cap_rows ? n - r0 : a->cap_rows;
         be->gather_rows(a->hrows, a->lnf, a->rows + r0, cnt, C);
-        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V);
-        be->download(g->logits, a->logits, sizeof(float) * (size_t)cnt * V);
-        HBPO__OMP(omp parallel for schedule(dynamic))
-        for (i = 0; i < cnt; i++) {
-            float coin = greedy ? 0.0f : hbpo_rng_uniform(&g->rng[seq[r0 + i]]);
-            g->tok[i] = hbpo_sample(g->logits + (size_t)i * V, V, g->s, coin,
-                                    g->work + (size_t)i * V, &g->lp[i]);
+        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V,
+                           g->m->config.matmul_precision);
+        for (i = 0; i < cnt; i++) g->coins[i] = greedy ? 0.0f : hbpo_rng_uniform(&g->rng[seq[r0 + i]]);
+        if (be->sample(g->tok, g->lp, a->logits, cnt, V, g->s, g->coins, g->work) != 0) {
+            char why[sizeof hbpo__err];
+            for (i = 0; i < cnt && g->tok[i] >= 0; i++) {}
+            hbpo__error_copy(why, sizeof why);
+            if (i == cnt) return hbpo__fail("hbpo_generate: %s", why);
+            return hbpo__fail("hbpo_generate: sequence %d, new token %d: %s", seq[r0 + i],
+                              g->len[seq[r0 + i]], why);
         }
+        if (be->sync() != 0) return -1;
         for (i = 0; i < cnt; i++) {
             int b = seq[r0 + i];
             size_t at = (size_t)b * max_new + (size_t)g->len[b];
-            if (g->tok[i] < 0) {
-                /* again on this thread for the message (OpenMP workers keep their own) */
-                char why[sizeof hbpo__err];
-                hbpo_sample(g->logits + (size_t)i * V, V, g->s, 0.0f, g->work, NULL);
-                snprintf(why, sizeof why, "%s", hbpo__err);
-                return hbpo__fail("hbpo_generate: sequence %d, new token %d: %s", b, g->len[b], why);
-            }
             g->out_tokens[at] = g->tok[i];
             if (g->out_logp) g->out_logp[at] = g->lp[i];
             g->len[b]++;
@@ -6712,34 +6960,79 @@ static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const 
     return 0;
 }
 
-/* Drops finished sequences from the first *n_active cache slots: the last
-   active slot moves into the hole (its cache rows 0..pos-1, every layer). */
-static void hbpo__gen_compact(hbpo__gen *g, int *n_active) {
-    const hbpo_backend *be = g->m->be;
-    size_t layer = (size_t)g->B * g->slot_floats;
-    int i = 0, l;
-    while (i < *n_active) {
-        int last = *n_active - 1, b = g->slot[last];
-        if (!hbpo__gen_done(g, g->slot[i])) { i++; continue; }
-        if (i != last) {
-            /* b's cache holds its prompt and all but its newest token */
-            size_t bytes = sizeof(float) * (size_t)(g->plen[b] + g->len[b] - 1) * g->KVD;
-            for (l = 0; l < g->m->config.num_hidden_layers; l++) {
-                size_t dst = (size_t)l * layer + (size_t)i * g->slot_floats;
-                size_t src = (size_t)l * layer + (size_t)last * g->slot_floats;
-                be->copy(g->kc + dst, g->kc + src, bytes);
-                be->copy(g->vc + dst, g->vc + src, bytes);
-            }
-            g->slot[i] = b;
-        }
-        (*n_active)--;
-    }
-}
-
 /* Prefill processes groups of consecutive prompts of at most this many
    tokens together (padded), bounding the activations; a longer prompt
    goes alone. */
 #define HBPO__PREFILL_TOKENS 2048
+
+/* Drops finished sequences from the batch rows and frees their slots: the
+   last row moves into the hole (host bookkeeping only; no cache moves). The
+   row order is the one earlier versions' cache compaction produced, and the
+   products' bits may depend on a row's place in the batch, so it is kept. */
+static void hbpo__gen_retire(hbpo__gen *g) {
+    int i = 0;
+    while (i < g->n_active) {
+        int b = g->active[i];
+        if (!hbpo__gen_done(g, b)) { i++; continue; }
+        g->seq_of_slot[g->slot_of[b]] = -1;
+        g->active[i] = g->active[--g->n_active];
+    }
+}
+
+/* Admission: while a slot is free and a prompt waits, the next waiting
+   prompts (up to g_max of them, one per free slot, lowest slot first) are
+   prefilled together, right-padded to the group's longest: their keys and
+   values go to their slots, and their first token is drawn. The padding's
+   keys and values land at positions the sequence has not reached; causal
+   attention never reads them before decoding overwrites them. The admitted
+   join the batch rows (a sequence done at once leaves at the next
+   hbpo__gen_retire, which frees its slot). Returns how many were admitted,
+   or -1. ids, kvslot, kvpos: host scratch of g_max * P_max ints; seq, slot:
+   g_max ints. */
+static int hbpo__gen_admit(hbpo__gen *g, hbpo__acts *pre, const int *prompt,
+                           const int *prompt_off, int g_max, int *ids, int *kvslot, int *kvpos,
+                           int *seq, int *slot) {
+    const hbpo_backend *be = g->m->be;
+    int admitted = 0;
+    while (g->next < g->B) {
+        int G = 0, T = 0, i, t, sl;
+        for (sl = 0; sl < g->n_slots && G < g_max && g->next + G < g->B; sl++)
+            if (g->seq_of_slot[sl] < 0) {
+                seq[G] = g->next + G;
+                slot[G++] = sl;
+            }
+        if (G == 0) break;
+        for (i = 0; i < G; i++) T = g->plen[seq[i]] > T ? g->plen[seq[i]] : T;
+        for (i = 0; i < G; i++) {
+            int b = seq[i];
+            for (t = 0; t < T; t++) {
+                ids[(size_t)i * T + t] = t < g->plen[b] ? prompt[prompt_off[b] + t] : 0;
+                kvslot[(size_t)i * T + t] = slot[i];
+                kvpos[(size_t)i * T + t] = t;
+            }
+            pre->pos0_host[i] = 0;
+        }
+        be->upload(pre->tokens, ids, sizeof(int) * (size_t)G * T);
+        be->upload(pre->pos0, pre->pos0_host, sizeof(int) * (size_t)G);
+        be->upload(pre->slot, slot, sizeof(int) * (size_t)G);
+        be->upload(pre->kvslot, kvslot, sizeof(int) * (size_t)G * T);
+        be->upload(pre->kvpos, kvpos, sizeof(int) * (size_t)G * T);
+        if (hbpo__forward_body(g->m, pre, G, T, g->kc, g->vc,
+                               (size_t)g->n_slots * g->S * g->KVD, g->S) != 0)
+            return -1;
+        /* the last prompt token predicts the first new one */
+        for (i = 0; i < G; i++) kvpos[i] = i * T + g->plen[seq[i]] - 1;
+        if (hbpo__gen_sample(g, pre, kvpos, seq, G) != 0) return -1;
+        for (i = 0; i < G; i++) {
+            g->seq_of_slot[slot[i]] = seq[i];
+            g->slot_of[seq[i]] = slot[i];
+            g->active[g->n_active++] = seq[i];
+        }
+        g->next += G;
+        admitted += G;
+    }
+    return admitted;
+}
 
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len) {
@@ -6747,7 +7040,7 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
     const hbpo_backend *be;
     hbpo__gen g;
     hbpo__acts pre, dec;
-    int *plen = NULL, *ids = NULL, *rows = NULL;
+    int *plen = NULL, *ids = NULL;
     int b, i, V, L, P_max = 0, S = 0, G_max, R, n_active, rc = -1, max_new;
     size_t cache_floats, n_ids;
     memset(&g, 0, sizeof g);
@@ -6780,37 +7073,40 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
         S = P + lim > S ? P + lim : S;
     }
     g.m = m; g.s = s; g.B = B; g.S = S;
+    g.n_slots = s->max_active > 0 && s->max_active < B ? s->max_active : B;
     g.KVD = c->num_key_value_heads * c->head_dim;
-    g.slot_floats = (size_t)S * g.KVD;
     g.out_tokens = out_tokens;
     g.out_logp = out_logp;
     G_max = HBPO__PREFILL_TOKENS / P_max;
-    G_max = G_max < 1 ? 1 : G_max > B ? B : G_max;
-    n_ids = (size_t)G_max * P_max > (size_t)B ? (size_t)G_max * P_max : (size_t)B;
-    cache_floats = hbpo__mul_size(hbpo__mul_size((size_t)L, (size_t)B), g.slot_floats);
+    G_max = G_max < 1 ? 1 : G_max > g.n_slots ? g.n_slots : G_max;
+    /* host scratch: ids, kvslot, kvpos (prefill tokens, or one per slot), seq, slot */
+    n_ids = (size_t)G_max * P_max > (size_t)g.n_slots ? (size_t)G_max * P_max : (size_t)g.n_slots;
+    cache_floats = hbpo__mul_size(hbpo__mul_size((size_t)L, (size_t)g.n_slots),
+                                  hbpo__mul_size((size_t)S, (size_t)g.KVD));
     if (cache_floats == 0 || hbpo__mul_size(cache_floats, sizeof(float)) == 0)
         return hbpo__fail("hbpo_generate: the key/value cache size overflows");
-    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B * 5);
-    ids = (int *)HBPO_MALLOC(sizeof(int) * n_ids);
+    plen = (int *)HBPO_MALLOC(sizeof(int) * ((size_t)B * 4 + (size_t)g.n_slots * 2));
+    ids = (int *)HBPO_MALLOC(sizeof(int) * n_ids * 5);
     g.rng = (hbpo_rng *)HBPO_MALLOC(sizeof(hbpo_rng) * (size_t)B);
     g.kc = (float *)be->alloc(sizeof(float) * cache_floats);
     g.vc = (float *)be->alloc(sizeof(float) * cache_floats);
     if (!plen || !ids || !g.rng || !g.kc || !g.vc) {
-        hbpo__fail("hbpo_generate: out of memory for a %d x %d key/value cache (%zu MiB)", B, S,
-                   (2 * cache_floats * sizeof(float)) >> 20);
+        hbpo__fail("hbpo_generate: out of memory for a %d x %d key/value cache (%zu MiB)", g.n_slots,
+                   S, (2 * cache_floats * sizeof(float)) >> 20);
         goto done;
     }
     g.plen = plen;
     g.limit = plen + B;
     g.len = plen + 2 * B;
-    g.slot = plen + 3 * B;
-    rows = plen + 4 * B;
+    g.slot_of = plen + 3 * B;
+    g.seq_of_slot = plen + 4 * B;
+    g.active = g.seq_of_slot + g.n_slots;
+    for (i = 0; i < g.n_slots; i++) g.seq_of_slot[i] = -1;
     for (b = 0; b < B; b++) {
         hbpo_rng r;
         plen[b] = prompt_off[b + 1] - prompt_off[b];
         g.limit[b] = c->max_position_embeddings - plen[b] < max_new ? c->max_position_embeddings - plen[b] : max_new;
         g.len[b] = 0;
-        g.slot[b] = b;
         r.s = s->seed + (uint64_t)b * 0x9E3779B97F4A7C15ull; /* stream b: SplitMix64 output b */
         hbpo_rng_seed(&g.rng[b], hbpo__rng_next(&r));
         for (i = 0; i < max_new; i++) {
@@ -6819,54 +7115,47 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
         }
     }
     if (hbpo__acts_alloc(m, &pre, G_max, P_max, 0, 0) != 0) goto done;
-    if (hbpo__acts_alloc(m, &dec, B, 1, 0, 0) != 0) goto done;
+    if (hbpo__acts_alloc(m, &dec, g.n_slots, 1, 0, 0) != 0) goto done;
     R = pre.cap_rows > dec.cap_rows ? pre.cap_rows : dec.cap_rows;
-    g.logits = (float *)HBPO_MALLOC(sizeof(float) * (size_t)R * V * 2 + sizeof(float) * (size_t)R);
+    g.work = (float *)be->alloc(sizeof(float) * (size_t)R * V);
+    g.coins = (float *)HBPO_MALLOC(sizeof(float) * (size_t)R * 2);
     g.tok = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
-    if (!g.logits || !g.tok) { hbpo__fail("hbpo_generate: out of memory for the logits"); goto done; }
-    g.work = g.logits + (size_t)R * V;
-    g.lp = g.work + (size_t)R * V;
+    if (!g.work || !g.coins || !g.tok) { hbpo__fail("hbpo_generate: out of memory for the sampler"); goto done; }
+    memset(g.tok, 0, sizeof(int) * (size_t)R);
+    g.lp = g.coins + R;
 
-    /* Prefill: groups of prompts right-padded to the group's longest. The
-       padding's keys and values land at positions the sequence has not
-       reached; causal attention never reads them before decoding overwrites
-       them. Sequence b fills cache slot b. */
-    for (b = 0; b < B;) {
-        int G = B - b < G_max ? B - b : G_max, T = 0, t;
-        for (i = 0; i < G; i++) T = plen[b + i] > T ? plen[b + i] : T;
-        for (i = 0; i < G; i++) {
-            for (t = 0; t < T; t++)
-                ids[(size_t)i * T + t] = t < plen[b + i] ? prompt[prompt_off[b + i] + t] : 0;
-            pre.pos0_host[i] = 0;
-            rows[i] = i * T + plen[b + i] - 1; /* the last prompt token predicts the first new one */
-        }
-        be->upload(pre.tokens, ids, sizeof(int) * (size_t)G * T);
-        be->upload(pre.pos0, pre.pos0_host, sizeof(int) * (size_t)G);
-        if (hbpo__forward_body(m, &pre, G, T, g.kc + (size_t)b * g.slot_floats,
-                               g.vc + (size_t)b * g.slot_floats, (size_t)B * g.slot_floats, S) != 0)
-            goto done;
-        if (hbpo__gen_sample(&g, &pre, rows, g.slot + b, G) != 0) goto done; /* slot = id here */
-        b += G;
-    }
-    hbpo__acts_release(be, &pre);
-
-    /* Decoding: every unfinished sequence advances by one token per step;
-       slot i holds sequence g.slot[i], whose newest token is not cached yet. */
-    n_active = B;
-    hbpo__gen_compact(&g, &n_active);
-    while (n_active > 0) {
+    /* Continuous batching: at most n_slots sequences decode at once, each in
+       its own cache slot. Every step first fills the free slots with the
+       next waiting prompts (and again while some finish at once), then
+       advances every active sequence by one token. A finished sequence
+       frees its slot; no cache is ever copied. */
+    for (;;) {
+        int *kvslot = ids + n_ids, *kvpos = ids + 2 * n_ids, *seq = ids + 3 * n_ids;
+        int *slot = ids + 4 * n_ids, admitted;
+        do {
+            admitted = hbpo__gen_admit(&g, &pre, prompt, prompt_off, G_max, ids, kvslot, kvpos, seq, slot);
+            if (admitted < 0) goto done;
+            hbpo__gen_retire(&g);
+        } while (admitted > 0);
+        n_active = g.n_active;
+        if (n_active == 0) break;
         for (i = 0; i < n_active; i++) {
-            b = g.slot[i];
+            b = g.active[i];
             ids[i] = out_tokens[(size_t)b * max_new + g.len[b] - 1];
-            dec.pos0_host[i] = plen[b] + g.len[b] - 1;
-            rows[i] = i;
+            dec.pos0_host[i] = plen[b] + g.len[b] - 1; /* the newest token is not cached yet */
+            slot[i] = g.slot_of[b];
+            kvpos[i] = i; /* LM-head rows */
         }
         be->upload(dec.tokens, ids, sizeof(int) * (size_t)n_active);
         be->upload(dec.pos0, dec.pos0_host, sizeof(int) * (size_t)n_active);
-        if (hbpo__forward_body(m, &dec, n_active, 1, g.kc, g.vc, (size_t)B * g.slot_floats, S) != 0)
+        be->upload(dec.slot, slot, sizeof(int) * (size_t)n_active);
+        be->upload(dec.kvslot, slot, sizeof(int) * (size_t)n_active);
+        be->upload(dec.kvpos, dec.pos0_host, sizeof(int) * (size_t)n_active);
+        if (hbpo__forward_body(m, &dec, n_active, 1, g.kc, g.vc,
+                               (size_t)g.n_slots * S * g.KVD, S) != 0)
             goto done;
-        if (hbpo__gen_sample(&g, &dec, rows, g.slot, n_active) != 0) goto done;
-        hbpo__gen_compact(&g, &n_active);
+        if (hbpo__gen_sample(&g, &dec, kvpos, g.active, n_active) != 0) goto done;
+        hbpo__gen_retire(&g);
     }
     for (b = 0; b < B; b++) out_len[b] = g.len[b];
     rc = 0;
@@ -6875,7 +7164,8 @@ done:
     hbpo__acts_release(be, &dec);
     be->free(g.kc);
     be->free(g.vc);
-    HBPO_FREE(g.logits);
+    be->free(g.work);
+    HBPO_FREE(g.coins);
     HBPO_FREE(g.tok);
     HBPO_FREE(g.rng);
     HBPO_FREE(ids);

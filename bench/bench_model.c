@@ -16,7 +16,11 @@
      4. Batched decoding: 64 sequences, 64-token prompts, 128 new tokens each
         (greedy, EOS disabled): generated tokens/s.
 
-   Usage: build/bench_model [--threads N] [--steps N] [--batch B] [--seq T] [--no-decode] */
+   --matmul bf16|tf32 runs every product with inputs rounded to that format
+   (hbpo_model_config.matmul_precision; on a CPU an emulation of the numerics).
+
+   Usage: build/bench_model [--threads N] [--steps N] [--batch B] [--seq T]
+                            [--matmul fp32|tf32|bf16] [--no-decode] */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
 #include "bench_common.h"
@@ -50,7 +54,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) B = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seq") && i + 1 < argc) T = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-decode")) decode = 0;
-        else { fprintf(stderr, "usage: %s [--threads N] [--steps N] [--batch B] [--seq T] [--no-decode]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--matmul") && i + 1 < argc) {
+            const char *p = argv[++i];
+            cfg.matmul_precision = !strcmp(p, "fp32") ? HBPO_MATMUL_FP32 : !strcmp(p, "tf32") ? HBPO_MATMUL_TF32
+                                 : !strcmp(p, "bf16") ? HBPO_MATMUL_BF16 : -1;
+            if (cfg.matmul_precision < 0) { fprintf(stderr, "bench_model: --matmul fp32|tf32|bf16\n"); return 2; }
+        }
+        else { fprintf(stderr, "usage: %s [--threads N] [--steps N] [--batch B] [--seq T] [--matmul fp32|tf32|bf16] [--no-decode]\n", argv[0]); return 2; }
     }
     if (B < 1 || T < 2 || steps < 1 || T > cfg.max_position_embeddings) {
         fprintf(stderr, "bench_model: bad --batch/--seq/--steps\n");

@@ -7,7 +7,7 @@
 #   the demo's 0.77M model of bench_small: SFT train tokens/s (32 x ~72),
 #     decode tokens/s (128 sequences, 96 new tokens)
 #   and, for each training shape, PyTorch under torch.autocast(bf16) and hbpo
-#   with --matmul bf16 where the build has it.
+#   with bf16 products (bench_model --matmul bf16, bench_small --matmul-compare).
 #
 # Usage: sh bench/vs_torch.sh            (make bench builds the binaries first)
 #   PY=python3     an interpreter with torch and transformers
@@ -39,14 +39,11 @@ grep -m1 "model name" /proc/cpuinfo 2>/dev/null
 
 run hbpo_big   "$B/bench_model" --threads "$THREADS"
 run torch_big  "$PY" "$HERE/torch_reference.py" --threads "$THREADS"
-run hbpo_demo  "$B/bench_small" --threads "$THREADS"
+run hbpo_demo  "$B/bench_small" --threads "$THREADS" --matmul-compare
 run torch_demo "$PY" "$HERE/torch_reference.py" --shape demo --threads "$THREADS" --steps 5
 run torch_demo_bf16 "$PY" "$HERE/torch_reference.py" --shape demo --autocast bf16 --threads "$THREADS" --steps 2 --no-decode
 run torch_big_bf16  "$PY" "$HERE/torch_reference.py" --autocast bf16 --threads "$THREADS" --steps 1 --no-decode
-if [ $bf16 = 1 ]; then
-    run hbpo_big_bf16  "$B/bench_model" --threads "$THREADS" --matmul bf16 --no-decode
-    run hbpo_demo_bf16 "$B/bench_small" --threads "$THREADS" --matmul bf16
-fi
+[ $bf16 = 1 ] && run hbpo_big_bf16 "$B/bench_model" --threads "$THREADS" --matmul bf16 --no-decode
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }'; }
 echo
@@ -61,7 +58,9 @@ hsd=$(tps "$tmp/hbpo_demo" "^decode"); tsd=$(tps "$tmp/torch_demo" "^decode")
 echo "  demo decode fp32:  hbpo $hsd  torch $tsd  $(ratio "$hsd" "$tsd")"
 tbb=$(tps "$tmp/torch_big_bf16" "^train step"); tsb=$(tps "$tmp/torch_demo_bf16" "^train step")
 if [ $bf16 = 1 ]; then
-    hbb=$(tps "$tmp/hbpo_big_bf16" "^train step"); hsb=$(tps "$tmp/hbpo_demo_bf16" "SFT step")
+    hbb=$(tps "$tmp/hbpo_big_bf16" "^train step")
+    # bench_small --matmul-compare prints the bf16 step's time as a multiple of the fp32 step's
+    hsb=$(awk -v t="$hs" '/bf16 products/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+x$/) r = $i + 0 } END { if (r > 0) printf "%.0f", t / r; else print 0 }' "$tmp/hbpo_demo")
     echo "  24.7M train bf16:  hbpo $hbb  torch autocast $tbb  $(ratio "$hbb" "$tbb")"
     echo "  demo train bf16:   hbpo $hsb  torch autocast $tsb  $(ratio "$hsb" "$tsb")"
 else

@@ -17,10 +17,10 @@ int main(void) {
     printf("  CUDA devices: %d\n", n);
     if (n == 0) {
         printf("  %s\n  nothing to initialise: the CPU path is the one to use here\n",
-               hbpo_cuda_last_error());
+               hbpo_last_error());
         return 0;
     }
     rc = hbpo_cuda_init(0);
-    printf("  hbpo_cuda_init(0) = %d%s%s\n", rc, rc ? ": " : "", rc ? hbpo_cuda_last_error() : "");
+    printf("  hbpo_cuda_init(0) = %d%s%s\n", rc, rc ? ": " : "", rc ? hbpo_last_error() : "");
     return 0;
 }

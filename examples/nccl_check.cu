@@ -59,12 +59,12 @@ int main(int argc, char **argv) {
     }
     devices = hbpo_cuda_device_count();
     if (devices == 0) {
-        if (mpi.rank == 0) printf("nccl_check: %s: nothing to check here\n", hbpo_cuda_last_error());
+        if (mpi.rank == 0) printf("nccl_check: %s: nothing to check here\n", hbpo_last_error());
         hbpo_comm_free(&mpi);
         return 2;
     }
     if (hbpo_comm_init_nccl(&nccl, &mpi, mpi.rank % devices) != 0) {
-        fprintf(stderr, "nccl_check: rank %d: %s\n", mpi.rank, hbpo_cuda_last_error());
+        fprintf(stderr, "nccl_check: rank %d: %s\n", mpi.rank, hbpo_last_error());
         hbpo_comm_free(&mpi);
         return 2;
     }
