@@ -526,4 +526,20 @@ static inline int hbpo_gpu_plan_fit(const hbpo_model_config *c, int micro_batch,
     return -1;
 }
 
+/* ---- In hbpo_cuda.cu (link it) ------------------------------------------------------------- */
+/* hbpo_gpu_plan_fit against the free memory
+   cudaMemGetInfo reports. 0, or -1 with the plan's message in
+   hbpo_last_error(). */
+#ifdef __cplusplus
+extern "C" {
+#endif
+int hbpo_cuda_plan_check(const hbpo_model_config *c, int micro_batch, int seq, int rollout_batch,
+                         int max_len);
+/* "NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB free of 79.6" for the backend's
+   device into buf (benchmarks and reports name the GPU). */
+void hbpo_cuda_describe(char *buf, size_t cap);
+#ifdef __cplusplus
+}
+#endif
+
 #endif /* HBPO_KERNELS_H */
