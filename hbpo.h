@@ -122,6 +122,14 @@ extern "C" {
 /* The message left by the last failing call on this thread ("" if none). */
 HBPODEF const char *hbpo_last_error(void);
 HBPODEF void hbpo_clear_error(void);
+/* Sets the calling thread's message (printf-style) and returns -1, so that
+   code outside this header (a backend in another file: hbpo_cuda.cu) reports
+   through the same channel: `return hbpo_set_error("...", ...);`. */
+#if defined(__GNUC__) || defined(__clang__)
+HBPODEF int hbpo_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#else
+HBPODEF int hbpo_set_error(const char *fmt, ...);
+#endif
 
 #define HBPO_MAX_BUDGETS 16
 
@@ -447,33 +455,58 @@ HBPODEF double hbpo_wall_time(void);
 HBPODEF void hbpo_progress(const char *what, long done, long total, double t0,
                            const char *extra);
 
+/* Precision of the matrix products (hbpo_model_config.matmul_precision, CLI
+   --matmul): the inputs of every product (x, w, dout) are rounded to this
+   format, round-to-nearest-even, then multiplied and accumulated in fp32 and
+   the bias added in fp32. Parameters, gradients and AdamW moments stay fp32.
+     FP32  no rounding: the reference, bit-identical to earlier versions
+     TF32  10-bit mantissa (NVIDIA's TensorFloat-32)
+     BF16  8-bit mantissa (bfloat16, hbpo_f32_to_bf16) */
+enum { HBPO_MATMUL_FP32 = 0, HBPO_MATMUL_TF32 = 1, HBPO_MATMUL_BF16 = 2 };
+
+/* Defined in section 9 (the sampling operation takes one). */
+typedef struct hbpo_sampler_config hbpo_sampler_config;
+
 /* The backend: every tensor operation the model performs. The model's control
    flow (section 8: forward, backward, optimizer step, decoding) is written once
    and calls these through a table; hbpo_backend_cpu() returns the reference
    CPU operations in this header, and hbpo_cuda.cu fills the same table with
    kernels on device memory. So a new backend adds operations, never a second
-   copy of the model.
+   copy of the model. Tables are written with designated initializers
+   (.matmul_forward = ...), so reordering this struct cannot misassign an op.
    Pointers are backend memory (host memory for the CPU backend) unless marked
    "host". N is a number of rows (tokens); every row is contiguous. Operations
    named *_backward accumulate parameter gradients with += (never overwrite):
    that is what makes gradient accumulation over micro-batches a plain loop.
-   Activation gradients (dx) are overwritten unless the comment says +=. */
+   Activation gradients (dx) are overwritten unless the comment says +=.
+   Errors: the compute operations return void and may run asynchronously; a
+   backend whose operations can fail records the FIRST failure and sync()
+   reports it (once): the orchestration calls sync() at the end of every
+   forward, backward, optimizer step and generation step, and after each
+   download whose values it reads. alloc returns NULL with a message;
+   attention_* and sample return -1 with a message. */
 typedef struct hbpo_backend {
     const char *name;
-    void *(*alloc)(size_t bytes);   /* zero-filled; NULL when out of memory */
+    void *(*alloc)(size_t bytes);   /* zero-filled; NULL (message set) when out of memory */
     void  (*free)(void *p);         /* NULL is fine */
     void  (*upload)(void *dst, const void *host_src, size_t bytes);
     void  (*download)(void *host_dst, const void *src, size_t bytes);
     void  (*copy)(void *dst, const void *src, size_t bytes);
     void  (*zero)(void *p, size_t bytes);
-    /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL. */
+    /* Waits for the queued operations. 0, or -1 after setting (hbpo_set_error,
+       on the calling thread) the first failure recorded since the last sync,
+       as "file:line: call: message". The CPU's operations cannot fail: 0. */
+    int   (*sync)(void);
+    /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL.
+       precision: HBPO_MATMUL_* (x and w rounded to it; fp32 accumulation). */
     void (*matmul_forward)(float *out, const float *x, const float *w, const float *bias,
-                           int N, int IC, int OC);
+                           int N, int IC, int OC, int precision);
     /* dx (N,IC) = dout @ w (or += when accumulate_dx); dw (OC,IC) += dout.T @ x;
-       dbias (OC) += dout.sum(0). dx and dbias may be NULL (not wanted). */
+       dbias (OC) += dout.sum(0). dx and dbias may be NULL (not wanted).
+       precision: dout, w and x rounded to it; dbias sums dout in fp32. */
     void (*matmul_backward)(float *dx, float *dw, float *dbias, const float *dout,
                             const float *x, const float *w, int N, int IC, int OC,
-                            int accumulate_dx);
+                            int accumulate_dx, int precision);
     /* out (N,C) = wte[tokens] (nn.Embedding); backward: dwte[tokens[i]] += dout[i]. */
     void (*embedding_forward)(float *out, const int *tokens, const float *wte, int N, int C);
     void (*embedding_backward)(float *dwte, const float *dout, const int *tokens, int N, int C);
@@ -490,21 +523,28 @@ typedef struct hbpo_backend {
     void (*rope_forward)(float *x, const int *pos0, int B, int T, int nh, int HS, float theta);
     void (*rope_backward)(float *dx, const int *pos0, int B, int T, int nh, int HS, float theta);
     /* Causal grouped-query attention against a key/value cache.
-       q, out (B,T,NH,HS); k, v (B,S,KVH,HS), S the cache length per sequence.
+       q, out (B,T,NH,HS); k, v (n_slots,S,KVH,HS), S the cache length per slot.
+       Query sequence b reads cache slot slot[b] (slot (B) or NULL: slot b).
        Query (b,t) sits at position p = pos0[b] + t and attends to keys
-       0..p of sequence b (p < S); query head h reads kv head h / (NH/KVH).
+       0..p of its slot (p < S); query head h reads kv head h / (NH/KVH).
        out = softmax(q k^T / sqrt(HS)) v; lse (B,NH,T) = logsumexp of the
        scaled scores, saved for the backward (NULL: not saved).
-       Training calls it with pos0 = 0 and S = T (k, v are the layer's own);
-       decoding with T = 1 and the cache. Returns 0, or -1 when out of memory. */
+       Training calls it with pos0 = 0, slot = NULL and S = T (k, v are the
+       layer's own); decoding with T = 1 and the cache. Returns 0, or -1 when
+       out of memory. */
     int (*attention_forward)(float *out, float *lse, const float *q, const float *k,
-                             const float *v, const int *pos0, int B, int T, int S, int NH,
-                             int KVH, int HS);
-    /* Backward of the above for pos0 = 0, S = T: dq (overwritten), dk, dv (overwritten). */
+                             const float *v, const int *pos0, const int *slot, int B, int T,
+                             int S, int NH, int KVH, int HS);
+    /* Backward of the above for pos0 = 0, slot = NULL, S = T: dq (overwritten),
+       dk, dv (overwritten). */
     int (*attention_backward)(float *dq, float *dk, float *dv, const float *dout,
                               const float *q, const float *k, const float *v,
                               const float *out, const float *lse, int B, int T, int NH,
                               int KVH, int HS);
+    /* The key/value cache write of one layer: row i of k, v (n,KVD) goes to
+       row (slot[i], pos[i]) of kc, vc (n_slots,S,KVD); slot, pos (n). */
+    void (*kv_write)(float *kc, float *vc, const float *k, const float *v, const int *slot,
+                     const int *pos, int n, int KVD, int S);
     /* SwiGLU: h = silu(gate) * up, n elements; backward overwrites dgate, dup
        (dgate may be the same buffer as dh). */
     void (*swiglu_forward)(float *h, const float *gate, const float *up, size_t n);
@@ -522,6 +562,15 @@ typedef struct hbpo_backend {
     /* In place: logits (N,V) becomes dlogits = dlogp[i] * inv_temp * (onehot(target) - softmax(z)). */
     void (*logprob_backward)(float *logits, const int *targets, const float *dlogp, int N,
                              int V, float inv_temp);
+    /* One token per row of logits (n,V): row i gets exactly
+       hbpo_sample(logits_i, V, s, coins[i], work_i, &logp[i]) (greedy when
+       s->temperature <= 0). logits and work (n,V) are backend memory; tokens
+       (n), logp (n, may be NULL), coins (n) and s are HOST memory: the coins
+       come from each sequence's RNG on the host, so every backend picks the
+       same token from the same logits. Returns 0, or -1 with a message naming
+       the row. */
+    int (*sample)(int *tokens, float *logp, const float *logits, int n, int V,
+                  const hbpo_sampler_config *s, const float *coins, float *work);
     /* torch.optim.AdamW on n values, gradient g * grad_scale (the clip factor):
        m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr wd p;
        p -= lr (m / bc1) / (sqrt(v / bc2) + eps), bc = 1 - beta^step. */
@@ -535,19 +584,25 @@ typedef struct hbpo_backend {
    product, OpenMP over rows and heads for the rest. */
 HBPODEF const hbpo_backend *hbpo_backend_cpu(void);
 
+/* The backend called name on device (0-based; used by "cuda" only, and must
+   be 0 for "cpu"): "cpu" is hbpo_backend_cpu(); "cuda" is
+   hbpo_backend_cuda(device) when the file that defines HBPO_IMPLEMENTATION is
+   compiled with -DHBPO_WITH_CUDA (and linked with hbpo_cuda.cu: make cuda),
+   else an error. Returns 0 and sets *out, or -1 with a message. */
+HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend **out);
+
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
-/* Compiled only by `make cuda` (nvcc, sm_90); not part of this header's
+/* Compiled only by `make cuda` (nvcc); not part of this header's
    implementation (always extern, even under HBPO_STATIC), so link
-   hbpo_cuda.cu to use them. The CUDA kernels are not written yet in this version: hbpo_cuda_init reports that honestly. Their
-   messages go to hbpo_cuda_last_error() (per thread), not hbpo_last_error(),
-   because the .cu file cannot reach the implementation's private error buffer. */
+   hbpo_cuda.cu to use them. Their messages go to hbpo_last_error() through
+   hbpo_set_error (one error channel). */
+/* The CUDA table on device (0-based); NULL with a message when there is no
+   such device (or no driver). */
+extern const hbpo_backend *hbpo_backend_cuda(int device);
 /* Number of CUDA devices; 0 (with a message) when there is none or no driver. */
 extern int hbpo_cuda_device_count(void);
-/* Selects device (0-based). Returns 0 when ready; -1 with a message when the
-   device is missing or, in this version, because the kernels are not implemented. */
+/* Selects device (0-based). Returns 0 when ready, -1 with a message. */
 extern int hbpo_cuda_init(int device);
-/* The message of the last failing hbpo_cuda_* call on this thread ("" if none). */
-extern const char *hbpo_cuda_last_error(void);
 
 /* ------------------------------------------------------------------------- */
 /* 8. Model: configuration, parameters, forward, backward, AdamW             */
@@ -577,6 +632,9 @@ typedef struct {
     int   qk_norm;                 /* 1: per-head RMSNorm of q and k (Qwen3) */
     int   bos_token_id;            /* -1 when absent */
     int   eos_token_id;            /* -1 when absent */
+    /* A run setting, not part of the checkpoint (never read from or written
+       to config.json; 0 after hbpo_model_config_parse): */
+    int   matmul_precision;        /* HBPO_MATMUL_FP32 (0, default), _TF32 or _BF16 */
 } hbpo_model_config;
 
 /* The benchmark's reference shape (hidden 512, 8 layers, 8 heads / 2 KV heads,
@@ -697,7 +755,7 @@ HBPODEF void hbpo_model_reset_optimizer(hbpo_model *m);
    of transformers' and vLLM's samplers: temperature, then top-k, then top-p.
    Ties in a ranking are broken by the lower token id, so every choice is a
    deterministic function of the logits and the coin. */
-typedef struct {
+struct hbpo_sampler_config {
     float    temperature;       /* softmax(logits / temperature); <= 0: greedy (argmax) */
     float    top_p;             /* nucleus, in (0, 1]: keep the smallest set of most likely
                                    tokens whose probability sums to >= top_p (never empty);
@@ -708,7 +766,7 @@ typedef struct {
     int      n_eos;             /* stop ids in eos[0..n_eos); 0: stop only at the length limit */
     int      eos[HBPO_MAX_EOS]; /* e.g. Qwen2.5's <|im_end|> 151645 and <|endoftext|> 151643 */
     uint64_t seed;              /* the random streams of hbpo_generate */
-} hbpo_sampler_config;
+};
 
 /* The paper's evaluation setting: temperature 0.6, top_p 0.95, top_k off,
    max_new_tokens 4096 (L_max), no EOS ids (set them for the tokenizer), seed 0. */
@@ -1433,6 +1491,19 @@ static int hbpo__fail(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(hbpo__err, sizeof hbpo__err, fmt, ap);
     va_end(ap);
+    return -1;
+}
+
+/* Formatted into a local buffer first: the arguments may quote the current
+   message itself (hbpo_set_error("...: %s", hbpo_last_error())). */
+HBPODEF int hbpo_set_error(const char *fmt, ...) {
+    char buf[sizeof hbpo__err];
+    va_list ap;
+    if (!fmt) return hbpo__fail("hbpo_set_error: NULL format");
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    memcpy(hbpo__err, buf, sizeof buf);
     return -1;
 }
 
@@ -5165,11 +5236,77 @@ static void hbpo__cpu_zero(void *p, size_t bytes) {
     if (bytes) memset(p, 0, bytes);
 }
 
+/* The CPU's first failure since the last sync (per thread, "" when none):
+   only the scratch of a rounded product can fail (out of memory), and the
+   product is then computed unrounded, so sync must say so. */
+static HBPO__THREAD_LOCAL char hbpo__cpu_sticky[256];
+static int hbpo__cpu_sync(void) {
+    if (!hbpo__cpu_sticky[0]) return 0;
+    hbpo_set_error("%s", hbpo__cpu_sticky);
+    hbpo__cpu_sticky[0] = 0;
+    return -1;
+}
+
+/* Rounding to the product formats, round-to-nearest-even on the bits (NaN
+   stays NaN, infinities stay, overflow goes to infinity as in hardware). */
+static float hbpo__round_tf32(float f) {
+    uint32_t u;
+    if (f != f) return f;
+    memcpy(&u, &f, sizeof u);
+    u += 0xFFFu + ((u >> 13) & 1u); /* keep 10 of the 23 mantissa bits */
+    u &= ~(uint32_t)0x1FFFu;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+static float hbpo__round_bf16(float f) { return hbpo_bf16_to_f32(hbpo_f32_to_bf16(f)); }
+
+/* The CPU has no tf32 or bf16 products here (Debian's OpenBLAS exports no
+   sbgemm), so those precisions are emulated for their numerics: the inputs
+   are rounded into scratch buffers, then the same fp32 sgemm runs. The
+   buffers are kept per thread and only grow (never allocated per call); they
+   live until the thread ends. Returns src itself for fp32, or NULL when out
+   of memory (recorded for hbpo__cpu_sync; the caller multiplies unrounded). */
+static HBPO__THREAD_LOCAL float *hbpo__round_buf[3];
+static HBPO__THREAD_LOCAL size_t hbpo__round_cap[3];
+static const float *hbpo__cpu_rounded(int which, const float *src, size_t n, int precision) {
+    float *dst;
+    long i;
+    if (precision == HBPO_MATMUL_FP32 || !src || n == 0) return src;
+    if (n > hbpo__round_cap[which]) {
+        float *p = (float *)HBPO_REALLOC(hbpo__round_buf[which], sizeof(float) * n);
+        if (!p) {
+            if (!hbpo__cpu_sticky[0])
+                snprintf(hbpo__cpu_sticky, sizeof hbpo__cpu_sticky,
+                         "matmul: out of memory for %zu floats of %s-rounded input", n,
+                         precision == HBPO_MATMUL_BF16 ? "bf16" : "tf32");
+            return NULL;
+        }
+        hbpo__round_buf[which] = p;
+        hbpo__round_cap[which] = n;
+    }
+    dst = hbpo__round_buf[which];
+    if (precision == HBPO_MATMUL_BF16) {
+        HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
+        for (i = 0; i < (long)n; i++) dst[i] = hbpo__round_bf16(src[i]);
+    } else {
+        HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
+        for (i = 0; i < (long)n; i++) dst[i] = hbpo__round_tf32(src[i]);
+    }
+    return dst;
+}
+/* src rounded into scratch `which`, or src unchanged (fp32, or no memory). */
+static const float *hbpo__cpu_round_or_keep(int which, const float *src, size_t n, int precision) {
+    const float *r = hbpo__cpu_rounded(which, src, n, precision);
+    return r ? r : src;
+}
+
 /* out = x @ w.T + bias: the bias is copied into every row, then sgemm adds
    the product (beta = 1), or overwrites (beta = 0) without a bias. */
 static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
-                                     const float *bias, int N, int IC, int OC) {
+                                     const float *bias, int N, int IC, int OC, int precision) {
     int i;
+    x = hbpo__cpu_round_or_keep(0, x, (size_t)N * IC, precision);
+    w = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
     if (bias) {
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
         for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
@@ -5178,12 +5315,19 @@ static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
 }
 
 /* dx = dout @ w; dw += dout.T @ x; dbias += dout.sum(0) (columns split across
-   threads, rows summed in order). */
+   threads, rows summed in order; from the fp32 dout at every precision). */
 static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
                                       const float *x, const float *w, int N, int IC, int OC,
-                                      int accumulate_dx) {
-    if (dx) hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, w, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);
-    if (dw) hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, x, IC, 1.0f, dw, IC);
+                                      int accumulate_dx, int precision) {
+    const float *dr = hbpo__cpu_round_or_keep(0, dout, (size_t)N * OC, precision);
+    if (dx) {
+        const float *wr = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
+        hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dr, OC, wr, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);
+    }
+    if (dw) {
+        const float *xr = hbpo__cpu_round_or_keep(2, x, (size_t)N * IC, precision);
+        hbpo_sgemm(1, 0, OC, IC, N, 1.0f, dr, OC, xr, IC, 1.0f, dw, IC);
+    }
     if (dbias) {
         int o0;
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
@@ -5368,8 +5512,8 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
 /* scores = q @ k.T / sqrt(HS) masked causally; att = softmax(scores) @ v
    (transformers' eager_attention_forward with repeat_kv for GQA). */
 static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, const float *k,
-                                       const float *v, const int *pos0, int B, int T, int S,
-                                       int NH, int KVH, int HS) {
+                                       const float *v, const int *pos0, const int *slot, int B,
+                                       int T, int S, int NH, int KVH, int HS) {
     int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
     float scale = 1.0f / sqrtf((float)HS);
     if (T >= HBPO__ATT_GEMM_MIN) {
@@ -5388,7 +5532,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 1, T, n, HS, scale, q + (size_t)b * T * QD + (size_t)h * HS, QD,
-                           k + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           k + (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
                            P + (size_t)p * per_pair, n);
             }
             HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * S >= HBPO__PAR_MIN))
@@ -5404,7 +5548,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
             for (p = 0; p < np; p++) {
                 int b = (p0 + p) / NH, h = (p0 + p) % NH, n = pos0[b] + T;
                 hbpo_sgemm(0, 0, T, HS, n, 1.0f, P + (size_t)p * per_pair, n,
-                           v + (size_t)b * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
+                           v + (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / group) * HS, KVD, 0.0f,
                            out + (size_t)b * T * QD + (size_t)h * HS, QD);
             }
         }
@@ -5414,7 +5558,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         int bh, failed = 0;
         HBPO__OMP(omp parallel for schedule(dynamic) if ((double)B * NH * T * S * HS >= HBPO__PAR_MIN))
         for (bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH, t, j, d;
+            int b = bh / NH, h = bh % NH, sb = slot ? slot[b] : b, t, j, d;
             float *s = (float *)HBPO_MALLOC(sizeof(float) * (size_t)S);
             if (!s) { failed = 1; continue; }
             for (t = 0; t < T; t++) {
@@ -5423,7 +5567,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                 int keys = pos0[b] + t + 1;
                 float l;
                 for (j = 0; j < keys; j++) {
-                    const float *kj = k + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                    const float *kj = k + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
                     /* eight partial sums: a fixed order the compiler can vectorise at -O2 */
                     float p[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dot;
                     int u;
@@ -5442,7 +5586,7 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                     int u;
                     for (d = 0; d < HS; d++) acc[d] = 0.0f;
                     for (j = 0; j < keys; j++) {
-                        const float *vj = v + ((size_t)b * S + j) * KVD + (size_t)(h / group) * HS;
+                        const float *vj = v + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
                         float pj = s[j];
                         for (d = 0; d + 8 <= HS; d += 8)
                             for (u = 0; u < 8; u++) acc[d + u] += pj * vj[d + u];
@@ -5522,6 +5666,18 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
     }
     HBPO_FREE(P);
     return 0;
+}
+
+/* kc[slot[i], pos[i]] = k[i]; vc likewise (index_copy_ into the cache). */
+static void hbpo__cpu_kv_write(float *kc, float *vc, const float *k, const float *v,
+                               const int *slot, const int *pos, int n, int KVD, int S) {
+    int i;
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * KVD >= HBPO__PAR_MIN))
+    for (i = 0; i < n; i++) {
+        size_t dst = ((size_t)slot[i] * S + (size_t)pos[i]) * KVD, src = (size_t)i * KVD;
+        memcpy(kc + dst, k + src, sizeof(float) * (size_t)KVD);
+        memcpy(vc + dst, v + src, sizeof(float) * (size_t)KVD);
+    }
 }
 
 /* SwiGLU: F.silu(gate) * up, silu(g) = g * sigmoid(g). */
@@ -5609,6 +5765,27 @@ static void hbpo__cpu_logprob_backward(float *logits, const int *targets, const 
     }
 }
 
+/* One hbpo_sample per row, in parallel (each row has its own coin and
+   scratch row, so the tokens do not depend on the thread count). */
+static int hbpo__cpu_sample(int *tokens, float *logp, const float *logits, int n, int V,
+                            const hbpo_sampler_config *s, const float *coins, float *work) {
+    int i, bad = -1;
+    HBPO__OMP(omp parallel for schedule(dynamic) if ((double)n * V >= HBPO__PAR_MIN))
+    for (i = 0; i < n; i++)
+        tokens[i] = hbpo_sample(logits + (size_t)i * V, V, s, coins[i], work + (size_t)i * V,
+                                logp ? &logp[i] : NULL);
+    for (i = 0; i < n && bad < 0; i++)
+        if (tokens[i] < 0) bad = i;
+    if (bad >= 0) {
+        /* again on this thread for the message (OpenMP workers keep their own) */
+        char why[sizeof hbpo__err];
+        hbpo_sample(logits + (size_t)bad * V, V, s, coins[bad], work + (size_t)bad * V, NULL);
+        snprintf(why, sizeof why, "%s", hbpo__err);
+        return hbpo__fail("sample: row %d: %s", bad, why);
+    }
+    return 0;
+}
+
 /* torch.optim.AdamW's step (single tensor, no amsgrad), in float. */
 static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
                             float b1, float b2, float eps, float wd, float bc1, float bc2,
@@ -5644,20 +5821,57 @@ static double hbpo__cpu_sum_squares(const float *x, size_t n) {
 
 HBPODEF const hbpo_backend *hbpo_backend_cpu(void) {
     static const hbpo_backend cpu = {
-        "cpu",
-        hbpo__cpu_alloc, hbpo__cpu_free, hbpo__cpu_copy, hbpo__cpu_copy, hbpo__cpu_copy,
-        hbpo__cpu_zero,
-        hbpo__cpu_matmul_forward, hbpo__cpu_matmul_backward,
-        hbpo__cpu_embedding_forward, hbpo__cpu_embedding_backward,
-        hbpo__cpu_rmsnorm_forward, hbpo__cpu_rmsnorm_backward,
-        hbpo__cpu_rope_forward, hbpo__cpu_rope_backward,
-        hbpo__cpu_attention_forward, hbpo__cpu_attention_backward,
-        hbpo__cpu_swiglu_forward, hbpo__cpu_swiglu_backward,
-        hbpo__cpu_add, hbpo__cpu_gather_rows, hbpo__cpu_scatter_add_rows,
-        hbpo__cpu_logprob_forward, hbpo__cpu_logprob_backward,
-        hbpo__cpu_adamw, hbpo__cpu_sum_squares,
+        .name = "cpu",
+        .alloc = hbpo__cpu_alloc,
+        .free = hbpo__cpu_free,
+        .upload = hbpo__cpu_copy,
+        .download = hbpo__cpu_copy,
+        .copy = hbpo__cpu_copy,
+        .zero = hbpo__cpu_zero,
+        .sync = hbpo__cpu_sync,
+        .matmul_forward = hbpo__cpu_matmul_forward,
+        .matmul_backward = hbpo__cpu_matmul_backward,
+        .embedding_forward = hbpo__cpu_embedding_forward,
+        .embedding_backward = hbpo__cpu_embedding_backward,
+        .rmsnorm_forward = hbpo__cpu_rmsnorm_forward,
+        .rmsnorm_backward = hbpo__cpu_rmsnorm_backward,
+        .rope_forward = hbpo__cpu_rope_forward,
+        .rope_backward = hbpo__cpu_rope_backward,
+        .attention_forward = hbpo__cpu_attention_forward,
+        .attention_backward = hbpo__cpu_attention_backward,
+        .kv_write = hbpo__cpu_kv_write,
+        .swiglu_forward = hbpo__cpu_swiglu_forward,
+        .swiglu_backward = hbpo__cpu_swiglu_backward,
+        .add = hbpo__cpu_add,
+        .gather_rows = hbpo__cpu_gather_rows,
+        .scatter_add_rows = hbpo__cpu_scatter_add_rows,
+        .logprob_forward = hbpo__cpu_logprob_forward,
+        .logprob_backward = hbpo__cpu_logprob_backward,
+        .sample = hbpo__cpu_sample,
+        .adamw = hbpo__cpu_adamw,
+        .sum_squares = hbpo__cpu_sum_squares,
     };
     return &cpu;
+}
+
+HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend **out) {
+    if (!name || !out) return hbpo__fail("hbpo_backend_named: name or out is NULL");
+    *out = NULL;
+    if (!strcmp(name, "cpu")) {
+        if (device != 0) return hbpo__fail("backend cpu: device %d does not exist (the CPU is device 0)", device);
+        *out = hbpo_backend_cpu();
+        return 0;
+    }
+    if (!strcmp(name, "cuda")) {
+        if (device < 0) return hbpo__fail("backend cuda: device %d is negative", device);
+#ifdef HBPO_WITH_CUDA
+        *out = hbpo_backend_cuda(device);
+        return *out ? 0 : -1;
+#else
+        return hbpo__fail("this build has no CUDA backend: build build/hbpo-cuda with make cuda");
+#endif
+    }
+    return hbpo__fail("unknown backend \"%s\" (expected cpu or cuda)", name);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -5721,6 +5935,9 @@ HBPODEF int hbpo_model_config_check(const hbpo_model_config *c) {
     if (!(c->initializer_range >= 0.0f) || !isfinite(c->initializer_range))
         return hbpo__fail("model config: initializer_range = %g must be finite and >= 0",
                           (double)c->initializer_range);
+    if (c->matmul_precision < HBPO_MATMUL_FP32 || c->matmul_precision > HBPO_MATMUL_BF16)
+        return hbpo__fail("model config: matmul_precision = %d is not HBPO_MATMUL_FP32 (0), "
+                          "_TF32 (1) or _BF16 (2)", c->matmul_precision);
     if (c->bos_token_id >= c->vocab_size || c->eos_token_id >= c->vocab_size)
         return hbpo__fail("model config: bos_token_id %d or eos_token_id %d is not below vocab_size %d",
                           c->bos_token_id, c->eos_token_id, c->vocab_size);
@@ -6084,11 +6301,11 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
         be->rmsnorm_forward(ln1, rstd1, x, w->ln1, N, C, c->rms_norm_eps);
         if (c->qk_norm) {
             float *qlin = HBPO__LAYER(a, a->qlin, l, N, QD);
-            be->matmul_forward(qlin, ln1, w->wq, w->bq, N, C, QD);
+            be->matmul_forward(qlin, ln1, w->wq, w->bq, N, C, QD, c->matmul_precision);
             be->rmsnorm_forward(q, HBPO__LAYER(a, a->qrstd, l, N, NH), qlin, w->q_norm, N * NH,
                                 HS, c->rms_norm_eps);
         } else {
-            be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD);
+            be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD, c->matmul_precision);
         }
         be->rope_forward(q, a->pos0, B, T, NH, HS, c->rope_theta);
         /* k and v go straight to their place in the cache: with T == S
@@ -6102,14 +6319,14 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
         }
         if (c->qk_norm) {
             float *klin = HBPO__LAYER(a, a->klin, l, N, KVD);
-            be->matmul_forward(klin, ln1, w->wk, w->bk, N, C, KVD);
+            be->matmul_forward(klin, ln1, w->wk, w->bk, N, C, KVD, c->matmul_precision);
             be->rmsnorm_forward(kt, HBPO__LAYER(a, a->krstd, l, N, KVH), klin, w->k_norm,
                                 N * KVH, HS, c->rms_norm_eps);
         } else {
-            be->matmul_forward(kt, ln1, w->wk, w->bk, N, C, KVD);
+            be->matmul_forward(kt, ln1, w->wk, w->bk, N, C, KVD, c->matmul_precision);
         }
         be->rope_forward(kt, a->pos0, B, T, KVH, HS, c->rope_theta);
-        be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD);
+        be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD, c->matmul_precision);
         if (S != T) {
             for (b = 0; b < B; b++) {
                 size_t dst = ((size_t)b * S + (size_t)a->pos0_host[b]) * KVD;
@@ -6118,16 +6335,16 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
                 be->copy(v + dst, vt + src, sizeof(float) * (size_t)T * KVD);
             }
         }
-        if (be->attention_forward(att, lse, q, k, v, a->pos0, B, T, S, NH, KVH, HS) != 0) return -1;
+        if (be->attention_forward(att, lse, q, k, v, a->pos0, NULL, B, T, S, NH, KVH, HS) != 0) return -1;
         /* x = x + o_proj(attn) */
-        be->matmul_forward(mid, att, w->wo, NULL, N, QD, C);
+        be->matmul_forward(mid, att, w->wo, NULL, N, QD, C, c->matmul_precision);
         be->add(mid, mid, x, (size_t)N * C);
         /* x = x + down_proj(silu(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
         be->rmsnorm_forward(ln2, rstd2, mid, w->ln2, N, C, c->rms_norm_eps);
-        be->matmul_forward(gate, ln2, w->w_gate, NULL, N, C, F);
-        be->matmul_forward(up, ln2, w->w_up, NULL, N, C, F);
+        be->matmul_forward(gate, ln2, w->w_gate, NULL, N, C, F, c->matmul_precision);
+        be->matmul_forward(up, ln2, w->w_up, NULL, N, C, F, c->matmul_precision);
         be->swiglu_forward(a->h, gate, up, (size_t)N * F);
-        be->matmul_forward(xo, a->h, w->w_down, NULL, N, F, C);
+        be->matmul_forward(xo, a->h, w->w_down, NULL, N, F, C, c->matmul_precision);
         be->add(xo, xo, mid, (size_t)N * C);
     }
     be->rmsnorm_forward(a->lnf, a->rstdf, HBPO__RESID(a, c->num_hidden_layers, N, C), m->w.norm,
@@ -6211,7 +6428,7 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
     for (r0 = 0; r0 < a->n_rows; r0 += a->cap_rows) {
         int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
         be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
-        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+        be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V, c->matmul_precision);
         be->logprob_forward(a->logp + r0, a->entropy + r0, a->logits, a->targets + r0, n, V, a->inv_temp);
     }
     /* When the active rows fit one chunk the backward reuses these logits. */
@@ -6252,7 +6469,7 @@ HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, fl
     C = m->config.hidden_size;
     for (r0 = 0; r0 < (int)N; r0 += a->cap_rows) {
         int n = (int)N - r0 < a->cap_rows ? (int)N - r0 : a->cap_rows;
-        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V);
+        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V, m->config.matmul_precision);
         m->be->download(logits + (size_t)r0 * V, a->logits, sizeof(float) * (size_t)n * V);
     }
     return 0;
@@ -6304,10 +6521,10 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         int n = a->n_rows - r0 < a->cap_rows ? a->n_rows - r0 : a->cap_rows;
         if (!a->logits_kept) {
             be->gather_rows(a->hrows, a->lnf, a->rows + r0, n, C);
-            be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V);
+            be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V, c->matmul_precision);
         }
         be->logprob_backward(a->logits, a->targets + r0, a->dlogp + r0, n, V, a->inv_temp);
-        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0);
+        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0, c->matmul_precision);
         be->scatter_add_rows(a->dln, a->dres, a->rows + r0, n, C);
     }
     a->logits_kept = 0; /* they are dlogits now */
@@ -6327,13 +6544,13 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         float *dq = a->dq, *dk = a->dk;
         /* MLP: x_out = mid + down(h); dres is d x_out and stays as d mid's residual part. */
         be->swiglu_forward(a->h, gate, up, (size_t)N * F);
-        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0);
+        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0, c->matmul_precision);
         be->swiglu_backward(a->dF1, a->dF2, a->dF1, gate, up, (size_t)N * F);
-        be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0);
-        be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1);
+        be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0, c->matmul_precision);
+        be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1, c->matmul_precision);
         be->rmsnorm_backward(a->dres, g->ln2, a->dln, mid, w->ln2, rstd2, N, C, 1);
         /* Attention: mid = x + o_proj(att). */
-        be->matmul_backward(a->datt, g->wo, NULL, a->dres, att, w->wo, N, QD, C, 0);
+        be->matmul_backward(a->datt, g->wo, NULL, a->dres, att, w->wo, N, QD, C, 0, c->matmul_precision);
         if (be->attention_backward(a->dq, a->dk, a->dv, a->datt, q, k, v, att, lse, a->B, a->T,
                                    NH, KVH, HS) != 0)
             return -1;
@@ -6347,9 +6564,9 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
             dq = a->dqlin;
             dk = a->dklin;
         }
-        be->matmul_backward(a->dln, g->wq, g->bq, dq, ln1, w->wq, N, C, QD, 0);
-        be->matmul_backward(a->dln, g->wk, g->bk, dk, ln1, w->wk, N, C, KVD, 1);
-        be->matmul_backward(a->dln, g->wv, g->bv, a->dv, ln1, w->wv, N, C, KVD, 1);
+        be->matmul_backward(a->dln, g->wq, g->bq, dq, ln1, w->wq, N, C, QD, 0, c->matmul_precision);
+        be->matmul_backward(a->dln, g->wk, g->bk, dk, ln1, w->wk, N, C, KVD, 1, c->matmul_precision);
+        be->matmul_backward(a->dln, g->wv, g->bv, a->dv, ln1, w->wv, N, C, KVD, 1, c->matmul_precision);
         be->rmsnorm_backward(a->dres, g->ln1, a->dln, x, w->ln1, rstd1, N, C, 1);
     }
     be->embedding_backward(m->g.embed, a->dres, a->tokens, N, C);
@@ -6686,7 +6903,7 @@ static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const 
     for (r0 = 0; r0 < n; r0 += a->cap_rows) {
         int cnt = n - r0 < a->cap_rows ? n - r0 : a->cap_rows;
         be->gather_rows(a->hrows, a->lnf, a->rows + r0, cnt, C);
-        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V);
+        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V, g->m->config.matmul_precision);
         be->download(g->logits, a->logits, sizeof(float) * (size_t)cnt * V);
         HBPO__OMP(omp parallel for schedule(dynamic))
         for (i = 0; i < cnt; i++) {

@@ -57,7 +57,7 @@ static int fd_check(const char *what, float *x, size_t n, const float *grad, los
 typedef struct { const hbpo_backend *be; float *out, *x, *w, *b, *r; int N, IC, OC; } mm_ctx;
 static double mm_loss(void *p) {
     mm_ctx *c = (mm_ctx *)p;
-    c->be->matmul_forward(c->out, c->x, c->w, c->b, c->N, c->IC, c->OC);
+    c->be->matmul_forward(c->out, c->x, c->w, c->b, c->N, c->IC, c->OC, HBPO_MATMUL_FP32);
     return dot_d(c->out, c->r, (size_t)c->N * c->OC);
 }
 
@@ -82,7 +82,7 @@ TEST model_matmul_forward_backward(void) {
     /* Parameter gradients accumulate: start from 1 and subtract it back. */
     for (i = 0; i < 42; i++) dw[i] = 1.0f;
     for (i = 0; i < 6; i++) db[i] = 1.0f;
-    be->matmul_backward(dx, dw, db, c.r, c.x, c.w, N, IC, OC, 0);
+    be->matmul_backward(dx, dw, db, c.r, c.x, c.w, N, IC, OC, 0, HBPO_MATMUL_FP32);
     for (i = 0; i < 42; i++) dw[i] -= 1.0f;
     for (i = 0; i < 6; i++) db[i] -= 1.0f;
     ASSERT(fd_check("dx", c.x, 35, dx, mm_loss, &c, 1e-2f));
@@ -92,7 +92,7 @@ TEST model_matmul_forward_backward(void) {
     {
         float dx2[35];
         for (i = 0; i < 35; i++) dx2[i] = 2.0f;
-        be->matmul_backward(dx2, NULL, NULL, c.r, c.x, c.w, N, IC, OC, 1);
+        be->matmul_backward(dx2, NULL, NULL, c.r, c.x, c.w, N, IC, OC, 1, HBPO_MATMUL_FP32);
         for (i = 0; i < 35; i++) ASSERT_NEAR(dx[i] + 2.0f, dx2[i], 1e-5);
     }
     free(dx); free(dw); free(db); free(c.out); free(c.x); free(c.w); free(c.b); free(c.r);
@@ -203,7 +203,7 @@ static int attention_case(int B, int T, int S, const int *pos0) {
     int ok = 1;
     hbpo_rng_seed(&rng, 4 + (uint64_t)T);
     fill_normal(q, nq, 1.5f, &rng); fill_normal(k, nk, 1.5f, &rng); fill_normal(v, nk, 1, &rng);
-    ok = be->attention_forward(out, lse, q, k, v, pos0, B, T, S, NH, KVH, HS) == 0;
+    ok = be->attention_forward(out, lse, q, k, v, pos0, NULL, B, T, S, NH, KVH, HS) == 0;
     attention_ref(ref, q, k, v, pos0, B, T, S, NH, KVH, HS);
     for (i = 0; ok && i < nq; i++)
         if (!(fabs(ref[i] - out[i]) <= 1e-5 + 1e-5 * fabs(ref[i]))) {
@@ -232,7 +232,7 @@ typedef struct {
 static double att_loss(void *p) {
     att_ctx *c = (att_ctx *)p;
     int zero[4] = {0, 0, 0, 0};
-    c->be->attention_forward(c->out, c->lse, c->q, c->k, c->v, zero, c->B, c->T, c->T, 4, 2, 4);
+    c->be->attention_forward(c->out, c->lse, c->q, c->k, c->v, zero, NULL, c->B, c->T, c->T, 4, 2, 4);
     return dot_d(c->out, c->r, (size_t)c->B * c->T * 16);
 }
 
