@@ -613,9 +613,9 @@ __global__ void hbpo__logprob_forward_kernel(float *logp, float *entropy, const 
     hbpo_k_logprob_partial(&s, &p, z, threadIdx.x, HBPO_K_THREADS, V, inv, mx);
     sum = hbpo__block_sum(sh, s);
     pz = hbpo__block_sum(sh, p);
-    if (threadIdx.x == 0)
+    if (threadIdx.x == 0) /* targets are read only when logp is wanted, as on the CPU */
         hbpo_k_logprob_finish(logp ? logp + blockIdx.x : NULL, entropy ? entropy + blockIdx.x : NULL,
-                              z[targets[blockIdx.x]], inv, mx, sum, pz);
+                              logp ? z[targets[blockIdx.x]] : 0.0f, inv, mx, sum, pz);
 }
 __global__ void hbpo__logprob_backward_kernel(float *logits, const int *targets, const float *dlogp,
                                               int V, float inv) {

@@ -33,16 +33,16 @@ static float *fa(size_t n) { return (float *)calloc(n ? n : 1, sizeof(float)); }
 static int ref_attention_forward(const hbpo_backend *be, float *out, float *lse, const float *q,
                                  const float *k, const float *v, const int *pos0, int B, int T,
                                  int S, int NH, int KVH, int HS) {
-    return be->attention_forward(out, lse, q, k, v, pos0, B, T, S, NH, KVH, HS);
+    return be->attention_forward(out, lse, q, k, v, pos0, NULL, B, T, S, NH, KVH, HS);
 }
 static void ref_matmul_forward(const hbpo_backend *be, float *out, const float *x, const float *w,
                                const float *bias, int N, int IC, int OC) {
-    be->matmul_forward(out, x, w, bias, N, IC, OC);
+    be->matmul_forward(out, x, w, bias, N, IC, OC, HBPO_MATMUL_FP32);
 }
 static void ref_matmul_backward(const hbpo_backend *be, float *dx, float *dw, float *dbias,
                                 const float *dout, const float *x, const float *w, int N, int IC,
                                 int OC, int acc) {
-    be->matmul_backward(dx, dw, dbias, dout, x, w, N, IC, OC, acc);
+    be->matmul_backward(dx, dw, dbias, dout, x, w, N, IC, OC, acc, HBPO_MATMUL_FP32);
 }
 
 /* --- 1. rounding ----------------------------------------------------------------- */
@@ -244,6 +244,10 @@ TEST attention_forward_rows_match_cpu(void) {
         else emu_attn_forward(o1, l1, q, ks, vs, pos0, slot, B, T, S, NH, KVH, HS);
         ASSERT_TENSOR_NEAR(o0, o1, nq, 2e-6, 2e-5);
         ASSERT_TENSOR_NEAR(l0, l1, (size_t)B * NH * T, 2e-6, 2e-6);
+        if (cse > 0) { /* the CPU reading the permuted slots itself */
+            ASSERT_EQ(0, cpu->attention_forward(o0, l0, q, ks, vs, pos0, slot, B, T, S, NH, KVH, HS));
+            ASSERT_TENSOR_NEAR(o0, o1, nq, 2e-6, 2e-5);
+        }
         free(q); free(k); free(v); free(ks); free(vs); free(o0); free(o1); free(l0); free(l1);
     }
     PASS();
@@ -501,6 +505,67 @@ TEST gemm_mapping_replays_cpu_matmul(void) {
     PASS();
 }
 
+/* The GPU's tf32/bf16 products see inputs rounded as hbpo_k_round rounds them
+   (bf16: the rounding kernel; tf32: cuBLAS's conversion, checked on a GPU by
+   make test-cuda): through the same mapping on rounded inputs, the CPU's
+   emulated tf32 and bf16 products come out the same. */
+TEST gemm_mapping_rounded_inputs_match_cpu_precisions(void) {
+    const hbpo_backend *cpu = hbpo_backend_cpu();
+    int N = 9, IC = 21, OC = 14, prec;
+    size_t nx = (size_t)N * IC, nw = (size_t)OC * IC, no = (size_t)N * OC, i;
+    hbpo_rng r;
+    hbpo_rng_seed(&r, 41);
+    for (prec = HBPO_MATMUL_TF32; prec <= HBPO_MATMUL_BF16; prec++) {
+        float *x = fa(nx), *w = fa(nw), *dy = fa(no), *xr = fa(nx), *wr = fa(nw), *dyr = fa(no);
+        float *o0 = fa(no), *o1 = fa(no), *dx0 = fa(nx), *dx1 = fa(nx), *dw0 = fa(nw), *dw1 = fa(nw);
+        hbpo_k_gemm g;
+        fill(x, nx, &r, 1.0f); fill(w, nw, &r, 1.0f); fill(dy, no, &r, 1.0f);
+        for (i = 0; i < nx; i++) xr[i] = hbpo_k_round(x[i], prec);
+        for (i = 0; i < nw; i++) wr[i] = hbpo_k_round(w[i], prec);
+        for (i = 0; i < no; i++) dyr[i] = hbpo_k_round(dy[i], prec);
+        cpu->matmul_forward(o0, x, w, NULL, N, IC, OC, prec);
+        cpu->matmul_backward(dx0, dw0, NULL, dy, x, w, N, IC, OC, 0, prec);
+        g = hbpo_k_gemm_forward(N, IC, OC, 0);
+        colmajor_gemm(&g, pick(&g, g.a, xr, wr, dyr), pick(&g, g.b, xr, wr, dyr), o1);
+        g = hbpo_k_gemm_dx(N, IC, OC, 0);
+        colmajor_gemm(&g, pick(&g, g.a, xr, wr, dyr), pick(&g, g.b, xr, wr, dyr), dx1);
+        g = hbpo_k_gemm_dw(N, IC, OC);
+        colmajor_gemm(&g, pick(&g, g.a, xr, wr, dyr), pick(&g, g.b, xr, wr, dyr), dw1);
+        ASSERT_TENSOR_NEAR(o0, o1, no, 1e-6, 1e-6);
+        ASSERT_TENSOR_NEAR(dx0, dx1, nx, 1e-6, 1e-6);
+        ASSERT_TENSOR_NEAR(dw0, dw1, nw, 1e-6, 1e-6);
+        /* and the rounding mattered: the fp32 product differs */
+        cpu->matmul_forward(o1, x, w, NULL, N, IC, OC, HBPO_MATMUL_FP32);
+        ASSERT(memcmp(o0, o1, no * sizeof(float)) != 0);
+        free(x); free(w); free(dy); free(xr); free(wr); free(dyr); free(o0); free(o1); free(dx0);
+        free(dx1); free(dw0); free(dw1);
+    }
+    PASS();
+}
+
+/* The CPU backend's kv_write (the op the CUDA kernel replaces) places row i at
+   (slot[i], pos[i]); the kernel's index arithmetic, emulated, agrees. */
+TEST kv_write_index_matches_cpu(void) {
+    const hbpo_backend *cpu = hbpo_backend_cpu();
+    int n = 6, KVD = 10, S = 5, slot[6] = {2, 0, 1, 2, 0, 1}, pos[6] = {0, 4, 3, 1, 0, 2}, i, d;
+    size_t nc = (size_t)3 * S * KVD;
+    float *k = fa((size_t)n * KVD), *v = fa((size_t)n * KVD), *kc0 = fa(nc), *vc0 = fa(nc), *kc1 = fa(nc), *vc1 = fa(nc);
+    hbpo_rng r;
+    hbpo_rng_seed(&r, 43);
+    fill(k, (size_t)n * KVD, &r, 1.0f); fill(v, (size_t)n * KVD, &r, 1.0f);
+    cpu->kv_write(kc0, vc0, k, v, slot, pos, n, KVD, S);
+    for (i = 0; i < n; i++)
+        for (d = 0; d < KVD; d++) {
+            size_t e = (size_t)i * KVD + (size_t)d, dst = ((size_t)slot[i] * S + (size_t)pos[i]) * KVD + (size_t)d;
+            kc1[dst] = k[e];
+            vc1[dst] = v[e];
+        }
+    ASSERT_TENSOR_NEAR(kc0, kc1, nc, 0.0, 0.0);
+    ASSERT_TENSOR_NEAR(vc0, vc1, nc, 0.0, 0.0);
+    free(k); free(v); free(kc0); free(vc0); free(kc1); free(vc1);
+    PASS();
+}
+
 /* --- 8. memory plan ------------------------------------------------------------------------------ */
 
 static hbpo_model_config r1_distill_1p5b(void) {
@@ -563,5 +628,7 @@ SUITE(cuda_host_suite) {
     RUN_TEST(sum_squares_tree_matches_cpu);
     RUN_TEST(sample_row_equals_hbpo_sample);
     RUN_TEST(gemm_mapping_replays_cpu_matmul);
+    RUN_TEST(gemm_mapping_rounded_inputs_match_cpu_precisions);
+    RUN_TEST(kv_write_index_matches_cpu);
     RUN_TEST(memory_plan_r1_distill_1p5b);
 }
