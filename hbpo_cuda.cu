@@ -27,9 +27,10 @@
    - Determinism: no floating-point atomics anywhere. Reductions run in a
      fixed tree (HBPO_K_THREADS shares, hbpo_k_tree_sum's order); the
      embedding backward sorts (token, row) pairs stably with CUB and adds each
-     token's rows in row order; dk/dv of attention are summed by the thread
-     that owns the key row; dbias and RMSNorm's dw by the thread that owns
-     the column. cuBLAS is bitwise reproducible on one GPU model
+     token's rows in row order; dk/dv of attention are summed per query head
+     by the thread that owns (key row, head), then over the group's heads in
+     order; dbias and RMSNorm's dw in two fixed stages
+     (chunks of rows, then the chunks). cuBLAS is bitwise reproducible on one GPU model
      (CUBLAS_GEMM_DEFAULT, atomics off).
    - Matmul precision: fp32 (CUBLAS_COMPUTE_32F), tf32
      (CUBLAS_COMPUTE_32F_FAST_TF32: cuBLAS rounds the inputs), bf16 (a kernel
@@ -39,9 +40,10 @@
    - Hand-written here because no library does them on our layout: the
      attention kernels (one thread per query row with an online softmax that
      saves the logsumexp - the flash-attention recurrence, without its tiling:
-     the next step for speed is a tiled tensor-core kernel), the sampler (one
-     thread per row running hbpo_sample's exact algorithm), and the small
-     row kernels.
+     the next step for speed is a tiled tensor-core kernel), the sampler
+     (greedy: a block per row; otherwise one thread per row running
+     hbpo_sample's exact algorithm, the next thing to parallelise), and the
+     small row kernels.
 
    Build: make cuda (nvcc -arch=sm_90, -lcublas, -lnccl). */
 #include <stdarg.h>
@@ -194,14 +196,39 @@ __global__ void hbpo__round_bf16_kernel(__nv_bfloat16 *out, const float *x, size
 __global__ void hbpo__bias_rows_kernel(float *out, const float *bias, int N, int OC) {
     HBPO__GRID_LOOP(i, (size_t)N * OC) out[i] = bias[i % (size_t)OC];
 }
-/* dbias[o] += sum over rows of dout[i, o], rows in order (one thread per column). */
-__global__ void hbpo__bias_backward_kernel(float *dbias, const float *dout, int N, int OC) {
-    int o = blockIdx.x * blockDim.x + threadIdx.x, i;
+/* Column sums, stage 1: part[k, c] = sum over the rows i of chunk k (in
+   order) of a[i, c] (x == NULL) or a[i, c] * x[i, c] * r[i] (RMSNorm's dw). */
+__global__ void hbpo__colsum_partial_kernel(float *part, const float *a, const float *x,
+                                            const float *r, int N, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, k = blockIdx.y, i;
+    int i1 = (k + 1) * HBPO_K_COLSUM_ROWS < N ? (k + 1) * HBPO_K_COLSUM_ROWS : N;
+    float s = 0.0f;
+    if (c >= C) return;
+    for (i = k * HBPO_K_COLSUM_ROWS; i < i1; i++)
+        s += x ? a[(size_t)i * C + c] * x[(size_t)i * C + c] * r[i] : a[(size_t)i * C + c];
+    part[(size_t)k * C + c] = s;
+}
+/* stage 2: out[c] += the chunk sums in chunk order */
+__global__ void hbpo__colsum_finish_kernel(float *out, const float *part, int chunks, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, k;
     float s;
-    if (o >= OC) return;
-    s = dbias[o];
-    for (i = 0; i < N; i++) s += dout[(size_t)i * OC + o];
-    dbias[o] = s;
+    if (c >= C) return;
+    s = out[c];
+    for (k = 0; k < chunks; k++) s += part[(size_t)k * C + c];
+    out[c] = s;
+}
+/* out (C) += the column sums of a (N,C) (or of a * x * r, see above). */
+static void hbpo__cu_colsum(float *out, const float *a, const float *x, const float *r, int N, int C) {
+    int chunks = (N + HBPO_K_COLSUM_ROWS - 1) / HBPO_K_COLSUM_ROWS;
+    unsigned cb = (unsigned)((C + HBPO_K_THREADS - 1) / HBPO_K_THREADS);
+    float *part;
+    if (N <= 0 || C <= 0) return;
+    part = (float *)hbpo__cu_ws(sizeof(float) * (size_t)chunks * C);
+    if (!part) return;
+    hbpo__colsum_partial_kernel<<<dim3(cb, (unsigned)chunks), HBPO_K_THREADS>>>(part, a, x, r, N, C);
+    HBPO_LAUNCHED("hbpo__colsum_partial_kernel");
+    hbpo__colsum_finish_kernel<<<cb, HBPO_K_THREADS>>>(out, part, chunks, C);
+    HBPO_LAUNCHED("hbpo__colsum_finish_kernel");
 }
 
 /* Column-major elements an operand of g spans: ld times its columns. */
@@ -245,6 +272,7 @@ static const float *hbpo__operand(int which, const float *x, const float *w, con
 static void hbpo__cu_matmul_forward(float *out, const float *x, const float *w,
                                     const float *bias, int N, int IC, int OC, int precision) {
     hbpo_k_gemm g = hbpo_k_gemm_forward(N, IC, OC, bias != NULL);
+    if (N <= 0 || OC <= 0) return;
     if (bias) {
         hbpo__bias_rows_kernel<<<hbpo__blocks((size_t)N * OC), HBPO_K_THREADS>>>(out, bias, N, OC);
         HBPO_LAUNCHED("hbpo__bias_rows_kernel");
@@ -255,6 +283,7 @@ static void hbpo__cu_matmul_forward(float *out, const float *x, const float *w,
 static void hbpo__cu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
                                      const float *x, const float *w, int N, int IC, int OC,
                                      int accumulate_dx, int precision) {
+    if (N <= 0 || IC <= 0 || OC <= 0) return;
     if (dx) {
         hbpo_k_gemm g = hbpo_k_gemm_dx(N, IC, OC, accumulate_dx);
         hbpo__cu_gemm(&g, hbpo__operand(g.a, x, w, dout), hbpo__operand(g.b, x, w, dout), dx,
@@ -265,11 +294,7 @@ static void hbpo__cu_matmul_backward(float *dx, float *dw, float *dbias, const f
         hbpo__cu_gemm(&g, hbpo__operand(g.a, x, w, dout), hbpo__operand(g.b, x, w, dout), dw,
                       precision);
     }
-    if (dbias) {
-        hbpo__bias_backward_kernel<<<(OC + HBPO_K_THREADS - 1) / HBPO_K_THREADS, HBPO_K_THREADS>>>(
-            dbias, dout, N, OC);
-        HBPO_LAUNCHED("hbpo__bias_backward_kernel");
-    }
+    if (dbias) hbpo__cu_colsum(dbias, dout, NULL, NULL, N, OC); /* dbias += dout.sum(0) */
 }
 
 /* ---- embedding ------------------------------------------------------------------------------ */
@@ -387,25 +412,13 @@ __global__ void hbpo__rmsnorm_backward_kernel(float *dx, const float *dout, cons
         dx[o + c] = accumulate ? dx[o + c] + d : d;
     }
 }
-/* dw[c] += sum over rows of dy x r, rows in order (one thread per channel). */
-__global__ void hbpo__rmsnorm_dw_kernel(float *dw, const float *dout, const float *x,
-                                        const float *rstd, int N, int C) {
-    int c = blockIdx.x * blockDim.x + threadIdx.x, i;
-    float s;
-    if (c >= C) return;
-    s = dw[c];
-    for (i = 0; i < N; i++) s += dout[(size_t)i * C + c] * x[(size_t)i * C + c] * rstd[i];
-    dw[c] = s;
-}
 static void hbpo__cu_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                                       const float *w, const float *rstd, int N, int C,
                                       int accumulate_dx) {
     if (N <= 0) return;
     hbpo__rmsnorm_backward_kernel<<<N, HBPO_K_THREADS>>>(dx, dout, x, w, rstd, C, accumulate_dx);
     HBPO_LAUNCHED("hbpo__rmsnorm_backward_kernel");
-    hbpo__rmsnorm_dw_kernel<<<(C + HBPO_K_THREADS - 1) / HBPO_K_THREADS, HBPO_K_THREADS>>>(
-        dw, dout, x, rstd, N, C);
-    HBPO_LAUNCHED("hbpo__rmsnorm_dw_kernel");
+    hbpo__cu_colsum(dw, dout, x, rstd, N, C); /* dw += sum over rows of dy x r */
 }
 
 /* ---- RoPE -------------------------------------------------------------------------------------- */
@@ -493,43 +506,70 @@ __global__ void hbpo__attention_dq_kernel(float *dq, const float *dout, const fl
                            lse[e], D[e]);
     }
 }
-/* one thread per key row (b, j, kv head g): dk, dv summed over the group's
-   heads and the later queries, in order, by this thread alone */
-__global__ void hbpo__attention_dkdv_kernel(float *dk, float *dv, const float *dout,
+/* one thread per (b, key row j, query head h): that head's share of dk, dv
+   (the queries t = j..T-1 in order) into part (B,T,NH,HS) x 2; then
+   hbpo__attention_group_sum_kernel adds the group's heads in order. No
+   atomics: each value has one writer, and the order is fixed. */
+__global__ void hbpo__attention_dkdv_kernel(float *pk, float *pv, const float *dout,
                                             const float *q, const float *k, const float *v,
                                             const float *lse, const float *D, int B, int T,
                                             int NH, int KVH, int HS) {
     int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
     float scale = 1.0f / sqrtf((float)HS);
-    HBPO__GRID_LOOP(e, (size_t)B * T * KVH) {
-        int g = (int)(e % (size_t)KVH), j = (int)((e / (size_t)KVH) % (size_t)T);
-        int b = (int)(e / ((size_t)KVH * T));
-        size_t ko = ((size_t)b * T + j) * KVD + (size_t)g * HS;
-        size_t qb = (size_t)b * T * QD + (size_t)g * group * HS;
-        size_t lb = ((size_t)b * NH + (size_t)g * group) * T;
-        hbpo_k_attn_dkdv_row(dk + ko, dv + ko, k + ko, v + ko, q + qb, dout + qb, lse + lb,
-                             D + lb, j, T, QD, group, HS, scale);
+    HBPO__GRID_LOOP(e, (size_t)B * T * NH) {
+        int h = (int)(e % (size_t)NH), j = (int)((e / (size_t)NH) % (size_t)T);
+        int b = (int)(e / ((size_t)NH * T));
+        size_t ko = ((size_t)b * T + j) * KVD + (size_t)(h / group) * HS;
+        size_t qb = (size_t)b * T * QD + (size_t)h * HS, lb = ((size_t)b * NH + h) * T;
+        hbpo_k_attn_dkdv_row(pk + e * HS, pv + e * HS, k + ko, v + ko, q + qb, dout + qb,
+                             lse + lb, D + lb, j, T, QD, 1, HS, scale);
+    }
+}
+/* dk, dv (B,T,KVH,HS) = the sum over the group's heads, in head order */
+__global__ void hbpo__attention_group_sum_kernel(float *dk, float *dv, const float *pk,
+                                                 const float *pv, int B, int T, int NH, int KVH,
+                                                 int HS) {
+    int group = NH / KVH;
+    HBPO__GRID_LOOP(e, (size_t)B * T * KVH * HS) {
+        size_t d = e % (size_t)HS, row = e / (size_t)HS; /* row = (b*T + j)*KVH + g */
+        size_t g = row % (size_t)KVH, bj = row / (size_t)KVH;
+        size_t p0 = (bj * NH + g * group) * HS + d;
+        float sk = 0.0f, sv = 0.0f;
+        int i;
+        for (i = 0; i < group; i++) {
+            sk += pk[p0 + (size_t)i * HS];
+            sv += pv[p0 + (size_t)i * HS];
+        }
+        dk[e] = sk;
+        dv[e] = sv;
     }
 }
 static int hbpo__cu_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                                        const float *q, const float *k, const float *v,
                                        const float *out, const float *lse, int B, int T, int NH,
                                        int KVH, int HS) {
-    size_t rows = (size_t)B * NH * T;
-    float *D = (float *)hbpo__cu_ws(sizeof(float) * (rows ? rows : 1));
-    if (!D) {
+    size_t rows = (size_t)B * NH * T, part = hbpo__align(sizeof(float) * rows * (size_t)HS);
+    char *ws = (char *)hbpo__cu_ws(hbpo__align(sizeof(float) * (rows ? rows : 1)) + 2 * part);
+    float *D, *pk, *pv;
+    if (!ws) {
         hbpo_set_error("cuda attention backward: no workspace: %s", hbpo__cu.err);
         hbpo__cu.err[0] = 0;
         return -1;
     }
+    D = (float *)ws;
+    pk = (float *)(ws + hbpo__align(sizeof(float) * (rows ? rows : 1)));
+    pv = (float *)((char *)pk + part);
     hbpo__attention_D_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(D, dout, out, B, T, NH, HS);
     HBPO_LAUNCHED("hbpo__attention_D_kernel");
     hbpo__attention_dq_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(dq, dout, q, k, v, lse, D,
                                                                       B, T, NH, KVH, HS);
     HBPO_LAUNCHED("hbpo__attention_dq_kernel");
-    hbpo__attention_dkdv_kernel<<<hbpo__blocks((size_t)B * T * KVH), HBPO_K_THREADS>>>(
-        dk, dv, dout, q, k, v, lse, D, B, T, NH, KVH, HS);
+    hbpo__attention_dkdv_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(pk, pv, dout, q, k, v, lse,
+                                                                        D, B, T, NH, KVH, HS);
     HBPO_LAUNCHED("hbpo__attention_dkdv_kernel");
+    hbpo__attention_group_sum_kernel<<<hbpo__blocks((size_t)B * T * KVH * HS), HBPO_K_THREADS>>>(
+        dk, dv, pk, pv, B, T, NH, KVH, HS);
+    HBPO_LAUNCHED("hbpo__attention_group_sum_kernel");
     return 0;
 }
 
@@ -706,6 +746,33 @@ __global__ void hbpo__sample_kernel(int *tok, float *logp, const float *logits, 
     tok[i] = hbpo_k_sample_row(logits + (size_t)i * V, V, temperature, top_p, top_k, coins[i],
                                work + (size_t)i * V, &logp[i]);
 }
+/* greedy: one block per row, argmax by (value, lowest id), log-prob by a tree sum */
+__global__ void hbpo__sample_greedy_kernel(int *tok, float *logp, const float *logits, int V) {
+    __shared__ float sb[HBPO_K_THREADS];
+    __shared__ int sa[HBPO_K_THREADS], sf[HBPO_K_THREADS];
+    __shared__ double sh[HBPO_K_THREADS];
+    const float *z = logits + (size_t)blockIdx.x * V;
+    int t = threadIdx.x, w, j, a, ok;
+    float b, mx;
+    double s = 0.0, sum;
+    hbpo_k_argmax_share(&b, &a, &ok, z, t, HBPO_K_THREADS, V);
+    sb[t] = b; sa[t] = a; sf[t] = ok;
+    __syncthreads();
+    for (w = HBPO_K_THREADS / 2; w > 0; w /= 2) {
+        if (t < w) {
+            hbpo_k_argmax_merge(&sb[t], &sa[t], sb[t + w], sa[t + w]);
+            sf[t] = sf[t] && sf[t + w];
+        }
+        __syncthreads();
+    }
+    mx = sb[0];
+    for (j = t; j < V; j += HBPO_K_THREADS) s += exp((double)(z[j] - mx));
+    sum = hbpo__block_sum(sh, s);
+    if (t == 0) {
+        tok[blockIdx.x] = sf[0] ? sa[0] : -1;
+        logp[blockIdx.x] = (float)((double)(z[sa[0]] - mx) - log(sum));
+    }
+}
 static int hbpo__cu_sample(int *tokens, float *logp, const float *logits, int n, int V,
                            const hbpo_sampler_config *s, const float *coins, float *work) {
     size_t ints = hbpo__align(sizeof(int) * (size_t)n), fl = hbpo__align(sizeof(float) * (size_t)n);
@@ -727,10 +794,15 @@ static int hbpo__cu_sample(int *tokens, float *logp, const float *logits, int n,
         return -1;
     }
     HBPO_CU(cudaMemcpy(ws + ints + fl, coins, sizeof(float) * (size_t)n, cudaMemcpyHostToDevice));
-    hbpo__sample_kernel<<<(n + 31) / 32, 32>>>((int *)ws, (float *)(ws + ints), logits, n, V,
-                                               s->temperature, s->top_p, s->top_k,
-                                               (const float *)(ws + ints + fl), work);
-    HBPO_LAUNCHED("hbpo__sample_kernel");
+    if (greedy) {
+        hbpo__sample_greedy_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V);
+        HBPO_LAUNCHED("hbpo__sample_greedy_kernel");
+    } else {
+        hbpo__sample_kernel<<<(n + 31) / 32, 32>>>((int *)ws, (float *)(ws + ints), logits, n, V,
+                                                   s->temperature, s->top_p, s->top_k,
+                                                   (const float *)(ws + ints + fl), work);
+        HBPO_LAUNCHED("hbpo__sample_kernel");
+    }
     HBPO_CU(cudaMemcpy(tokens, ws, sizeof(int) * (size_t)n, cudaMemcpyDeviceToHost));
     lp_host = logp;
     if (lp_host) HBPO_CU(cudaMemcpy(lp_host, ws + ints, sizeof(float) * (size_t)n, cudaMemcpyDeviceToHost));

@@ -41,6 +41,10 @@
    t takes elements t, t + HBPO_K_THREADS, ... and the block adds the shares
    with hbpo_k_tree_sum, so the order of every sum is fixed. */
 #define HBPO_K_THREADS 256
+/* Column sums over rows (dbias, RMSNorm's dw) run in two fixed stages: each
+   chunk of HBPO_K_COLSUM_ROWS rows is summed in row order, then the chunk
+   sums in chunk order; parallel and deterministic, no atomics. */
+#define HBPO_K_COLSUM_ROWS 256
 
 /* ---- 1. Rounding of matmul inputs ----------------------------------------- */
 /* Round-to-nearest-even of a float to `keep` mantissa bits (bf16: 7, tf32:
@@ -312,6 +316,29 @@ HBPO_HD int hbpo_k_is_kept(hbpo_k_kept *k, float z) {
     if (z == k->thr && k->seen < k->n_ties) { k->seen++; return 1; }
     return 0;
 }
+/* Greedy rows run block-parallel (the decoding benchmark's case): each of
+   HBPO_K_THREADS threads keeps the largest value of its share and its lowest
+   id, and the block merges the pairs in hbpo_k_tree_sum's order by (value
+   descending, id ascending): exactly the first maximum a left-to-right scan
+   finds, so the token is hbpo_sample's. Its log-prob adds e^(z - mx) in the
+   fixed tree (hbpo_sample: in id order), so it may differ in the last bits. */
+HBPO_HD void hbpo_k_argmax_share(float *best, int *arg, int *finite, const float *z, int lo,
+                                 int step, int V) {
+    float b = -INFINITY;
+    int a = -1, ok = 1, j;
+    for (j = lo; j < V; j += step) {
+        if (!(z[j] - z[j] == 0.0f)) ok = 0;
+        if (z[j] > b || a < 0) { b = z[j]; a = j; } /* strict: the lower id keeps a tie */
+    }
+    *best = b;
+    *arg = a;
+    *finite = ok;
+}
+HBPO_HD void hbpo_k_argmax_merge(float *best, int *arg, float b2, int a2) {
+    if (a2 < 0) return;
+    if (*arg < 0 || b2 > *best || (b2 == *best && a2 < *arg)) { *best = b2; *arg = a2; }
+}
+
 /* logits (V) are read only; work (V) is scratch; coin in [0,1) (unused when
    greedy, temperature <= 0). */
 HBPO_HD int hbpo_k_sample_row(const float *logits, int V, float temperature, float top_p,

@@ -152,13 +152,18 @@ TEST rmsnorm_rows_match_cpu(void) {
         k = hbpo_k_rmsnorm_k(hbpo_k_tree_sum(part, HBPO_K_THREADS), C, r0[i]);
         for (c = 0; c < C; c++) dx1[(size_t)i * C + c] = hbpo_k_rmsnorm_dx(gi[c], w[c], xi[c], r0[i], k);
     }
-    /* dw: one thread per channel, rows in order (deterministic, no atomics) */
-    for (c = 0; c < C; c++)
-        for (i = 0; i < N; i++) dw1[c] += dy[(size_t)i * C + c] * x[(size_t)i * C + c] * r0[i];
+    /* dw: the two-stage column sum (chunks of HBPO_K_COLSUM_ROWS rows, then the
+       chunks), deterministic without atomics; here N < one chunk, so it is the
+       CPU's order: dw + (sum of the rows) */
+    for (c = 0; c < C; c++) {
+        float part = 0.0f;
+        for (i = 0; i < N; i++) part += dy[(size_t)i * C + c] * x[(size_t)i * C + c] * r0[i];
+        dw1[c] += part;
+    }
     ASSERT_TENSOR_NEAR(r0, r1, N, 0.0, 1e-6);
     ASSERT_TENSOR_NEAR(o0, o1, (size_t)N * C, 1e-6, 1e-6);
     ASSERT_TENSOR_NEAR(dx0, dx1, (size_t)N * C, 1e-6, 1e-5);
-    ASSERT_TENSOR_NEAR(dw0, dw1, C, 0.0, 0.0);
+    ASSERT_TENSOR_NEAR(dw0, dw1, C, 1e-6, 1e-5);
     free(x); free(w); free(dy); free(o0); free(o1); free(r0); free(r1); free(dx0); free(dx1);
     free(dw0); free(dw1);
     PASS();
@@ -282,15 +287,34 @@ TEST attention_backward_rows_match_cpu(void) {
                 hbpo_k_attn_dq_row(dq1 + qo, q + qo, dout + qo, k + ko, v + ko, t + 1, KVD, HS,
                                    scale, lse[li], D[li]);
             }
-    for (b = 0; b < B; b++)
-        for (j = 0; j < T; j++)
-            for (g = 0; g < KVH; g++) {
-                size_t ko = ((size_t)b * T + j) * KVD + (size_t)g * HS;
-                size_t qb = (size_t)b * T * QD + (size_t)g * group * HS;
-                size_t lb = ((size_t)b * NH + (size_t)g * group) * T;
-                hbpo_k_attn_dkdv_row(dk1 + ko, dv1 + ko, k + ko, v + ko, q + qb, dout + qb,
-                                     lse + lb, D + lb, j, T, QD, group, HS, scale);
-            }
+    /* dk, dv: one thread per (b, j, head) into its share, then the group's
+       heads added in order */
+    {
+        float *pk = fa((size_t)B * T * NH * HS), *pv = fa((size_t)B * T * NH * HS);
+        size_t e;
+        for (e = 0; e < (size_t)B * T * NH; e++) {
+            int hh = (int)(e % (size_t)NH);
+            j = (int)((e / (size_t)NH) % (size_t)T);
+            b = (int)(e / ((size_t)NH * T));
+            hbpo_k_attn_dkdv_row(pk + e * HS, pv + e * HS,
+                                 k + ((size_t)b * T + j) * KVD + (size_t)(hh / group) * HS,
+                                 v + ((size_t)b * T + j) * KVD + (size_t)(hh / group) * HS,
+                                 q + (size_t)b * T * QD + (size_t)hh * HS,
+                                 dout + (size_t)b * T * QD + (size_t)hh * HS,
+                                 lse + ((size_t)b * NH + hh) * T, D + ((size_t)b * NH + hh) * T, j,
+                                 T, QD, 1, HS, scale);
+        }
+        for (e = 0; e < (size_t)B * T * KVH * HS; e++) {
+            size_t d = e % (size_t)HS, row = e / (size_t)HS, gg = row % (size_t)KVH, bj = row / (size_t)KVH;
+            size_t p0 = (bj * NH + gg * group) * HS + d;
+            float sk = 0.0f, sv = 0.0f;
+            for (g = 0; g < group; g++) { sk += pk[p0 + (size_t)g * HS]; sv += pv[p0 + (size_t)g * HS]; }
+            dk1[e] = sk;
+            dv1[e] = sv;
+        }
+        free(pk);
+        free(pv);
+    }
     ASSERT_TENSOR_NEAR(dq0, dq1, nq, 1e-5, 1e-4);
     ASSERT_TENSOR_NEAR(dk0, dk1, nk, 1e-5, 1e-4);
     ASSERT_TENSOR_NEAR(dv0, dv1, nk, 1e-5, 1e-4);
@@ -408,6 +432,33 @@ TEST sum_squares_tree_matches_cpu(void) {
     PASS();
 }
 
+/* dbias += dout.sum(0) as the kernels do it: chunks of HBPO_K_COLSUM_ROWS
+   rows summed in order, then the chunk sums in order (three chunks here). */
+TEST bias_colsum_chunks_match_cpu(void) {
+    const hbpo_backend *cpu = hbpo_backend_cpu();
+    int N = 2 * HBPO_K_COLSUM_ROWS + 37, IC = 3, OC = 19, c, k, i;
+    float *dy = fa((size_t)N * OC), *x = fa((size_t)N * IC), *w = fa((size_t)OC * IC);
+    float *dw = fa((size_t)OC * IC), *db0 = fa((size_t)OC), *db1 = fa((size_t)OC);
+    hbpo_rng r;
+    hbpo_rng_seed(&r, 47);
+    fill(dy, (size_t)N * OC, &r, 1.0f); fill(db0, (size_t)OC, &r, 1.0f);
+    memcpy(db1, db0, (size_t)OC * sizeof(float));
+    cpu->matmul_backward(NULL, dw, db0, dy, x, w, N, IC, OC, 0, HBPO_MATMUL_FP32);
+    for (c = 0; c < OC; c++) {
+        float s = db1[c];
+        for (k = 0; k * HBPO_K_COLSUM_ROWS < N; k++) {
+            float part = 0.0f;
+            for (i = k * HBPO_K_COLSUM_ROWS; i < N && i < (k + 1) * HBPO_K_COLSUM_ROWS; i++)
+                part += dy[(size_t)i * OC + c];
+            s += part;
+        }
+        db1[c] = s;
+    }
+    ASSERT_TENSOR_NEAR(db0, db1, OC, 1e-5, 1e-5);
+    free(dy); free(x); free(w); free(dw); free(db0); free(db1);
+    PASS();
+}
+
 /* --- 6. sampling --------------------------------------------------------------------------- */
 
 /* hbpo_k_sample_row must give hbpo_sample's token and log-prob bits: random
@@ -441,6 +492,45 @@ TEST sample_row_equals_hbpo_sample(void) {
     ASSERT_EQ(-1, hbpo_k_sample_row(z, V, 0.6f, 1.0f, 0, 0.5f, w1, NULL));
     ASSERT(cse == 768);
     free(z); free(w0); free(w1);
+    PASS();
+}
+
+/* The greedy kernel (a block per row: shares of (max, lowest id), merged in
+   a tree) picks hbpo_sample's token on rows full of ties, and its log-prob
+   agrees to rounding; a non-finite logit anywhere is caught. */
+TEST greedy_block_equals_hbpo_sample(void) {
+    hbpo_sampler_config s = hbpo_sampler_config_default();
+    int V = 1000, rep, t, j;
+    float *z = fa((size_t)V);
+    hbpo_rng r;
+    hbpo_rng_seed(&r, 53);
+    s.temperature = 0.0f;
+    for (rep = 0; rep < 60; rep++) {
+        float b[HBPO_K_THREADS], lp0, lp1, mx;
+        int a[HBPO_K_THREADS], ok[HBPO_K_THREADS], t0;
+        double part[HBPO_K_THREADS];
+        for (j = 0; j < V; j++)
+            z[j] = rep % 2 ? (float)(hbpo_rng_u32(&r) % 5u) : 2.0f * hbpo_rng_normal(&r);
+        if (rep == 59) z[V - 1] = NAN;
+        for (t = 0; t < HBPO_K_THREADS; t++) hbpo_k_argmax_share(&b[t], &a[t], &ok[t], z, t, HBPO_K_THREADS, V);
+        for (j = HBPO_K_THREADS / 2; j > 0; j /= 2)
+            for (t = 0; t < j; t++) {
+                hbpo_k_argmax_merge(&b[t], &a[t], b[t + j], a[t + j]);
+                ok[t] = ok[t] && ok[t + j];
+            }
+        if (rep == 59) { ASSERT_EQ(0, ok[0]); break; }
+        ASSERT_EQ(1, ok[0]);
+        mx = b[0];
+        for (t = 0; t < HBPO_K_THREADS; t++) {
+            part[t] = 0.0;
+            for (j = t; j < V; j += HBPO_K_THREADS) part[t] += exp((double)(z[j] - mx));
+        }
+        lp1 = (float)((double)(z[a[0]] - mx) - log(hbpo_k_tree_sum(part, HBPO_K_THREADS)));
+        t0 = hbpo_sample(z, V, &s, 0.0f, NULL, &lp0);
+        ASSERT_EQ_FMT(t0, a[0], "%d");
+        ASSERT_NEAR(lp0, lp1, 1e-6);
+    }
+    free(z);
     PASS();
 }
 
@@ -626,7 +716,9 @@ SUITE(cuda_host_suite) {
     RUN_TEST(logprob_rows_match_cpu);
     RUN_TEST(embedding_backward_segments_match_cpu_bitwise);
     RUN_TEST(sum_squares_tree_matches_cpu);
+    RUN_TEST(bias_colsum_chunks_match_cpu);
     RUN_TEST(sample_row_equals_hbpo_sample);
+    RUN_TEST(greedy_block_equals_hbpo_sample);
     RUN_TEST(gemm_mapping_replays_cpu_matmul);
     RUN_TEST(gemm_mapping_rounded_inputs_match_cpu_precisions);
     RUN_TEST(kv_write_index_matches_cpu);

@@ -11,8 +11,9 @@
    bitwise equal; sampling must pick the CPU's tokens from the same logits
    and coins. Then the transformers fixtures (tests/fixtures/qwen2: logits
    and loss against transformers' float64 reference, gradients against the
-   CPU), greedy generation token-equal to the CPU in fp32, and a training
-   step repeated from the same state giving the same bits.
+   CPU), greedy generation token-equal to the CPU in fp32, a training step
+   repeated from the same state giving the same bits, and one HBPO trainer
+   step giving the CPU's rollouts, rewards and advantages.
    Without a GPU it prints "no CUDA device: 0 tests run" and exits 0: then
    nothing was checked. Flags as build/test_hbpo (-v -l -x -s -t). */
 #define HBPO_IMPLEMENTATION /* first: it sets the POSIX feature macros */
@@ -489,6 +490,80 @@ TEST repeated_runs_bitwise_equal(void) {
     PASS();
 }
 
+/* one hbpo_trainer_step from the same state on each backend (the nccl_check
+   setting: byte tokenizer, synthetic task, a tiny model): the same rollouts,
+   rewards and advantages, and nearly the same update (fp32) */
+static int trainer_step_on(const hbpo_backend *be, const hbpo_tokenizer *tok, hbpo_rollouts *out,
+                           float **params, size_t *n) {
+    hbpo_model_config mc = hbpo_model_config_default();
+    hbpo_train_config tc = hbpo_train_config_default();
+    hbpo_model m;
+    hbpo_dataset d;
+    hbpo_trainer t;
+    hbpo_step_metrics mt;
+    int rc, r;
+    memset(&d, 0, sizeof d);
+    mc.vocab_size = 272; mc.hidden_size = 32; mc.intermediate_size = 64; mc.num_hidden_layers = 2;
+    mc.num_attention_heads = 4; mc.num_key_value_heads = 2; mc.head_dim = 8;
+    mc.max_position_embeddings = 256;
+    tc.budget.k = 2; tc.budget.budget[0] = 16; tc.budget.budget[1] = 32; tc.budget.l_max = 40;
+    tc.n_rollouts = 4; tc.batch_queries = 4; tc.micro_batch = 4; tc.adamw.lr = 1e-3f; tc.seed = 3;
+    if (hbpo_model_create(&m, &mc, be) != 0) return -1;
+    hbpo_model_init_random(&m, 2);
+    if (hbpo_synth_dataset(&d, 4, 4, 1, 4) != 0 || hbpo_trainer_init(&t, &tc, &m, tok, &d) != 0) {
+        hbpo_model_free(&m);
+        return -1;
+    }
+    rc = hbpo_trainer_step(&t, &mt);
+    if (rc == 0) {
+        out->count = t.last.count;
+        out->max_len = t.last.max_len;
+        out->n_gen = (int *)malloc(sizeof(int) * (size_t)t.last.count);
+        out->reward = (float *)malloc(sizeof(float) * (size_t)t.last.count * 2);
+        out->adv = out->reward + t.last.count;
+        out->tokens = (int *)malloc(sizeof(int) * (size_t)t.last.count * (size_t)t.last.max_len);
+        for (r = 0; r < t.last.count; r++) {
+            out->n_gen[r] = t.last.n_gen[r];
+            out->reward[r] = t.last.reward[r];
+            out->adv[r] = t.last.adv[r];
+        }
+        memcpy(out->tokens, t.last.tokens, sizeof(int) * (size_t)t.last.count * (size_t)t.last.max_len);
+        *n = m.n_params;
+        *params = hzero(m.n_params);
+        be->download(*params, m.params, sizeof(float) * m.n_params);
+    }
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    hbpo_model_free(&m);
+    return rc;
+}
+TEST trainer_step_same_rollouts_as_cpu(void) {
+    const char *path = "/tmp/hbpo_test_cuda_tok.json";
+    hbpo_tokenizer *tok = NULL;
+    hbpo_rollouts a, b;
+    float *pa = NULL, *pb = NULL;
+    size_t na = 0, nb = 0;
+    int r;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    if (hbpo_tokenizer_write_bytes(path) != 0 || hbpo_tokenizer_load(&tok, path) != 0) FAILm(hbpo_last_error());
+    if (trainer_step_on(cpu, tok, &a, &pa, &na) != 0) FAILm(hbpo_last_error());
+    if (trainer_step_on(gpu, tok, &b, &pb, &nb) != 0) FAILm(hbpo_last_error());
+    hbpo_tokenizer_free(tok);
+    ASSERT_EQ(a.count, b.count);
+    ASSERT_EQ(na, nb);
+    for (r = 0; r < a.count; r++) {
+        ASSERT_EQ_FMT(a.n_gen[r], b.n_gen[r], "%d");
+        ASSERT_EQ_FMT(a.reward[r], b.reward[r], "%g");
+        ASSERT_NEAR(a.adv[r], b.adv[r], 1e-6);
+    }
+    ASSERT(memcmp(a.tokens, b.tokens, sizeof(int) * (size_t)a.count * (size_t)a.max_len) == 0);
+    ASSERT_REL(pa, pb, na, 1e-4);
+    free(a.n_gen); free(a.reward); free(a.tokens); free(b.n_gen); free(b.reward); free(b.tokens);
+    free(pa); free(pb);
+    PASS();
+}
+
 /* the plan's check names what does not fit */
 TEST memory_plan_check(void) {
     hbpo_model_config c = small_config();
@@ -517,6 +592,7 @@ SUITE(cuda_model) {
     RUN_TEST(fixture_qwen3_tied);
     RUN_TEST(greedy_generation_token_equal);
     RUN_TEST(repeated_runs_bitwise_equal);
+    RUN_TEST(trainer_step_same_rollouts_as_cpu);
     RUN_TEST(memory_plan_check);
 }
 
