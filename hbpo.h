@@ -766,6 +766,8 @@ struct hbpo_sampler_config {
     int      n_eos;             /* stop ids in eos[0..n_eos); 0: stop only at the length limit */
     int      eos[HBPO_MAX_EOS]; /* e.g. Qwen2.5's <|im_end|> 151645 and <|endoftext|> 151643 */
     uint64_t seed;              /* the random streams of hbpo_generate */
+    int      max_active;        /* hbpo_generate: sequences decoding at once (cache slots);
+                                   0: all B. A run setting: results do not depend on it */
 };
 
 /* The paper's evaluation setting: temperature 0.6, top_p 0.95, top_k off,
@@ -807,14 +809,20 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
    the b-th output (0-based) of SplitMix64 seeded with s->seed, one coin per
    non-greedy token; so its tokens depend on (seed, b, prompt) and not on what
    else is in the batch (up to float rounding of batched products).
-   Decoding runs every unfinished sequence in one forward step (B rows,
-   T = 1); a finished sequence's cache slot is filled by the last active one,
-   so it costs nothing further. Memory: a cache of 2 * L * B * S * KVH*HS
-   floats, S = the longest prompt + max_new_tokens (capped at
-   max_position_embeddings), plus one layer's activations for B tokens and
-   for prefill groups of up to 2048 prompt tokens (prompts padded to the
-   group's longest). The model's saved training activations are not touched.
-   Returns 0 or -1 with a message. */
+   Continuous batching: each decoding sequence owns one of n_slots =
+   s->max_active (0 or >= B: B) cache slots; every step advances all of them
+   by one token in one forward (T = 1), then a finished sequence frees its
+   slot and the next waiting prompt is prefilled into it (prompts start in
+   order). No cache is copied. Tokens and lengths do not depend on
+   max_active (each sequence has its own stream and slot); log-probs may
+   differ in the last bits, since a token's products then run in batches of
+   another composition. The backend's sample op draws the tokens, so only
+   tokens and log-probs leave the device. Memory: a cache of
+   2 * L * n_slots * S * KVH*HS floats, S = the longest prompt +
+   max_new_tokens (capped at max_position_embeddings), plus one layer's
+   activations for n_slots tokens and for prefill groups of up to 2048
+   prompt tokens (prompts padded to the group's longest). The model's saved
+   training activations are not touched. Returns 0 or -1 with a message. */
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len);
 
@@ -6125,7 +6133,9 @@ struct hbpo__acts {
     float  inv_temp;              /* of the last forward */
     int   *tokens, *targets;      /* (N), (N): targets packed by active row */
     int   *pos0;                  /* (B) position of each sequence's first token */
-    int   *pos0_host;             /* (B) host copy (decoding places k/v rows by it) */
+    int   *pos0_host;             /* (B) host copy */
+    int   *slot;                  /* (B) decoding: the cache slot each sequence reads */
+    int   *kvslot, *kvpos;        /* (N) decoding: the cache row (slot, position) of each token */
     int   *rows;                  /* (N) indices of active (masked-in) rows */
     int   *rows_host, n_rows;     /* host copy */
     float *x;                     /* (L+1 or 2, N, C) residual stream entering each layer */
@@ -6145,6 +6155,7 @@ struct hbpo__acts {
 
 static void hbpo__acts_release(const hbpo_backend *be, hbpo__acts *a) {
     void **p[] = {(void **)&a->tokens, (void **)&a->targets, (void **)&a->pos0,
+                  (void **)&a->slot, (void **)&a->kvslot, (void **)&a->kvpos,
                   (void **)&a->rows, (void **)&a->x, (void **)&a->ln1, (void **)&a->ln2,
                   (void **)&a->rstd1, (void **)&a->rstd2, (void **)&a->qlin,
                   (void **)&a->klin, (void **)&a->qrstd, (void **)&a->krstd, (void **)&a->q,
@@ -6228,6 +6239,11 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
     count = &a->scratch_bytes;
     HBPO__A(a->targets, N, int);
     HBPO__A(a->rows, N, int);
+    if (!train) {
+        HBPO__A(a->slot, (size_t)B, int);
+        HBPO__A(a->kvslot, N, int);
+        HBPO__A(a->kvpos, N, int);
+    }
     a->rows_host = (int *)HBPO_MALLOC(sizeof(int) * N);
     a->pos0_host = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B);
     if (!a->rows_host || !a->pos0_host) ok = 0;
@@ -6273,11 +6289,13 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
 
 /* The transformer body for B sequences of T tokens already in a->tokens,
    sequence b starting at position a->pos0[b]: embedding, every layer, final
-   norm into a->lnf. Keys and values of layer l go to kc/vc + l * kv_stride,
-   laid out (B, S, KVH*HS) with each sequence's tokens at their positions
-   (training: the layer's own (B, T) buffers, S = T). One function for
-   training, prefill and decoding: this is the forward control flow. The
-   caller fills a->tokens, a->pos0 and a->pos0_host. */
+   norm into a->lnf. Keys and values of layer l are kc/vc + l * kv_stride.
+   Training (a->train): the layer's own (B, T, KVH*HS) buffers, S = T.
+   Prefill and decoding: a cache (n_slots, S, KVH*HS); token i's key and value
+   go to row (a->kvslot[i], a->kvpos[i]) and sequence b reads slot a->slot[b].
+   One function for training, prefill and decoding: this is the forward
+   control flow. The caller fills a->tokens, a->pos0 (and a->slot, a->kvslot,
+   a->kvpos when decoding). */
 static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float *kc, float *vc,
                               size_t kv_stride, int S) {
     const hbpo_model_config *c = &m->config;
@@ -6296,7 +6314,6 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
         float *gate = HBPO__LAYER(a, a->gate, l, N, F), *up = HBPO__LAYER(a, a->up, l, N, F);
         float *lse = a->lse ? a->lse + (size_t)l * N * NH : NULL;
         float *k = kc + (size_t)l * kv_stride, *v = vc + (size_t)l * kv_stride, *kt, *vt;
-        int b;
         /* hidden = input_layernorm(x); q, k, v = q_proj(hidden), ... */
         be->rmsnorm_forward(ln1, rstd1, x, w->ln1, N, C, c->rms_norm_eps);
         if (c->qk_norm) {
@@ -6308,13 +6325,13 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
             be->matmul_forward(q, ln1, w->wq, w->bq, N, C, QD, c->matmul_precision);
         }
         be->rope_forward(q, a->pos0, B, T, NH, HS, c->rope_theta);
-        /* k and v go straight to their place in the cache: with T == S
-           (training) that is one block; else row by row per sequence. */
-        if (S == T) {
+        /* Training computes k and v in place; prefill and decoding compute
+           this step's rows, then write them into the cache in one op. */
+        if (a->train) {
             kt = k;
             vt = v;
         } else {
-            kt = a->k; /* this step's rows, copied into the cache below */
+            kt = a->k;
             vt = a->v;
         }
         if (c->qk_norm) {
@@ -6327,15 +6344,10 @@ static int hbpo__forward_body(hbpo_model *m, hbpo__acts *a, int B, int T, float 
         }
         be->rope_forward(kt, a->pos0, B, T, KVH, HS, c->rope_theta);
         be->matmul_forward(vt, ln1, w->wv, w->bv, N, C, KVD, c->matmul_precision);
-        if (S != T) {
-            for (b = 0; b < B; b++) {
-                size_t dst = ((size_t)b * S + (size_t)a->pos0_host[b]) * KVD;
-                size_t src = (size_t)b * T * KVD;
-                be->copy(k + dst, kt + src, sizeof(float) * (size_t)T * KVD);
-                be->copy(v + dst, vt + src, sizeof(float) * (size_t)T * KVD);
-            }
-        }
-        if (be->attention_forward(att, lse, q, k, v, a->pos0, NULL, B, T, S, NH, KVH, HS) != 0) return -1;
+        if (!a->train) be->kv_write(k, v, kt, vt, a->kvslot, a->kvpos, N, KVD, S);
+        if (be->attention_forward(att, lse, q, k, v, a->pos0, a->train ? NULL : a->slot, B, T, S,
+                                  NH, KVH, HS) != 0)
+            return -1;
         /* x = x + o_proj(attn) */
         be->matmul_forward(mid, att, w->wo, NULL, N, QD, C, c->matmul_precision);
         be->add(mid, mid, x, (size_t)N * C);
@@ -6439,6 +6451,10 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
         if (!hostbuf) return hbpo__fail("hbpo_model_forward: out of memory");
         be->download(hostbuf, a->logp, sizeof(float) * (size_t)a->n_rows);
         be->download(hostbuf + a->n_rows, a->entropy, sizeof(float) * (size_t)a->n_rows);
+        if (be->sync() != 0) {
+            HBPO_FREE(hostbuf);
+            return -1;
+        }
         if (logp) memset(logp, 0, sizeof(float) * N);
         if (entropy) memset(entropy, 0, sizeof(float) * N);
         for (i = 0; i < a->n_rows; i++) {
@@ -6446,8 +6462,9 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
             if (entropy) entropy[a->rows_host[i]] = hostbuf[a->n_rows + i];
         }
         HBPO_FREE(hostbuf);
+        return 0;
     }
-    return 0;
+    return be->sync();
 }
 
 HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, float *logits) {
@@ -6472,7 +6489,7 @@ HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, fl
         m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V, m->config.matmul_precision);
         m->be->download(logits + (size_t)r0 * V, a->logits, sizeof(float) * (size_t)n * V);
     }
-    return 0;
+    return m->be->sync();
 }
 
 /* Lazily allocates the gradient buffer (zeroed) and points g at it. */
@@ -6570,7 +6587,7 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         be->rmsnorm_backward(a->dres, g->ln1, a->dln, x, w->ln1, rstd1, N, C, 1);
     }
     be->embedding_backward(m->g.embed, a->dres, a->tokens, N, C);
-    return 0;
+    return be->sync();
 }
 
 HBPODEF int hbpo_model_cross_entropy(hbpo_model *m, const int *inputs, const int *targets,
@@ -6651,6 +6668,7 @@ HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *gr
         }
     }
     norm = sqrt(be->sum_squares(m->grads, m->n_params));
+    if (be->sync() != 0) return -1;
     if (grad_norm) *grad_norm = (float)norm;
     if (!isfinite(norm)) {
         be->zero(m->grads, m->n_params * sizeof(float));
@@ -6664,7 +6682,7 @@ HBPODEF int hbpo_model_step(hbpo_model *m, const hbpo_adamw_config *o, float *gr
     be->adamw(m->params, m->grads, m->m, m->v, m->n_params, o->lr, o->beta1, o->beta2, o->eps,
               o->weight_decay, bc1, bc2, scale);
     be->zero(m->grads, m->n_params * sizeof(float));
-    return 0;
+    return be->sync();
 }
 
 /* ------------------------------------------------------------------------- */
@@ -6692,6 +6710,8 @@ HBPODEF int hbpo_sampler_config_check(const hbpo_sampler_config *s) {
     if (!(s->top_p > 0.0f && s->top_p <= 1.0f))
         return hbpo__fail("sampler config: top_p = %g must be in (0, 1] (1 = off)", (double)s->top_p);
     if (s->top_k < 0) return hbpo__fail("sampler config: top_k = %d must be >= 0 (0 = off)", s->top_k);
+    if (s->max_active < 0)
+        return hbpo__fail("sampler config: max_active = %d must be >= 0 (0 = every sequence)", s->max_active);
     if (s->max_new_tokens < 1)
         return hbpo__fail("sampler config: max_new_tokens = %d must be >= 1", s->max_new_tokens);
     if (s->n_eos < 0 || s->n_eos > HBPO_MAX_EOS)
@@ -6863,21 +6883,23 @@ HBPODEF int hbpo_sample(const float *logits, int V, const hbpo_sampler_config *s
     return tok;
 }
 
-/* Generation state shared by the prefill and the decoding loop. */
+/* Generation state shared by admission (prefill) and the decoding loop. */
 typedef struct {
     hbpo_model *m;
     const hbpo_sampler_config *s;
-    int B, S, KVD;
-    size_t slot_floats;     /* S * KVD: one sequence's cache in one layer */
-    float *kc, *vc;         /* (L, B, S, KVD) backend: the key/value cache */
+    int B, S, KVD, n_slots;
+    float *kc, *vc;         /* (L, n_slots, S, KVD) backend: the key/value cache */
     const int *plen;        /* (B) prompt lengths */
     int *limit;             /* (B) most tokens sequence b may generate */
     int *len;               /* (B) tokens generated so far */
     hbpo_rng *rng;          /* (B) one stream per sequence */
-    int *slot;              /* (B) the sequence in each cache slot (decoding) */
-    float *logits, *work;   /* (R, V) host: one chunk of logits and sampler scratch */
-    float *lp;              /* (R) */
-    int *tok;               /* (R) */
+    int *seq_of_slot;       /* (n_slots) the sequence decoding in each slot, -1: free */
+    int *slot_of;           /* (B) the slot of each admitted sequence */
+    int *active, n_active;  /* (n_slots) the sequences decoding, in batch-row order */
+    int next;               /* the first prompt not admitted yet (prompts start in order) */
+    float *work;            /* (R, V) backend: sampler scratch */
+    float *coins, *lp;      /* (R) host */
+    int *tok;               /* (R) host */
     int *out_tokens;        /* (B, max_new_tokens) */
     float *out_logp;        /* same, or NULL */
 } hbpo__gen;
@@ -6892,9 +6914,9 @@ static int hbpo__gen_done(const hbpo__gen *g, int b) {
     return 0;
 }
 
-/* The next token of sequences seq[0..n): logits = lm_head(a->lnf[rows[i]]),
-   then one hbpo_sample per row (in parallel; each sequence has its own
-   stream and scratch, so the result does not depend on the thread count). */
+/* The next token of sequences seq[0..n) (host): logits = lm_head(a->lnf[rows[i]])
+   and the backend's sample op on them, with each sequence's coin drawn on the
+   host from its own stream; only tokens and log-probs come back. */
 static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const int *seq, int n) {
     const hbpo_backend *be = g->m->be;
     int V = g->m->config.vocab_size, C = g->m->config.hidden_size, r0, i;
@@ -6903,24 +6925,21 @@ static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const 
     for (r0 = 0; r0 < n; r0 += a->cap_rows) {
         int cnt = n - r0 < a->cap_rows ? n - r0 : a->cap_rows;
         be->gather_rows(a->hrows, a->lnf, a->rows + r0, cnt, C);
-        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V, g->m->config.matmul_precision);
-        be->download(g->logits, a->logits, sizeof(float) * (size_t)cnt * V);
-        HBPO__OMP(omp parallel for schedule(dynamic))
-        for (i = 0; i < cnt; i++) {
-            float coin = greedy ? 0.0f : hbpo_rng_uniform(&g->rng[seq[r0 + i]]);
-            g->tok[i] = hbpo_sample(g->logits + (size_t)i * V, V, g->s, coin,
-                                    g->work + (size_t)i * V, &g->lp[i]);
+        be->matmul_forward(a->logits, a->hrows, g->m->w.lm_head, NULL, cnt, C, V,
+                           g->m->config.matmul_precision);
+        for (i = 0; i < cnt; i++) g->coins[i] = greedy ? 0.0f : hbpo_rng_uniform(&g->rng[seq[r0 + i]]);
+        if (be->sample(g->tok, g->lp, a->logits, cnt, V, g->s, g->coins, g->work) != 0) {
+            char why[sizeof hbpo__err];
+            for (i = 0; i < cnt && g->tok[i] >= 0; i++) {}
+            hbpo__error_copy(why, sizeof why);
+            if (i == cnt) return hbpo__fail("hbpo_generate: %s", why);
+            return hbpo__fail("hbpo_generate: sequence %d, new token %d: %s", seq[r0 + i],
+                              g->len[seq[r0 + i]], why);
         }
+        if (be->sync() != 0) return -1;
         for (i = 0; i < cnt; i++) {
             int b = seq[r0 + i];
             size_t at = (size_t)b * max_new + (size_t)g->len[b];
-            if (g->tok[i] < 0) {
-                /* again on this thread for the message (OpenMP workers keep their own) */
-                char why[sizeof hbpo__err];
-                hbpo_sample(g->logits + (size_t)i * V, V, g->s, 0.0f, g->work, NULL);
-                snprintf(why, sizeof why, "%s", hbpo__err);
-                return hbpo__fail("hbpo_generate: sequence %d, new token %d: %s", b, g->len[b], why);
-            }
             g->out_tokens[at] = g->tok[i];
             if (g->out_logp) g->out_logp[at] = g->lp[i];
             g->len[b]++;
@@ -6929,34 +6948,79 @@ static int hbpo__gen_sample(hbpo__gen *g, hbpo__acts *a, const int *rows, const 
     return 0;
 }
 
-/* Drops finished sequences from the first *n_active cache slots: the last
-   active slot moves into the hole (its cache rows 0..pos-1, every layer). */
-static void hbpo__gen_compact(hbpo__gen *g, int *n_active) {
-    const hbpo_backend *be = g->m->be;
-    size_t layer = (size_t)g->B * g->slot_floats;
-    int i = 0, l;
-    while (i < *n_active) {
-        int last = *n_active - 1, b = g->slot[last];
-        if (!hbpo__gen_done(g, g->slot[i])) { i++; continue; }
-        if (i != last) {
-            /* b's cache holds its prompt and all but its newest token */
-            size_t bytes = sizeof(float) * (size_t)(g->plen[b] + g->len[b] - 1) * g->KVD;
-            for (l = 0; l < g->m->config.num_hidden_layers; l++) {
-                size_t dst = (size_t)l * layer + (size_t)i * g->slot_floats;
-                size_t src = (size_t)l * layer + (size_t)last * g->slot_floats;
-                be->copy(g->kc + dst, g->kc + src, bytes);
-                be->copy(g->vc + dst, g->vc + src, bytes);
-            }
-            g->slot[i] = b;
-        }
-        (*n_active)--;
-    }
-}
-
 /* Prefill processes groups of consecutive prompts of at most this many
    tokens together (padded), bounding the activations; a longer prompt
    goes alone. */
 #define HBPO__PREFILL_TOKENS 2048
+
+/* Drops finished sequences from the batch rows and frees their slots: the
+   last row moves into the hole (host bookkeeping only; no cache moves). The
+   row order is the one earlier versions' cache compaction produced, and the
+   products' bits may depend on a row's place in the batch, so it is kept. */
+static void hbpo__gen_retire(hbpo__gen *g) {
+    int i = 0;
+    while (i < g->n_active) {
+        int b = g->active[i];
+        if (!hbpo__gen_done(g, b)) { i++; continue; }
+        g->seq_of_slot[g->slot_of[b]] = -1;
+        g->active[i] = g->active[--g->n_active];
+    }
+}
+
+/* Admission: while a slot is free and a prompt waits, the next waiting
+   prompts (up to g_max of them, one per free slot, lowest slot first) are
+   prefilled together, right-padded to the group's longest: their keys and
+   values go to their slots, and their first token is drawn. The padding's
+   keys and values land at positions the sequence has not reached; causal
+   attention never reads them before decoding overwrites them. The admitted
+   join the batch rows (a sequence done at once leaves at the next
+   hbpo__gen_retire, which frees its slot). Returns how many were admitted,
+   or -1. ids, kvslot, kvpos: host scratch of g_max * P_max ints; seq, slot:
+   g_max ints. */
+static int hbpo__gen_admit(hbpo__gen *g, hbpo__acts *pre, const int *prompt,
+                           const int *prompt_off, int g_max, int *ids, int *kvslot, int *kvpos,
+                           int *seq, int *slot) {
+    const hbpo_backend *be = g->m->be;
+    int admitted = 0;
+    while (g->next < g->B) {
+        int G = 0, T = 0, i, t, sl;
+        for (sl = 0; sl < g->n_slots && G < g_max && g->next + G < g->B; sl++)
+            if (g->seq_of_slot[sl] < 0) {
+                seq[G] = g->next + G;
+                slot[G++] = sl;
+            }
+        if (G == 0) break;
+        for (i = 0; i < G; i++) T = g->plen[seq[i]] > T ? g->plen[seq[i]] : T;
+        for (i = 0; i < G; i++) {
+            int b = seq[i];
+            for (t = 0; t < T; t++) {
+                ids[(size_t)i * T + t] = t < g->plen[b] ? prompt[prompt_off[b] + t] : 0;
+                kvslot[(size_t)i * T + t] = slot[i];
+                kvpos[(size_t)i * T + t] = t;
+            }
+            pre->pos0_host[i] = 0;
+        }
+        be->upload(pre->tokens, ids, sizeof(int) * (size_t)G * T);
+        be->upload(pre->pos0, pre->pos0_host, sizeof(int) * (size_t)G);
+        be->upload(pre->slot, slot, sizeof(int) * (size_t)G);
+        be->upload(pre->kvslot, kvslot, sizeof(int) * (size_t)G * T);
+        be->upload(pre->kvpos, kvpos, sizeof(int) * (size_t)G * T);
+        if (hbpo__forward_body(g->m, pre, G, T, g->kc, g->vc,
+                               (size_t)g->n_slots * g->S * g->KVD, g->S) != 0)
+            return -1;
+        /* the last prompt token predicts the first new one */
+        for (i = 0; i < G; i++) kvpos[i] = i * T + g->plen[seq[i]] - 1;
+        if (hbpo__gen_sample(g, pre, kvpos, seq, G) != 0) return -1;
+        for (i = 0; i < G; i++) {
+            g->seq_of_slot[slot[i]] = seq[i];
+            g->slot_of[seq[i]] = slot[i];
+            g->active[g->n_active++] = seq[i];
+        }
+        g->next += G;
+        admitted += G;
+    }
+    return admitted;
+}
 
 HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, const int *prompt,
                           const int *prompt_off, int *out_tokens, float *out_logp, int *out_len) {
@@ -6964,7 +7028,7 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
     const hbpo_backend *be;
     hbpo__gen g;
     hbpo__acts pre, dec;
-    int *plen = NULL, *ids = NULL, *rows = NULL;
+    int *plen = NULL, *ids = NULL;
     int b, i, V, L, P_max = 0, S = 0, G_max, R, n_active, rc = -1, max_new;
     size_t cache_floats, n_ids;
     memset(&g, 0, sizeof g);
@@ -6997,37 +7061,40 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
         S = P + lim > S ? P + lim : S;
     }
     g.m = m; g.s = s; g.B = B; g.S = S;
+    g.n_slots = s->max_active > 0 && s->max_active < B ? s->max_active : B;
     g.KVD = c->num_key_value_heads * c->head_dim;
-    g.slot_floats = (size_t)S * g.KVD;
     g.out_tokens = out_tokens;
     g.out_logp = out_logp;
     G_max = HBPO__PREFILL_TOKENS / P_max;
-    G_max = G_max < 1 ? 1 : G_max > B ? B : G_max;
-    n_ids = (size_t)G_max * P_max > (size_t)B ? (size_t)G_max * P_max : (size_t)B;
-    cache_floats = hbpo__mul_size(hbpo__mul_size((size_t)L, (size_t)B), g.slot_floats);
+    G_max = G_max < 1 ? 1 : G_max > g.n_slots ? g.n_slots : G_max;
+    /* host scratch: ids, kvslot, kvpos (prefill tokens, or one per slot), seq, slot */
+    n_ids = (size_t)G_max * P_max > (size_t)g.n_slots ? (size_t)G_max * P_max : (size_t)g.n_slots;
+    cache_floats = hbpo__mul_size(hbpo__mul_size((size_t)L, (size_t)g.n_slots),
+                                  hbpo__mul_size((size_t)S, (size_t)g.KVD));
     if (cache_floats == 0 || hbpo__mul_size(cache_floats, sizeof(float)) == 0)
         return hbpo__fail("hbpo_generate: the key/value cache size overflows");
-    plen = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B * 5);
-    ids = (int *)HBPO_MALLOC(sizeof(int) * n_ids);
+    plen = (int *)HBPO_MALLOC(sizeof(int) * ((size_t)B * 4 + (size_t)g.n_slots * 2));
+    ids = (int *)HBPO_MALLOC(sizeof(int) * n_ids * 5);
     g.rng = (hbpo_rng *)HBPO_MALLOC(sizeof(hbpo_rng) * (size_t)B);
     g.kc = (float *)be->alloc(sizeof(float) * cache_floats);
     g.vc = (float *)be->alloc(sizeof(float) * cache_floats);
     if (!plen || !ids || !g.rng || !g.kc || !g.vc) {
-        hbpo__fail("hbpo_generate: out of memory for a %d x %d key/value cache (%zu MiB)", B, S,
-                   (2 * cache_floats * sizeof(float)) >> 20);
+        hbpo__fail("hbpo_generate: out of memory for a %d x %d key/value cache (%zu MiB)", g.n_slots,
+                   S, (2 * cache_floats * sizeof(float)) >> 20);
         goto done;
     }
     g.plen = plen;
     g.limit = plen + B;
     g.len = plen + 2 * B;
-    g.slot = plen + 3 * B;
-    rows = plen + 4 * B;
+    g.slot_of = plen + 3 * B;
+    g.seq_of_slot = plen + 4 * B;
+    g.active = g.seq_of_slot + g.n_slots;
+    for (i = 0; i < g.n_slots; i++) g.seq_of_slot[i] = -1;
     for (b = 0; b < B; b++) {
         hbpo_rng r;
         plen[b] = prompt_off[b + 1] - prompt_off[b];
         g.limit[b] = c->max_position_embeddings - plen[b] < max_new ? c->max_position_embeddings - plen[b] : max_new;
         g.len[b] = 0;
-        g.slot[b] = b;
         r.s = s->seed + (uint64_t)b * 0x9E3779B97F4A7C15ull; /* stream b: SplitMix64 output b */
         hbpo_rng_seed(&g.rng[b], hbpo__rng_next(&r));
         for (i = 0; i < max_new; i++) {
@@ -7036,54 +7103,46 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
         }
     }
     if (hbpo__acts_alloc(m, &pre, G_max, P_max, 0, 0) != 0) goto done;
-    if (hbpo__acts_alloc(m, &dec, B, 1, 0, 0) != 0) goto done;
+    if (hbpo__acts_alloc(m, &dec, g.n_slots, 1, 0, 0) != 0) goto done;
     R = pre.cap_rows > dec.cap_rows ? pre.cap_rows : dec.cap_rows;
-    g.logits = (float *)HBPO_MALLOC(sizeof(float) * (size_t)R * V * 2 + sizeof(float) * (size_t)R);
+    g.work = (float *)be->alloc(sizeof(float) * (size_t)R * V);
+    g.coins = (float *)HBPO_MALLOC(sizeof(float) * (size_t)R * 2);
     g.tok = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
-    if (!g.logits || !g.tok) { hbpo__fail("hbpo_generate: out of memory for the logits"); goto done; }
-    g.work = g.logits + (size_t)R * V;
-    g.lp = g.work + (size_t)R * V;
+    if (!g.work || !g.coins || !g.tok) { hbpo__fail("hbpo_generate: out of memory for the sampler"); goto done; }
+    g.lp = g.coins + R;
 
-    /* Prefill: groups of prompts right-padded to the group's longest. The
-       padding's keys and values land at positions the sequence has not
-       reached; causal attention never reads them before decoding overwrites
-       them. Sequence b fills cache slot b. */
-    for (b = 0; b < B;) {
-        int G = B - b < G_max ? B - b : G_max, T = 0, t;
-        for (i = 0; i < G; i++) T = plen[b + i] > T ? plen[b + i] : T;
-        for (i = 0; i < G; i++) {
-            for (t = 0; t < T; t++)
-                ids[(size_t)i * T + t] = t < plen[b + i] ? prompt[prompt_off[b + i] + t] : 0;
-            pre.pos0_host[i] = 0;
-            rows[i] = i * T + plen[b + i] - 1; /* the last prompt token predicts the first new one */
-        }
-        be->upload(pre.tokens, ids, sizeof(int) * (size_t)G * T);
-        be->upload(pre.pos0, pre.pos0_host, sizeof(int) * (size_t)G);
-        if (hbpo__forward_body(m, &pre, G, T, g.kc + (size_t)b * g.slot_floats,
-                               g.vc + (size_t)b * g.slot_floats, (size_t)B * g.slot_floats, S) != 0)
-            goto done;
-        if (hbpo__gen_sample(&g, &pre, rows, g.slot + b, G) != 0) goto done; /* slot = id here */
-        b += G;
-    }
-    hbpo__acts_release(be, &pre);
-
-    /* Decoding: every unfinished sequence advances by one token per step;
-       slot i holds sequence g.slot[i], whose newest token is not cached yet. */
-    n_active = B;
-    hbpo__gen_compact(&g, &n_active);
-    while (n_active > 0) {
+    /* Continuous batching: at most n_slots sequences decode at once, each in
+       its own cache slot. Every step first fills the free slots with the
+       next waiting prompts (and again while some finish at once), then
+       advances every active sequence by one token. A finished sequence
+       frees its slot; no cache is ever copied. */
+    for (;;) {
+        int *kvslot = ids + n_ids, *kvpos = ids + 2 * n_ids, *seq = ids + 3 * n_ids;
+        int *slot = ids + 4 * n_ids, admitted;
+        do {
+            admitted = hbpo__gen_admit(&g, &pre, prompt, prompt_off, G_max, ids, kvslot, kvpos, seq, slot);
+            if (admitted < 0) goto done;
+            hbpo__gen_retire(&g);
+        } while (admitted > 0);
+        n_active = g.n_active;
+        if (n_active == 0) break;
         for (i = 0; i < n_active; i++) {
-            b = g.slot[i];
+            b = g.active[i];
             ids[i] = out_tokens[(size_t)b * max_new + g.len[b] - 1];
-            dec.pos0_host[i] = plen[b] + g.len[b] - 1;
-            rows[i] = i;
+            dec.pos0_host[i] = plen[b] + g.len[b] - 1; /* the newest token is not cached yet */
+            slot[i] = g.slot_of[b];
+            kvpos[i] = i; /* LM-head rows */
         }
         be->upload(dec.tokens, ids, sizeof(int) * (size_t)n_active);
         be->upload(dec.pos0, dec.pos0_host, sizeof(int) * (size_t)n_active);
-        if (hbpo__forward_body(m, &dec, n_active, 1, g.kc, g.vc, (size_t)B * g.slot_floats, S) != 0)
+        be->upload(dec.slot, slot, sizeof(int) * (size_t)n_active);
+        be->upload(dec.kvslot, slot, sizeof(int) * (size_t)n_active);
+        be->upload(dec.kvpos, dec.pos0_host, sizeof(int) * (size_t)n_active);
+        if (hbpo__forward_body(m, &dec, n_active, 1, g.kc, g.vc,
+                               (size_t)g.n_slots * S * g.KVD, S) != 0)
             goto done;
-        if (hbpo__gen_sample(&g, &dec, rows, g.slot, n_active) != 0) goto done;
-        hbpo__gen_compact(&g, &n_active);
+        if (hbpo__gen_sample(&g, &dec, kvpos, g.active, n_active) != 0) goto done;
+        hbpo__gen_retire(&g);
     }
     for (b = 0; b < B; b++) out_len[b] = g.len[b];
     rc = 0;
@@ -7092,7 +7151,8 @@ done:
     hbpo__acts_release(be, &dec);
     be->free(g.kc);
     be->free(g.vc);
-    HBPO_FREE(g.logits);
+    be->free(g.work);
+    HBPO_FREE(g.coins);
     HBPO_FREE(g.tok);
     HBPO_FREE(g.rng);
     HBPO_FREE(ids);

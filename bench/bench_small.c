@@ -11,8 +11,12 @@
           flops/token = 6 * (matmul parameters incl. the LM head)
                       + 6 * L * NH * HS * (n + 1)   for a sequence of n tokens,
         and that rate as a share of the same-run sgemm rate.
+     3. With --matmul-compare: the same steps also on a second model with
+        bf16 products (matmul_precision HBPO_MATMUL_BF16, emulated on the CPU
+        by rounding the inputs), each step run right after its fp32 twin on
+        the same batch, and the ratio of their times.
 
-   Usage: build/bench_small [--threads N] [--steps N] */
+   Usage: build/bench_small [--threads N] [--steps N] [--matmul-compare] */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
 #include "bench_common.h"
@@ -26,18 +30,19 @@ enum { BATCH = 32 };
 int main(int argc, char **argv) {
     hbpo_model_config cfg = hbpo_synth_model_config();
     hbpo_adamw_config opt = hbpo_adamw_config_default();
-    hbpo_model m;
+    hbpo_model m, m2;
     hbpo_tokenizer *tok = NULL;
     char line[256], tok_path[64], q[BATCH][32], a[BATCH][8], sol[BATCH][HBPO_SYNTH_MAX_SOLUTION];
     const char *qs[BATCH], *ss[BATCH];
-    int steps = 20, threads = 0, i, s, b;
-    double matmul_params, flops = 0, tokens = 0, total = 0, peak_gf, shape_gf;
+    int steps = 20, threads = 0, compare = 0, i, s, b;
+    double matmul_params, flops = 0, tokens = 0, total = 0, total2 = 0, peak_gf, shape_gf;
     hbpo_rng rng;
     hbpo_program_start(argv);
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
-        else { fprintf(stderr, "usage: %s [--threads N] [--steps N]\n", argv[0]); return 2; }
+        else if (!strcmp(argv[i], "--matmul-compare")) compare = 1;
+        else { fprintf(stderr, "usage: %s [--threads N] [--steps N] [--matmul-compare]\n", argv[0]); return 2; }
     }
     if (steps < 1) { fprintf(stderr, "bench_small: --steps must be >= 1\n"); return 2; }
     if (threads > 0) hbpo_set_threads(threads);
@@ -57,6 +62,15 @@ int main(int argc, char **argv) {
     }
     remove(tok_path);
     hbpo_model_init_random(&m, 1);
+    if (compare) {
+        hbpo_model_config c2 = cfg;
+        c2.matmul_precision = HBPO_MATMUL_BF16;
+        if (hbpo_model_create(&m2, &c2, NULL) != 0) {
+            fprintf(stderr, "bench_small: %s\n", hbpo_last_error());
+            return 1;
+        }
+        hbpo_model_init_random(&m2, 1);
+    }
     matmul_params = (double)cfg.num_hidden_layers *
                         ((double)cfg.hidden_size * (cfg.num_attention_heads + 2 * cfg.num_key_value_heads) * cfg.head_dim +
                          (double)cfg.num_attention_heads * cfg.head_dim * cfg.hidden_size +
@@ -94,6 +108,14 @@ int main(int argc, char **argv) {
             return 1;
         }
         dt = hbpo_wall_time() - t0;
+        if (compare) {
+            double t1 = hbpo_wall_time();
+            if (hbpo_sft_step(&m2, tok, HBPO_CHAT_CHATML, BATCH, qs, NULL, ss, BATCH, &opt, &loss) != 0) {
+                fprintf(stderr, "bench_small: %s\n", hbpo_last_error());
+                return 1;
+            }
+            if (s > 0) total2 += hbpo_wall_time() - t1;
+        }
         if (s == 0) continue; /* warm-up: the first step allocates */
         total += dt;
         tokens += step_tokens;
@@ -103,6 +125,11 @@ int main(int argc, char **argv) {
            "%6.1f GFLOP/s = %.0f%% of the 2048^3 sgemm, %.0f%% of the demo-shape sgemm\n",
            tokens / steps, m.n_params / 1e6, total / steps, tokens / total, flops / total * 1e-9,
            100.0 * flops / total * 1e-9 / peak_gf, 100.0 * flops / total * 1e-9 / shape_gf);
+    if (compare) {
+        printf("demo SFT step with bf16 products (emulated: inputs rounded, fp32 sgemm): %.3f s/step, "
+               "%.2fx the fp32 step, measured interleaved step by step\n", total2 / steps, total2 / total);
+        hbpo_model_free(&m2);
+    }
     hbpo_model_free(&m);
     hbpo_tokenizer_free(tok);
     return 0;

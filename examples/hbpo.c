@@ -452,6 +452,41 @@ static int runtime_error(const char *cmd, const char *what) {
     return 1;
 }
 
+/* --device cpu|cuda|cuda:N: the backend that runs the model (hbpo_backend_named).
+   0, or 2 after a message (a bad value, or a device this build or machine lacks). */
+static int pick_device(const char *cmd, const char *v, const hbpo_backend **be) {
+    static const char expected[] = "cpu, cuda or cuda:N (N a device number from 0)";
+    const char *name = "cpu";
+    int device = 0;
+    if (v && !strcmp(v, "cuda")) {
+        name = "cuda";
+    } else if (v && !strncmp(v, "cuda:", 5)) {
+        char *end;
+        long x;
+        errno = 0;
+        x = strtol(v + 5, &end, 10);
+        if (!isdigit((unsigned char)v[5]) || !whole_number(v + 5, end) || errno || x > INT_MAX) {
+            bad_value(cmd, "--device", v, expected);
+            return 2;
+        }
+        name = "cuda";
+        device = (int)x;
+    } else if (v && strcmp(v, "cpu") != 0) {
+        bad_value(cmd, "--device", v, expected);
+        return 2;
+    }
+    if (hbpo_backend_named(name, device, be) != 0) {
+        fprintf(stderr, "hbpo %s: --device %s: %s\n", cmd, v, hbpo_last_error());
+        return 2;
+    }
+    return 0;
+}
+#define DEVICE_HELP                                                                       \
+    "  --device D           where the model runs: cpu, cuda or cuda:N (default cpu; cuda\n" \
+    "                       needs the CUDA build, build/hbpo-cuda)\n"                        \
+    "  --matmul P           precision of the matrix products: fp32, tf32 or bf16 (inputs\n" \
+    "                       rounded, fp32 accumulation; weights stay fp32) (default fp32)\n"
+
 static const char *const algo_name[] = {"hbpo", "grpo", "cosine", "l1"};
 static const char *const mode_name[] = {"paper", "official"};
 static const char *const chat_name[] = {"chatml", "deepseek", "none"};
@@ -888,11 +923,15 @@ static int cmd_train(int argc, char **argv) {
         "  --clip-c X           dual-clip bound for negative advantages, > 1 (default 3)\n"
         "  --seed S             data order, sampling and shuffles (default 0)\n"
         "  --threads N          CPU threads, 0: all (default 0)\n"
+        DEVICE_HELP
         "exit status: 0 done, 1 a runtime error (files, model, data), 2 bad options,\n"
         "130 interrupted (after saving)\n";
     hbpo_train_config c = hbpo_train_config_default();
     const char *model_dir = NULL, *data_path = NULL, *tok_path = NULL, *out = NULL, *resume_from = NULL;
     int layout = HBPO_DATA_AUTO, strict = 0, threads = 0, resume = 0, force = 0, save_every = 10;
+    int matmul = HBPO_MATMUL_FP32;
+    const char *device = NULL;
+    const hbpo_backend *be = NULL;
     long steps = 0, first, last_saved = -1;
     option opts[] = {
         O_STR("--model", &model_dir), O_STR("--tokenizer", &tok_path), O_STR("--data", &data_path),
@@ -917,7 +956,8 @@ static int cmd_train(int argc, char **argv) {
         O_REAL("--clip-low", &c.policy.eps_low, 0, 1, 2),
         O_REAL("--clip-high", &c.policy.eps_high, 0, 1e3, 0),
         O_REAL("--clip-c", &c.policy.clip_c, 1, 1e6, 1), O_SEED("--seed", &c.seed),
-        O_INT("--threads", &threads, 0, 4096), O_END};
+        O_INT("--threads", &threads, 0, 4096), O_STR("--device", &device),
+        O_CHOICE("--matmul", &matmul, "fp32|tf32|bf16"), O_END};
     char *old_ckpt = NULL, *metrics_path = NULL, line[4096], ckpt[4096] = "", found[4096] = "";
     const char *fault = getenv("HBPO_FAULT_AFTER");
     hbpo_model m;
@@ -932,6 +972,7 @@ static int cmd_train(int argc, char **argv) {
     if (require("train", "--model DIR", model_dir) || require("train", "--data FILE", data_path) ||
         require("train", "--out DIR", out))
         return 2;
+    if ((rc = pick_device("train", device, &be)) != 0) return rc;
     /* The paper defines alpha = 1/L_max, so a new L_max brings its own alpha. */
     if (!given(opts, "--alpha")) c.budget.alpha = 1.0f / (float)c.budget.l_max;
     if (!given(opts, "--l1-alpha")) c.l1_alpha = 1.0f / (float)c.budget.l_max;
@@ -974,8 +1015,9 @@ static int cmd_train(int argc, char **argv) {
     }
     if (comm.rank == 0 && make_dir("train", out) != 0) goto done;
 
-    if (hbpo_model_load(&m, model_dir, NULL) != 0) { status = runtime_error("train", "model"); goto done; }
+    if (hbpo_model_load(&m, model_dir, be) != 0) { status = runtime_error("train", "model"); goto done; }
     have_model = 1;
+    m.config.matmul_precision = matmul;
     if (hbpo_tokenizer_load(&tok, tok_path) != 0) { status = runtime_error("train", "tokenizer"); goto done; }
     if (load_data("train", &data, data_path, layout, strict) != 0) goto done;
     if (c.budget.l_max >= m.config.max_position_embeddings) {
@@ -1245,8 +1287,11 @@ static int cmd_eval(int argc, char **argv) {
         "  --greedy             always the most likely token (as --temperature 0)\n"
         "  --max-new-tokens N   response length limit (default 4096, the paper's L_max)\n"
         "  --batch N            problems generated together (default 64)\n"
+        "  --max-active N       of those, sequences decoding at once (cache slots), 0: all\n"
+        "                       (default 0); the results do not depend on it\n"
         "  --seed S             sampling seed (default 0)\n"
         "  --threads N          CPU threads, 0: all (default 0)\n"
+        DEVICE_HELP
         "  --json FILE          write the results of both settings as JSON\n"
         "  --responses FILE     write every response as JSON Lines: setting, index, level,\n"
         "                       problem, answer, outcome, n_gen, response\n"
@@ -1256,6 +1301,9 @@ static int cmd_eval(int argc, char **argv) {
     const char *resp_path = NULL;
     int layout = HBPO_DATA_AUTO, strict = 0, limit = 0, setting = 2, chat = HBPO_CHAT_CHATML;
     int greedy = 0, batch = 64, threads = 0, rc, status = 1, i, have_model = 0, ran[2] = {0, 0};
+    int matmul = HBPO_MATMUL_FP32;
+    const char *device = NULL;
+    const hbpo_backend *be = NULL;
     option opts[] = {
         O_STR("--model", &model_dir), O_STR("--tokenizer", &tok_path), O_STR("--data", &data_path),
         O_CHOICE("--layout", &layout, "auto|math|gsm8k"), O_FLAG("--strict", &strict),
@@ -1265,6 +1313,8 @@ static int cmd_eval(int argc, char **argv) {
         O_INT("--top-k", &s.top_k, 0, 1 << 24), O_FLAG("--greedy", &greedy),
         O_INT("--max-new-tokens", &s.max_new_tokens, 1, 1 << 22), O_INT("--batch", &batch, 1, 4096),
         O_SEED("--seed", &s.seed), O_INT("--threads", &threads, 0, 4096),
+        O_STR("--device", &device), O_CHOICE("--matmul", &matmul, "fp32|tf32|bf16"),
+        O_INT("--max-active", &s.max_active, 0, 1 << 20),
         O_STR("--json", &json_path), O_STR("--responses", &resp_path), O_END};
     hbpo_model m;
     hbpo_tokenizer *tok = NULL;
@@ -1279,8 +1329,10 @@ static int cmd_eval(int argc, char **argv) {
     if (!tok_path) tok_path = model_dir;
     hbpo_dataset_create(&data);
     memset(res, 0, sizeof res);
-    if (hbpo_model_load(&m, model_dir, NULL) != 0) return runtime_error("eval", "model");
+    if ((rc = pick_device("eval", device, &be)) != 0) return rc;
+    if (hbpo_model_load(&m, model_dir, be) != 0) return runtime_error("eval", "model");
     have_model = 1;
+    m.config.matmul_precision = matmul;
     /* a longer limit than the model's positions changes nothing but the buffers */
     if (s.max_new_tokens > m.config.max_position_embeddings)
         s.max_new_tokens = m.config.max_position_embeddings;
@@ -1402,11 +1454,15 @@ static int cmd_generate(int argc, char **argv) {
         "  --greedy             always the most likely token (as --temperature 0)\n"
         "  --max-new-tokens N   completion length limit (default 4096)\n"
         "  --batch N            prompts generated together (default 16)\n"
+        "  --max-active N       of those, sequences decoding at once (cache slots; a finished\n"
+        "                       one's slot takes the next prompt), 0: all (default 0); the\n"
+        "                       completions do not depend on it\n"
         "  --seed S             sampling seed; the same seed and --batch give the same\n"
         "                       completions (default 0)\n"
         "  --skip-special       drop special tokens (<|im_end|>, ...) from the text\n"
         "  --jsonl              print one JSON object per completion: index, text, n_gen, stop\n"
         "  --threads N          CPU threads, 0: all (default 0)\n"
+        DEVICE_HELP
         "  Generation stops at the chat format's end-of-turn tokens, after --max-new-tokens,\n"
         "  or when the model's positions run out.\n"
         "exit status: 0 done, 1 a runtime error (files, model, prompts), 2 bad options\n";
@@ -1415,6 +1471,9 @@ static int cmd_generate(int argc, char **argv) {
     const char *suffix_opt = NULL;
     int chat = HBPO_CHAT_CHATML, budget = 0, mode = HBPO_MODE_PAPER, efficient = 0, greedy = 0;
     int batch = 16, skip = 0, jsonl = 0, threads = 0, rc, status = 1, have_model = 0, n = 0, i, V;
+    int matmul = HBPO_MATMUL_FP32;
+    const char *device = NULL;
+    const hbpo_backend *be = NULL;
     option opts[] = {
         O_STR("--model", &model_dir), O_STR("--tokenizer", &tok_path), O_STR("--prompt", &prompt),
         O_STR("--prompts", &prompts_path), O_CHOICE("--chat", &chat, "chatml|deepseek|none"),
@@ -1424,7 +1483,9 @@ static int cmd_generate(int argc, char **argv) {
         O_INT("--top-k", &s.top_k, 0, 1 << 24), O_FLAG("--greedy", &greedy),
         O_INT("--max-new-tokens", &s.max_new_tokens, 1, 1 << 22), O_INT("--batch", &batch, 1, 4096),
         O_SEED("--seed", &s.seed), O_FLAG("--skip-special", &skip), O_FLAG("--jsonl", &jsonl),
-        O_INT("--threads", &threads, 0, 4096), O_END};
+        O_INT("--max-active", &s.max_active, 0, 1 << 20),
+        O_INT("--threads", &threads, 0, 4096), O_STR("--device", &device),
+        O_CHOICE("--matmul", &matmul, "fp32|tf32|bf16"), O_END};
     char suffix[160], **texts = NULL, *text = NULL;
     const char *stop_name;
     size_t tcap = 0;
@@ -1435,6 +1496,7 @@ static int cmd_generate(int argc, char **argv) {
     uint64_t seed;
     if ((rc = parse_options("generate", argc, argv, opts, usage_text)) != 0) return rc == 1 ? 0 : 2;
     if (require("generate", "--model DIR", model_dir)) return 2;
+    if ((rc = pick_device("generate", device, &be)) != 0) return rc;
     if (!prompt == !prompts_path) {
         fprintf(stderr, "hbpo generate: give one of --prompt TEXT and --prompts FILE\n");
         return 2;
@@ -1476,8 +1538,9 @@ static int cmd_generate(int argc, char **argv) {
         if (!(texts[0] = (char *)malloc(strlen(prompt) + 1))) goto done;
         strcpy(texts[0], prompt);
     }
-    if (hbpo_model_load(&m, model_dir, NULL) != 0) { status = runtime_error("generate", "model"); goto done; }
+    if (hbpo_model_load(&m, model_dir, be) != 0) { status = runtime_error("generate", "model"); goto done; }
     have_model = 1;
+    m.config.matmul_precision = matmul;
     if (hbpo_tokenizer_load(&tok, tok_path) != 0) { status = runtime_error("generate", "tokenizer"); goto done; }
     V = hbpo_tokenizer_vocab_size(tok);
     if (V > m.config.vocab_size) {

@@ -92,6 +92,14 @@ expect 2 "--setting"       -- $hb eval --model "$m" --data "$data" --setting fas
 expect 2 "--top-p"         -- $hb eval --model "$m" --data "$data" --top-p 0
 expect 2 "--prompt"        -- $hb generate --model "$m"
 expect 2 "--top-k"         -- $hb generate --model "$m" --prompt x --top-k -1
+# --device and --matmul on every command that runs a model; this build has no CUDA backend
+expect 2 "no CUDA backend" -- $hb train --model "$m" --data "$data" --out "$run" --device cuda
+expect 2 "no CUDA backend" -- $hb eval --model "$m" --data "$data" --device cuda:1
+expect 2 "no CUDA backend" -- $hb generate --model "$m" --prompt x --device cuda
+expect 2 "--device"        -- $hb generate --model "$m" --prompt x --device gpu
+expect 2 "--device"        -- $hb generate --model "$m" --prompt x --device cuda:x
+expect 2 "--matmul"        -- $hb generate --model "$m" --prompt x --matmul fp16
+expect 2 "--max-active"    -- $hb generate --model "$m" --prompt x --max-active -1
 expect 2 "--hidden"        -- $hb init --out "$m" --hidden 3x
 expect 2 "--levels"        -- $hb synth --out "$data" --levels 0-3
 expect 1 "no such directory" -- $hb train --model /nonexistent/model --data "$data" --out "$run"
@@ -169,6 +177,12 @@ fi
 printf '{"text": "1+2=?"}\n{"text": "7-5+1=?"}\n' > "$tmp/prompts.jsonl"
 got=$($hb generate --model "$run/checkpoint-000004" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl 2>"$tmp/err"); rc=$?
 same "$rc $(printf '%s\n' "$got" | grep -c '^{"index": [01], "text": ".*", "n_gen": [1-8], "stop": "[a-z]*"}$')" "0 2" "generate --prompts --jsonl"
+# the same completions with one cache slot, on --device cpu; bf16 products run
+want=$got
+got=$($hb generate --model "$run/checkpoint-000004" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl --device cpu --max-active 1 2>"$tmp/err"); rc=$?
+same "$rc $got" "0 $want" "generate --max-active 1 --device cpu"
+got=$($hb generate --model "$run/checkpoint-000004" --prompts "$tmp/prompts.jsonl" --budget 16 --max-new-tokens 8 --jsonl --matmul bf16 2>"$tmp/err"); rc=$?
+same "$rc $(printf '%s\n' "$got" | grep -c '^{"index": [01], "text": ".*", "n_gen": [1-8], "stop": "[a-z]*"}$')" "0 2" "generate --matmul bf16"
 rm -rf "$tmp"
 [ "$fails" = 0 ] && echo "  ✓ command-line checks of the examples"
 exit $((fails != 0))

@@ -16,6 +16,7 @@ SUITE_EXTERN(tokenizer_suite);  /* byte-level BPE vs Hugging Face tokenizers, ch
 SUITE_EXTERN(model_suite);      /* Qwen2 ops and model vs finite differences, AdamW (test_model.c) */
 SUITE_EXTERN(checkpoint_suite); /* config.json, safetensors, parity with transformers (test_checkpoint.c) */
 SUITE_EXTERN(generate_suite);   /* sampling, KV-cache decoding, greedy parity (test_generate.c) */
+SUITE_EXTERN(backend_suite);    /* the backend seam: errors, precision, sampling op, slots (test_backend.c) */
 SUITE_EXTERN(data_layer_suite); /* datasets from JSON Lines, the synthetic task (test_data.c) */
 SUITE_EXTERN(trainer_suite);    /* Algorithm 1 wiring, resume, SFT, evaluation (test_trainer.c) */
 SUITE_EXTERN(comm_suite);       /* the communicator seam in one process (test_comm.c) */
@@ -34,6 +35,7 @@ int main(int argc, char **argv) {
     RUN_SUITE(model_suite);
     RUN_SUITE(checkpoint_suite);
     RUN_SUITE(generate_suite);
+    RUN_SUITE(backend_suite);
     RUN_SUITE(data_layer_suite);
     RUN_SUITE(trainer_suite);
     RUN_SUITE(comm_suite);
