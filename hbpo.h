@@ -31,6 +31,8 @@
      In exactly one C or C++ file, before the include:
          #define HBPO_IMPLEMENTATION
          #include "hbpo.h"
+     The declarations compile as C11 or C++11; the implementation as C11 or
+     C++20 (its backend tables use designated initializers).
 
    Compile-time options (define before including the implementation)
      HBPO_STATIC          make every function static (private to one file).
@@ -41,6 +43,9 @@
      HBPO_USE_MPI         compile hbpo_comm_init_mpi, the MPI communicator of
                           data-parallel training (build with mpicc; without
                           it mpi.h is never included and the function says so).
+     HBPO_WITH_CUDA       hbpo_backend_named("cuda", ...) returns
+                          hbpo_backend_cuda() (link hbpo_cuda.cu: make cuda);
+                          without it, "cuda" is an error naming the build.
      HBPO_MALLOC(sz), HBPO_REALLOC(p,sz), HBPO_FREE(p)
                           allocator override: define all three or none.
      HBPO_COUNT_OPS       count the steps of the text parsers whose cost
@@ -60,6 +65,9 @@
      a status (0 = success, negative = error) and leave a message that
      hbpo_last_error() returns (per thread). Functions whose fixed signature
      returns a value (hbpo_reward) return 0 on bad input and set the message.
+     A backend in another file reports through the same message with
+     hbpo_set_error(); its asynchronous failures surface at its sync(), which
+     the model's entry points call before they return.
 
    Contents (sections appear in this order, declarations then implementation)
      1. Configuration: version, errors, budgets           hbpo_budget_config
@@ -5866,7 +5874,8 @@ HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend 
     if (!name || !out) return hbpo__fail("hbpo_backend_named: name or out is NULL");
     *out = NULL;
     if (!strcmp(name, "cpu")) {
-        if (device != 0) return hbpo__fail("backend cpu: device %d does not exist (the CPU is device 0)", device);
+        if (device != 0)
+            return hbpo__fail("backend cpu: device %d does not exist (the CPU is device 0)", device);
         *out = hbpo_backend_cpu();
         return 0;
     }
@@ -6486,7 +6495,8 @@ HBPODEF int hbpo_model_logits(hbpo_model *m, const int *inputs, int B, int T, fl
     C = m->config.hidden_size;
     for (r0 = 0; r0 < (int)N; r0 += a->cap_rows) {
         int n = (int)N - r0 < a->cap_rows ? (int)N - r0 : a->cap_rows;
-        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V, m->config.matmul_precision);
+        m->be->matmul_forward(a->logits, a->lnf + (size_t)r0 * C, m->w.lm_head, NULL, n, C, V,
+                              m->config.matmul_precision);
         m->be->download(logits + (size_t)r0 * V, a->logits, sizeof(float) * (size_t)n * V);
     }
     return m->be->sync();
@@ -6541,7 +6551,8 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
             be->matmul_forward(a->logits, a->hrows, m->w.lm_head, NULL, n, C, V, c->matmul_precision);
         }
         be->logprob_backward(a->logits, a->targets + r0, a->dlogp + r0, n, V, a->inv_temp);
-        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0, c->matmul_precision);
+        be->matmul_backward(a->dres, m->g.lm_head, NULL, a->logits, a->hrows, m->w.lm_head, n, C, V, 0,
+                            c->matmul_precision);
         be->scatter_add_rows(a->dln, a->dres, a->rows + r0, n, C);
     }
     a->logits_kept = 0; /* they are dlogits now */
@@ -6561,7 +6572,8 @@ HBPODEF int hbpo_model_backward(hbpo_model *m, const float *dlogp) {
         float *dq = a->dq, *dk = a->dk;
         /* MLP: x_out = mid + down(h); dres is d x_out and stays as d mid's residual part. */
         be->swiglu_forward(a->h, gate, up, (size_t)N * F);
-        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0, c->matmul_precision);
+        be->matmul_backward(a->dF1, g->w_down, NULL, a->dres, a->h, w->w_down, N, F, C, 0,
+                            c->matmul_precision);
         be->swiglu_backward(a->dF1, a->dF2, a->dF1, gate, up, (size_t)N * F);
         be->matmul_backward(a->dln, g->w_gate, NULL, a->dF1, ln2, w->w_gate, N, C, F, 0, c->matmul_precision);
         be->matmul_backward(a->dln, g->w_up, NULL, a->dF2, ln2, w->w_up, N, C, F, 1, c->matmul_precision);
@@ -7109,6 +7121,7 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
     g.coins = (float *)HBPO_MALLOC(sizeof(float) * (size_t)R * 2);
     g.tok = (int *)HBPO_MALLOC(sizeof(int) * (size_t)R);
     if (!g.work || !g.coins || !g.tok) { hbpo__fail("hbpo_generate: out of memory for the sampler"); goto done; }
+    memset(g.tok, 0, sizeof(int) * (size_t)R);
     g.lp = g.coins + R;
 
     /* Continuous batching: at most n_slots sequences decode at once, each in

@@ -495,8 +495,9 @@ TEST generate_stops_at_eos_and_lengths(void) {
 }
 
 TEST generate_many_sequences_finishing_at_different_times(void) {
-    /* 16 sequences stopping at different steps exercise the compaction of
-       the cache (finished slots refilled by the last active one). */
+    /* 16 sequences stopping at different steps exercise the retirement of
+       finished rows (the last batch row takes a finished one's place; each
+       sequence keeps its cache slot). */
     enum { NB = 16, MN = 10 };
     hbpo_model_config cfg = gen_config();
     hbpo_model m;
