@@ -7,7 +7,9 @@
 #   make fuzz-smoke the same for 10 s each (CI)
 #   make bench      the benchmarks in bench/ (figures, not pass/fail)
 #   make bench-busy the demo's training step idle and beside a busy loop
-#   make cuda       nvcc build of hbpo_cuda.cu (skipped with a message without nvcc)
+#   make cuda       the CUDA build: build/hbpo-cuda, build/tiny_hbpo-cuda, build/test_cuda,
+#                   build/bench_cuda (skipped with a message without nvcc)
+#   make test-cuda  every CUDA op against the CPU backend (needs a GPU; says so without one)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
 # when the compiler accepts -fopenmp), MPI=1/0 (default 1 when mpicc is found: builds
@@ -57,7 +59,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda clean deps info compile-matrix bench bench-busy _run _test _sanitize \
+.PHONY: all run test sanitize cuda _cuda test-cuda clean deps info compile-matrix bench bench-busy _run _test _sanitize \
         fuzz fuzz-smoke fuzz-build
 
 all: info $(EXAMPLES)
@@ -192,22 +194,72 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_S=10
 
 # --- CUDA (compile and link only where no GPU is present) ------------------------
-# The host compiler gets the same -Wall -Wextra -Werror as the C code; CUDA 13's
-# headers pass it unchanged. The CUDA runtime is linked statically (nvcc's
-# default), so the binary runs without the toolkit; no cuBLAS until a kernel uses it.
-# NCCL (the data-parallel communicator, hbpo_comm_init_nccl) is linked as -lnccl;
-# build/hbpo_nccl_check (with MPI) checks a 1-rank NCCL training step on a GPU.
+# nvcc compiles hbpo_cuda.cu alone (C++20 for the table's designated
+# initializers; -Werror for the host compiler and for nvcc's own warnings);
+# every C program is compiled by $(CC) with -DHBPO_WITH_CUDA, which makes
+# hbpo_backend_named("cuda") reach hbpo_backend_cuda, and linked by nvcc with
+# build/cuda/hbpo_cuda.o, cuBLAS and (when nvcc finds nccl.h) NCCL. The CUDA
+# runtime is linked statically (nvcc's default).
+#   build/hbpo-cuda, build/tiny_hbpo-cuda  the CLI and the demo (--device cuda)
+#   build/test_cuda                       make test-cuda: every op vs the CPU on a GPU
+#   build/bench_cuda                      GPU benchmarks (bench/bench_cuda.c)
+#   build/hbpo_cuda_check                 what the backend sees
+#   build/hbpo_nccl_check (with MPI)      a 1-rank NCCL training step
+# Nothing of this has run on a GPU in CI: there is none (tools/gpu_check.sh runs it where there is).
+CUDA_ARCH_NUM = $(patsubst sm_%,%,$(CUDA_ARCH))
+CUDA_DIR  := $(BUILD)/cuda
+HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1 || echo 0)
+# evaluated only by the cuda recipes (nvcc takes a second to start)
+HAVE_NCCL  = $(shell printf '\043include <nccl.h>\n' | $(NVCC) -E -x cu - -o /dev/null 2>/dev/null && echo 1 || echo 0)
+NCCL_DEF   = $(if $(filter 1,$(HAVE_NCCL)),-DHBPO_USE_NCCL)
+NCCL_LIB   = $(if $(filter 1,$(HAVE_NCCL)),-lnccl)
+NVFLAGS   := -std=c++20 -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings \
+             -DHBPO__CUDA_ARCH_NUM=$(CUDA_ARCH_NUM) -I.
+CUDA_LINK  = $(NVCC) -arch=$(CUDA_ARCH) $(if $(filter 1,$(OMP)),-Xcompiler -fopenmp)
+CUDA_LIBS  = -lcublas $(NCCL_LIB) $(BLAS_LIBS) -lm
+CUDA_BINS := $(BUILD)/hbpo_cuda_check $(BUILD)/test_cuda $(BUILD)/hbpo-cuda $(BUILD)/tiny_hbpo-cuda \
+             $(BUILD)/bench_cuda
+
 cuda: | $(BUILD)
-	@if ! command -v $(NVCC) >/dev/null 2>&1; then \
-	  echo "make cuda: nvcc not found, skipping the CUDA backend build"; exit 0; fi; \
-	nccl=""; if echo '#include <nccl.h>' | $(NVCC) -E -x cu - -o /dev/null 2>/dev/null; then nccl="-DHBPO_USE_NCCL -lnccl"; \
-	  else echo "make cuda: nccl.h not found: no NCCL communicator (install NCCL with the toolkit)"; fi; \
-	set -x; $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. \
-	  -o $(BUILD)/hbpo_cuda_check examples/cuda_check.cu hbpo_cuda.cu $$nccl; \
-	if [ "$(MPI)" = 1 ] && [ -n "$$nccl" ]; then \
-	  $(NVCC) -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -I. $$($(MPICC) --showme:compile) \
-	    -o $(BUILD)/hbpo_nccl_check examples/nccl_check.cu hbpo_cuda.cu $$nccl $$($(MPICC) --showme:link); \
-	else echo "make cuda: no build/hbpo_nccl_check (it needs MPI, which carries NCCL's id, and NCCL)"; fi
+	@if [ "$(HAVE_NVCC)" != 1 ]; then echo "make cuda: nvcc not found, skipping the CUDA backend build"; exit 0; fi; \
+	$(MAKE) --no-print-directory _cuda
+_cuda: $(CUDA_BINS)
+	@if [ "$(HAVE_NCCL)" != 1 ]; then echo "make cuda: nccl.h not found: no NCCL communicator (install NCCL with the toolkit)"; \
+	 elif [ "$(MPI)" = 1 ]; then $(MAKE) --no-print-directory $(BUILD)/hbpo_nccl_check; \
+	 else echo "make cuda: no build/hbpo_nccl_check (it needs MPI, which carries NCCL's id, and NCCL)"; fi
+	@echo "make cuda: built $(CUDA_BINS) for $(CUDA_ARCH) (compiled and linked; run make test-cuda on a GPU)"
+
+$(CUDA_DIR):
+	@mkdir -p $(CUDA_DIR)
+$(CUDA_DIR)/hbpo_cuda.o: hbpo_cuda.cu hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+	$(NVCC) $(NVFLAGS) $(NCCL_DEF) -c -o $@ hbpo_cuda.cu
+# a C source compiled for the CUDA build (hbpo.h's implementation inside)
+$(CUDA_DIR)/%.o: examples/%.c hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
+$(CUDA_DIR)/test_cuda.o: tests/gpu/test_cuda.c $(TEST_HDRS) hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -Itests -c -o $@ $<
+$(CUDA_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
+$(BUILD)/hbpo_cuda_check: $(CUDA_DIR)/cuda_check.o $(CUDA_DIR)/hbpo_cuda.o
+	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
+$(BUILD)/test_cuda: $(CUDA_DIR)/test_cuda.o $(CUDA_DIR)/hbpo_cuda.o
+	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
+$(BUILD)/bench_cuda: $(CUDA_DIR)/bench_cuda.o $(CUDA_DIR)/hbpo_cuda.o
+	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
+$(BUILD)/hbpo-cuda: $(CUDA_DIR)/hbpo.o $(CUDA_DIR)/hbpo_cuda.o
+	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
+$(BUILD)/tiny_hbpo-cuda: $(CUDA_DIR)/tiny_hbpo.o $(CUDA_DIR)/hbpo_cuda.o
+	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
+$(BUILD)/hbpo_nccl_check: examples/nccl_check.c $(CUDA_DIR)/hbpo_cuda.o $(HEADERS) | $(CUDA_DIR)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $(CUDA_DIR)/nccl_check.o $<
+	$(CUDA_LINK) -o $@ $(CUDA_DIR)/nccl_check.o $(CUDA_DIR)/hbpo_cuda.o $(CUDA_LIBS) $$($(MPICC) --showme:link)
+
+# every CUDA op against the CPU backend, the fixtures, greedy parity, determinism
+# (on a GPU; without one it says that 0 tests ran)
+test-cuda: cuda
+	@if [ "$(HAVE_NVCC)" != 1 ]; then echo "make test-cuda: nvcc not found: nothing built, 0 tests run"; \
+	 echo "0 passed, 0 failed"; exit 0; fi; \
+	$(BUILD)/test_cuda
 
 clean:
 	rm -rf $(BUILD)

@@ -18,7 +18,8 @@
    The SFT model is cached in OUT/sft, so a second run skips stage 2.
 
    Usage: build/tiny_hbpo [--out DIR] [--threads N] [--sft-steps N] [--rl-steps N]
-                          [--eval-n N] [--seed S] [--fresh] */
+                          [--eval-n N] [--seed S] [--fresh] [--device cpu|cuda|cuda:N]
+   (--device cuda needs the CUDA build, build/tiny_hbpo-cuda: make cuda) */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
 
@@ -30,7 +31,7 @@
 #define LEVELS 4
 
 typedef struct {
-    const char *out;
+    const char *out, *device;
     int threads, sft_steps, rl_steps, eval_n, fresh;
     uint64_t seed;
 } options;
@@ -49,6 +50,7 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 static int parse_options(int argc, char **argv, options *o) {
     int i, v;
     o->out = "build/demo";
+    o->device = "cpu";
     o->threads = 0;
     o->sft_steps = 1500;
     o->rl_steps = 60;
@@ -60,6 +62,7 @@ static int parse_options(int argc, char **argv, options *o) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: tiny_hbpo [--out DIR (build/demo)] [--threads N (all)] [--sft-steps N (1500)]\n"
                    "                 [--rl-steps N (60)] [--eval-n N per level (100)] [--seed S (1)] [--fresh]\n"
+                   "                 [--device cpu|cuda|cuda:N (cpu)]\n"
                    "  --fresh  retrain the SFT model even when OUT/sft holds one\n");
             exit(0);
         } else if (!strcmp(a, "--fresh")) {
@@ -68,6 +71,7 @@ static int parse_options(int argc, char **argv, options *o) {
         }
         if (!val) { fprintf(stderr, "tiny_hbpo: %s needs a value (or unknown option)\n", a); return -1; }
         if (!strcmp(a, "--out")) o->out = val;
+        else if (!strcmp(a, "--device")) o->device = val;
         else if (!strcmp(a, "--threads")) { if (parse_int(a, val, 0, 256, &o->threads)) return -1; }
         else if (!strcmp(a, "--sft-steps")) { if (parse_int(a, val, 0, 1000000, &o->sft_steps)) return -1; }
         else if (!strcmp(a, "--rl-steps")) { if (parse_int(a, val, 0, 1000000, &o->rl_steps)) return -1; }
@@ -250,6 +254,7 @@ int main(int argc, char **argv) {
     hbpo_model_config mc = hbpo_synth_model_config();
     hbpo_train_config tc;
     hbpo_model m;
+    const hbpo_backend *be = NULL;
     hbpo_tokenizer *tok = NULL;
     hbpo_dataset train, test;
     hbpo_trainer t;
@@ -261,12 +266,23 @@ int main(int argc, char **argv) {
     hbpo_program_start(argv); /* the right BLAS kernel; line-buffered progress */
     if (parse_options(argc, argv, &o) != 0) return 2;
     if (o.threads > 0) hbpo_set_threads(o.threads);
+    {   /* cpu, cuda or cuda:N (hbpo_backend_named says when this build has no CUDA) */
+        int cuda = !strncmp(o.device, "cuda", 4), dev = cuda && o.device[4] == ':' ? atoi(o.device + 5) : 0;
+        if ((!cuda && strcmp(o.device, "cpu") != 0) || (cuda && o.device[4] && o.device[4] != ':')) {
+            fprintf(stderr, "tiny_hbpo: --device '%s' must be cpu, cuda or cuda:N\n", o.device);
+            return 2;
+        }
+        if (hbpo_backend_named(cuda ? "cuda" : "cpu", dev, &be) != 0) {
+            fprintf(stderr, "tiny_hbpo: --device %s: %s\n", o.device, hbpo_last_error());
+            return 2;
+        }
+    }
     memset(&train, 0, sizeof train);
     memset(&test, 0, sizeof test);
     if (hbpo_make_dir(o.out) != 0) return fail("output folder"); /* one level, like hbpo_model_save */
     hbpo_blas_describe(path, sizeof path);
-    printf("hbpo %d.%d.%d tiny HBPO demo -> %s\n%s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR,
-           HBPO_VERSION_PATCH, o.out, path);
+    printf("hbpo %d.%d.%d tiny HBPO demo -> %s (backend: %s)\n%s\n", HBPO_VERSION_MAJOR,
+           HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, o.out, be->name, path);
 
     /* 1. the task and the byte tokenizer */
     snprintf(path, sizeof path, "%s/tokenizer.json", o.out);
@@ -279,11 +295,11 @@ int main(int argc, char **argv) {
 
     /* 2. the over-thinking base model (cached) */
     snprintf(sft_dir, sizeof sft_dir, "%s/sft", o.out);
-    if (!o.fresh && hbpo_model_load(&m, sft_dir, NULL) == 0) {
+    if (!o.fresh && hbpo_model_load(&m, sft_dir, be) == 0) {
         have_sft = 1;
         printf("[2/4] base model: loaded the cached SFT model from %s (--fresh retrains)\n", sft_dir);
     } else {
-        if (hbpo_model_create(&m, &mc, NULL) != 0) return fail("model");
+        if (hbpo_model_create(&m, &mc, be) != 0) return fail("model");
         hbpo_model_init_random(&m, o.seed);
         printf("[2/4] base model: %.2fM parameters, SFT for %d steps of 32 mixed-verbosity solutions\n",
                m.n_params / 1e6, o.sft_steps);

@@ -7,14 +7,14 @@
    rank checks that its parameters equal rank 0's after the step.
    Exit 0 when the NCCL step equals the single-process one within 1e-6
    relative (1 rank) / all ranks agree; 1 otherwise; 2 when it cannot run. */
+#define HBPO_IMPLEMENTATION /* this TU holds hbpo.h's implementation; first: */
+#define HBPO_USE_MPI        /* it sets the POSIX feature macros */
+#include "hbpo.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HBPO_IMPLEMENTATION /* this TU holds hbpo.h's implementation */
-#define HBPO_USE_MPI
-#include "hbpo.h"
 
 static int micro_step(hbpo_comm *comm, const hbpo_tokenizer *tok, float **params, size_t *n,
                       hbpo_step_metrics *mt) {
