@@ -231,14 +231,14 @@ _cuda: $(CUDA_BINS)
 
 $(CUDA_DIR):
 	@mkdir -p $(CUDA_DIR)
-$(CUDA_DIR)/hbpo_cuda.o: hbpo_cuda.cu hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/hbpo_cuda.o: hbpo_cuda.cu $(HEADERS) | $(CUDA_DIR)
 	$(NVCC) $(NVFLAGS) $(NCCL_DEF) -c -o $@ hbpo_cuda.cu
 # a C source compiled for the CUDA build (hbpo.h's implementation inside)
-$(CUDA_DIR)/%.o: examples/%.c hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/%.o: examples/%.c $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
-$(CUDA_DIR)/test_cuda.o: tests/gpu/test_cuda.c $(TEST_HDRS) hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/test_cuda.o: tests/gpu/test_cuda.c $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -Itests -c -o $@ $<
-$(CUDA_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h hbpo_kernels.h $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
 $(BUILD)/hbpo_cuda_check: $(CUDA_DIR)/cuda_check.o $(CUDA_DIR)/hbpo_cuda.o
 	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)

@@ -6,10 +6,11 @@
    the trainer run on the GPU with their control flow written once in hbpo.h
    (house style: this file adds kernels and device memory only; no second
    copy of the structs, the layer order or the trainer).
-   Every kernel's arithmetic is in hbpo_kernels.h as __host__ __device__
-   functions, which tests/test_cuda_host.c also builds on the host and checks
+   Every kernel's arithmetic is in hbpo.h (section 9, hbpo_k_*) as
+   __host__ __device__ functions, the very ones the CPU backend calls, which
+   tests/test_cuda_host.c also runs in the kernels' thread order and checks
    against the CPU backend; the cuBLAS arguments of every product come from
-   hbpo_kernels.h's mapping functions, replayed there on the host as well.
+   hbpo.h's mapping functions (hbpo_k_gemm_*), replayed there on the host.
 
    STATUS: this code compiles and links (make cuda, -Werror) but has NOT run
    on a GPU: nothing here is verified on a device. make test-cuda
@@ -60,7 +61,7 @@
 #endif
 
 #include "hbpo.h"
-#include "hbpo_kernels.h"
+
 
 /* The architecture the fat binary holds (make cuda passes it from CUDA_ARCH). */
 #ifndef HBPO__CUDA_ARCH_NUM
@@ -236,7 +237,7 @@ static size_t hbpo__gemm_span(int trans, int rows, int cols, int ld) {
     return (size_t)ld * (size_t)(trans ? rows : cols);
 }
 
-/* C = alpha op(A) op(B) + beta C exactly as g says (hbpo_kernels.h, replayed
+/* C = alpha op(A) op(B) + beta C exactly as g says (hbpo.h's hbpo_k_gemm_*, replayed
    on the host by tests/test_cuda_host.c), in the given precision. */
 static void hbpo__cu_gemm(const hbpo_k_gemm *g, const float *A, const float *B, float *C,
                           int precision) {

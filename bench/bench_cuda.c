@@ -19,7 +19,7 @@
    Exits 2 without a GPU. None of this has run yet: no GPU where it was written. */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
-#include "hbpo_kernels.h"
+
 
 #include <stdio.h>
 #include <stdlib.h>

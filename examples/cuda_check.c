@@ -10,7 +10,7 @@
    Build and run: make cuda && ./build/hbpo_cuda_check */
 #define HBPO_IMPLEMENTATION /* this TU holds hbpo.h's implementation */
 #include "hbpo.h"
-#include "hbpo_kernels.h"
+
 
 #include <stdio.h>
 

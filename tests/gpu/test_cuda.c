@@ -23,7 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hbpo_kernels.h"
+
 #include "hbpo_test.h"
 
 HBPO_TEST_MAIN_DEFS();
