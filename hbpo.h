@@ -509,6 +509,10 @@ typedef struct hbpo_backend {
        on the calling thread) the first failure recorded since the last sync,
        as "file:line: call: message". The CPU's operations cannot fail: 0. */
     int   (*sync)(void);
+    /* Free bytes of backend memory into *free_bytes: 0, or -1 with a
+       message. NULL when the backend cannot say (the CPU): memory plans
+       (hbpo_memory_plan_check) are then not checked. */
+    int   (*mem_free)(size_t *free_bytes);
     /* nn.Linear: out (N,OC) = x (N,IC) @ w.T + bias; w (OC,IC), bias (OC) or NULL.
        precision: HBPO_MATMUL_* (x and w rounded to it; fp32 accumulation). */
     void (*matmul_forward)(float *out, const float *x, const float *w, const float *bias,
@@ -848,8 +852,9 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
    CUDA kernels call the same functions on the device, and
    tests/test_cuda_host.c emulates each kernel's thread loop with them on the
    host and compares it with the CPU backend. Also, pure host parts the tests
-   replay: the cuBLAS argument mapping of every product (hbpo_k_gemm_*) and
-   the device memory plan (hbpo_gpu_plan_*). The hbpo_k_ prefix marks this
+   replay: the cuBLAS argument mapping of every product (hbpo_k_gemm_*); then
+   the memory plan (hbpo_memory_plan_*, implemented in section 8 on the
+   model's own sizing). The hbpo_k_ prefix marks this
    kernel arithmetic (internal: no stability promised). Nothing here
    allocates, reports errors or keeps state.
      rounding of matmul inputs (tf32, bf16)        hbpo_k_round
@@ -859,7 +864,7 @@ HBPODEF int hbpo_generate(hbpo_model *m, const hbpo_sampler_config *s, int B, co
      log-prob rows                                 hbpo_k_logprob_*
      sampling (hbpo_sample's algorithm, one row)   hbpo_k_sample_row
      cuBLAS argument mapping                       hbpo_k_gemm_*
-     device memory plan                            hbpo_gpu_plan_* */
+     memory plan                                   hbpo_memory_plan_* */
 #ifdef __CUDACC__
 #define HBPO_HD __host__ __device__
 #else
@@ -1299,121 +1304,48 @@ static inline hbpo_k_gemm hbpo_k_gemm_dw(int N, int IC, int OC) {
     return g;
 }
 
-/* ---- Device memory plan ---- */
-/* Bytes the CUDA backend needs for a config, following hbpo.h's buffers:
-   the parameter buffer and its mirrors (fp32 master weights, gradients,
-   AdamW m and v), the training activations of one micro-batch (hbpo.h's
-   saved and scratch buffers per token, hbpo__acts_alloc), the LM-head chunk
-   of ~2^23 logits, the key/value cache of a rollout batch with its decoding
-   activations, and the backend's workspace (bf16 copies of the largest
-   product's inputs; the sampler's scratch row per sequence). */
+/* ---- Memory plan ---- */
+/* Bytes a backend needs for a config, from the same sizing the model uses
+   (hbpo__acts_layout sizes the activations for the plan and for the
+   allocation alike): the parameter buffer and its mirrors (fp32 weights,
+   gradients, AdamW m and v; training only), the training activations of one
+   micro-batch (saved and scratch, the LM-head chunk apart), the key/value
+   cache of a rollout batch and the decoding activations (one step of
+   rollout_batch tokens, one prefill group of up to 2048 tokens, the
+   sampler's scratch row per sequence), and a workspace for bf16 copies of
+   the largest product's inputs (CUDA). Useful on the CPU as well (RAM). */
 typedef struct {
     double params;      /* parameters (count) */
     double weights;     /* bytes, and so on */
-    double grads, adam; /* adam: m and v */
+    double grads, adam; /* adam: m and v (0 without training) */
     double activations; /* training, micro_batch x seq tokens */
-    double logits;      /* LM-head chunk (training and decoding) */
+    double logits;      /* LM-head chunk (training) */
     double kv_cache;    /* rollout_batch x max_len, every layer, k and v */
     double decode;      /* decoding activations and sampler scratch */
     double workspace;   /* bf16 inputs of the largest product */
     double total;
-} hbpo_gpu_plan;
-
-static inline double hbpo_gpu_plan_params(const hbpo_model_config *c) {
-    double C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    double QD = (double)c->num_attention_heads * c->head_dim;
-    double KVD = (double)c->num_key_value_heads * c->head_dim;
-    double layer = 2 * C + QD * C + 2 * KVD * C + C * QD + 3 * F * C;
-    if (c->attention_bias) layer += QD + 2 * KVD;
-    if (c->qk_norm) layer += 2.0 * c->head_dim;
-    return V * C * (c->tie_word_embeddings ? 1 : 2) + C + c->num_hidden_layers * layer;
-}
-
-/* micro_batch x seq training tokens; rollout_batch sequences of max_len in
-   the cache (0: no generation). */
-static inline hbpo_gpu_plan hbpo_gpu_plan_compute(const hbpo_model_config *c, int micro_batch,
-                                                  int seq, int rollout_batch, int max_len) {
-    hbpo_gpu_plan p;
-    double C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
-    double L = c->num_hidden_layers, NH = c->num_attention_heads, KVH = c->num_key_value_heads;
-    double QD = NH * c->head_dim, KVD = KVH * c->head_dim;
-    double N = (double)micro_batch * seq, R = (double)rollout_batch;
-    double per_tok, rows, big;
-    memset(&p, 0, sizeof p);
-    p.params = hbpo_gpu_plan_params(c);
-    p.weights = 4 * p.params;
-    p.grads = 4 * p.params;
-    p.adam = 8 * p.params;
-    /* saved per token and layer: x, ln1, ln2, mid (C each), rstd1/2, q, att
-       (QD), k, v (KVD), gate, up (F), lse (NH); qk_norm adds q/k before it */
-    per_tok = L * (4 * C + 2 + 2 * QD + 2 * KVD + 2 * F + NH);
-    if (c->qk_norm) per_tok += L * (QD + KVD + NH + KVH) + QD + KVD;
-    /* plus x after the last layer, lnf, rstdf, ids, h (F), backward scratch
-       dres, dln (C), dq, datt (QD), dk, dv (KVD), dF1, dF2 (F), logp etc. */
-    per_tok += 2 * C + 1 + 3 + F + 2 * C + 2 * QD + 2 * KVD + 2 * F + 3;
-    p.activations = 4 * N * per_tok;
-    rows = floor(8388608.0 / V);
-    if (rows < 1) rows = 1;
-    p.logits = 4 * rows * (V + C);
-    p.kv_cache = max_len > 0 ? 4 * 2 * L * R * (double)max_len * KVD : 0.0;
-    /* one layer's activations for R tokens (decoding) plus the sampler's
-       scratch row (V) per sequence */
-    p.decode = rollout_batch > 0 ? 4 * R * (3 * C + 2 * QD + 2 * KVD + 3 * F + V) : 0.0;
-    big = V * C > F * C ? V * C : F * C;
-    p.workspace = 2 * (big + N * (F > C ? F : C)); /* bf16 copies of w and x */
-    p.total = p.weights + p.grads + p.adam + p.activations + p.logits + p.kv_cache + p.decode +
-              p.workspace;
-    return p;
-}
-
+} hbpo_memory_plan;
+/* micro_batch x seq training tokens (micro_batch 0: no training: no
+   gradients, moments or training activations); rollout_batch sequences of
+   max_len in the cache (0: no generation). */
+HBPODEF hbpo_memory_plan hbpo_memory_plan_compute(const hbpo_model_config *c, int micro_batch,
+                                                  int seq, int rollout_batch, int max_len);
 /* Whether the plan fits free_bytes: 0, or -1 with msg naming what does not
    fit and what would, e.g. "micro_batch 8 x 4096 needs 61.0 GiB, the GPU has
    39.0 free; micro_batch 4 x 4096 fits". The search keeps the rollout batch
    when it can and halves the micro-batch, then the sequence; when even one
    short sequence does not fit beside the KV cache, it halves the rollout
    batch; when the model's fp32 state alone does not fit, it says so. */
-static inline int hbpo_gpu_plan_fit(const hbpo_model_config *c, int micro_batch, int seq,
-                                    int rollout_batch, int max_len, double free_bytes,
-                                    char *msg, size_t cap) {
-    const double GiB = 1024.0 * 1024.0 * 1024.0;
-    hbpo_gpu_plan p = hbpo_gpu_plan_compute(c, micro_batch, seq, rollout_batch, max_len);
-    int mb = micro_batch, sq = seq, rb = rollout_batch;
-    if (p.total <= free_bytes) return 0;
-    if (p.weights + p.grads + p.adam > free_bytes) {
-        snprintf(msg, cap, "the model alone (%.2fB parameters: weights, gradients and AdamW "
-                 "moments in fp32) needs %.1f GiB, the GPU has %.1f free; nothing fits",
-                 p.params / 1e9, (p.weights + p.grads + p.adam) / GiB, free_bytes / GiB);
-        return -1;
-    }
-    while (mb > 1 && hbpo_gpu_plan_compute(c, mb, sq, rb, max_len).total > free_bytes) mb /= 2;
-    while (sq > 1 && hbpo_gpu_plan_compute(c, mb, sq, rb, max_len).total > free_bytes) sq /= 2;
-    if (hbpo_gpu_plan_compute(c, mb, sq, rb, max_len).total <= free_bytes && sq >= seq / 8) {
-        snprintf(msg, cap, "micro_batch %d x %d needs %.1f GiB, the GPU has %.1f free; "
-                 "micro_batch %d x %d fits", micro_batch, seq, p.total / GiB, free_bytes / GiB,
-                 mb, sq);
-        return -1;
-    }
-    mb = micro_batch;
-    while (rb > 1 && hbpo_gpu_plan_compute(c, 1, seq, rb, max_len).total > free_bytes) rb /= 2;
-    while (mb * 2 <= micro_batch && hbpo_gpu_plan_compute(c, mb * 2, seq, rb, max_len).total <= free_bytes)
-        mb *= 2;
-    if (rollout_batch > 0 && hbpo_gpu_plan_compute(c, mb, seq, rb, max_len).total <= free_bytes) {
-        snprintf(msg, cap, "micro_batch %d x %d with rollout batch %d x %d needs %.1f GiB (KV "
-                 "cache %.1f), the GPU has %.1f free; micro_batch %d x %d with rollout batch %d "
-                 "fits", micro_batch, seq, rollout_batch, max_len, p.total / GiB,
-                 p.kv_cache / GiB, free_bytes / GiB, mb, seq, rb);
-        return -1;
-    }
-    snprintf(msg, cap, "micro_batch %d x %d needs %.1f GiB, the GPU has %.1f free; not even "
-             "micro_batch 1 x %d fits beside the model's %.1f GiB", micro_batch, seq,
-             p.total / GiB, free_bytes / GiB, seq / 8 > 0 ? seq / 8 : 1,
-             (p.weights + p.grads + p.adam) / GiB);
-    return -1;
-}
-
-/* (hbpo_cuda.cu, make cuda; always extern) hbpo_gpu_plan_fit against the
-   free memory cudaMemGetInfo reports. 0, or -1 with the plan's message in
-   hbpo_last_error(). */
+HBPODEF int hbpo_memory_plan_fit(const hbpo_model_config *c, int micro_batch, int seq,
+                                 int rollout_batch, int max_len, double free_bytes, char *msg,
+                                 size_t cap);
+/* The plan against the free memory backend be reports (be->mem_free): 0
+   when it fits or be cannot say (the CPU), else -1 with the plan's message
+   in hbpo_last_error(). Programs call it before loading a model. */
+HBPODEF int hbpo_memory_plan_check(const hbpo_backend *be, const hbpo_model_config *c,
+                                   int micro_batch, int seq, int rollout_batch, int max_len);
+/* (hbpo_cuda.cu, make cuda; always extern) hbpo_memory_plan_check on the
+   CUDA backend's device. */
 extern int hbpo_cuda_plan_check(const hbpo_model_config *c, int micro_batch, int seq,
                                 int rollout_batch, int max_len);
 
@@ -6385,6 +6317,7 @@ HBPODEF const hbpo_backend *hbpo_backend_cpu(void) {
         .download = hbpo__cpu_copy,
         .copy = hbpo__cpu_copy,
         .zero = hbpo__cpu_zero,
+        .mem_free = NULL, /* RAM is not planned: hbpo_memory_plan_check passes */
         .sync = hbpo__cpu_sync,
         .matmul_forward = hbpo__cpu_matmul_forward,
         .matmul_backward = hbpo__cpu_matmul_backward,
@@ -6739,11 +6672,12 @@ static int hbpo__head_rows(int V, size_t n) {
     return (int)r;
 }
 
-/* Sizes a for N = B*T tokens (kv: the k/v buffers are allocated here only for
-   training; decoding passes its own cache). Returns 0 or -1. */
-static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_layer, int train) {
-    const hbpo_model_config *c = &m->config;
-    const hbpo_backend *be = m->be;
+/* Sizes a for N = B*T tokens of a model of config c and allocates it on be,
+   or (be NULL) only counts the bytes into a->saved_bytes and scratch_bytes:
+   the memory plan's activation sizes are this very function's. Returns 0
+   or -1. */
+static int hbpo__acts_layout(const hbpo_model_config *c, const hbpo_backend *be, hbpo__acts *a,
+                             int B, int T, int per_layer, int train) {
     size_t N = (size_t)B * T, C = (size_t)c->hidden_size, F = (size_t)c->intermediate_size;
     size_t QD = (size_t)c->num_attention_heads * c->head_dim, KVD = (size_t)c->num_key_value_heads * c->head_dim;
     size_t L = per_layer ? (size_t)c->num_hidden_layers : 1, V = (size_t)c->vocab_size;
@@ -6759,8 +6693,8 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
 #define HBPO__A(ptr, n, type)                                                        \
     do {                                                                             \
         size_t bytes_ = hbpo__mul_size((n), sizeof(type));                           \
-        ptr = (type *)(bytes_ ? be->alloc(bytes_) : NULL);                           \
-        if (!ptr) ok = 0;                                                            \
+        ptr = (type *)(bytes_ && be ? be->alloc(bytes_) : NULL);                     \
+        if (!ptr && be) ok = 0;                                                      \
         *count += bytes_;                                                            \
     } while (0)
     HBPO__A(a->tokens, N, int);
@@ -6794,9 +6728,11 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
         HBPO__A(a->kvslot, N, int);
         HBPO__A(a->kvpos, N, int);
     }
-    a->rows_host = (int *)HBPO_MALLOC(sizeof(int) * N);
-    a->pos0_host = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B);
-    if (!a->rows_host || !a->pos0_host) ok = 0;
+    if (be) {
+        a->rows_host = (int *)HBPO_MALLOC(sizeof(int) * N);
+        a->pos0_host = (int *)HBPO_MALLOC(sizeof(int) * (size_t)B);
+        if (!a->rows_host || !a->pos0_host) ok = 0;
+    }
     a->scratch_bytes += sizeof(int) * (N + (size_t)B);
     HBPO__A(a->h, N * F, float);
     HBPO__A(a->hrows, R * C, float);
@@ -6826,6 +6762,127 @@ static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_
         hbpo__acts_release(be, a);
         return hbpo__fail("model: out of memory for the activations of %d x %d tokens", B, T);
     }
+    return 0;
+}
+
+static int hbpo__acts_alloc(hbpo_model *m, hbpo__acts *a, int B, int T, int per_layer, int train) {
+    return hbpo__acts_layout(&m->config, m->be, a, B, T, per_layer, train);
+}
+
+/* Bytes hbpo__acts_alloc would take for these arguments (nothing allocated). */
+static double hbpo__acts_bytes(const hbpo_model_config *c, int B, int T, int per_layer, int train) {
+    hbpo__acts a;
+    if (B < 1 || T < 1) return 0.0;
+    hbpo__acts_layout(c, NULL, &a, B, T, per_layer, train);
+    return (double)a.saved_bytes + (double)a.scratch_bytes;
+}
+
+/* Parameters of config c (the tensor table of hbpo_model_create, counted). */
+static double hbpo__plan_params(const hbpo_model_config *c) {
+    double C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    double QD = (double)c->num_attention_heads * c->head_dim;
+    double KVD = (double)c->num_key_value_heads * c->head_dim;
+    double layer = 2 * C + QD * C + 2 * KVD * C + C * QD + 3 * F * C;
+    if (c->attention_bias) layer += QD + 2 * KVD;
+    if (c->qk_norm) layer += 2.0 * c->head_dim;
+    return V * C * (c->tie_word_embeddings ? 1 : 2) + C + c->num_hidden_layers * layer;
+}
+
+HBPODEF hbpo_memory_plan hbpo_memory_plan_compute(const hbpo_model_config *c, int micro_batch,
+                                                  int seq, int rollout_batch, int max_len) {
+    hbpo_memory_plan p;
+    double C = c->hidden_size, F = c->intermediate_size, V = c->vocab_size;
+    double L = c->num_hidden_layers, KVD = (double)c->num_key_value_heads * c->head_dim;
+    double N = micro_batch > 0 && seq > 0 ? (double)micro_batch * seq : 0.0;
+    double R = rollout_batch > 0 && max_len > 0 ? (double)rollout_batch : 0.0, big;
+    memset(&p, 0, sizeof p);
+    p.params = hbpo__plan_params(c);
+    p.weights = 4 * p.params;
+    if (N > 0) {
+        p.grads = 4 * p.params;
+        p.adam = 8 * p.params;
+        p.logits = 4.0 * hbpo__head_rows(c->vocab_size, (size_t)N) * (V + C);
+        p.activations = hbpo__acts_bytes(c, micro_batch, seq, 1, 1) - p.logits;
+    }
+    if (R > 0) {
+        p.kv_cache = 4 * 2 * L * R * (double)max_len * KVD;
+        p.decode = hbpo__acts_bytes(c, rollout_batch, 1, 0, 0) +
+                   hbpo__acts_bytes(c, 1, max_len < 2048 ? max_len : 2048, 0, 0) + 4 * R * V;
+    }
+    big = V * C > F * C ? V * C : F * C;
+    p.workspace = 2 * (big + (N > R ? N : R) * (F > C ? F : C)); /* bf16 copies of w and x */
+    p.total = p.weights + p.grads + p.adam + p.activations + p.logits + p.kv_cache + p.decode +
+              p.workspace;
+    return p;
+}
+
+HBPODEF int hbpo_memory_plan_fit(const hbpo_model_config *c, int micro_batch, int seq,
+                                 int rollout_batch, int max_len, double free_bytes, char *msg,
+                                 size_t cap) {
+    const double GiB = 1024.0 * 1024.0 * 1024.0;
+    hbpo_memory_plan p = hbpo_memory_plan_compute(c, micro_batch, seq, rollout_batch, max_len);
+    int mb = micro_batch, sq = seq, rb = rollout_batch;
+    if (p.total <= free_bytes) return 0;
+    if (p.weights + p.grads + p.adam > free_bytes) {
+        snprintf(msg, cap, "the model alone (%.2fB parameters: weights%s in fp32) needs %.1f "
+                 "GiB, the GPU has %.1f free; nothing fits", p.params / 1e9,
+                 p.grads > 0 ? ", gradients and AdamW moments" : "",
+                 (p.weights + p.grads + p.adam) / GiB, free_bytes / GiB);
+        return -1;
+    }
+    if (micro_batch > 0) {
+        while (mb > 1 && hbpo_memory_plan_compute(c, mb, sq, rb, max_len).total > free_bytes) mb /= 2;
+        while (sq > 1 && hbpo_memory_plan_compute(c, mb, sq, rb, max_len).total > free_bytes) sq /= 2;
+        if (hbpo_memory_plan_compute(c, mb, sq, rb, max_len).total <= free_bytes && sq >= seq / 8) {
+            snprintf(msg, cap, "micro_batch %d x %d needs %.1f GiB, the GPU has %.1f free; "
+                     "micro_batch %d x %d fits", micro_batch, seq, p.total / GiB,
+                     free_bytes / GiB, mb, sq);
+            return -1;
+        }
+    }
+    mb = micro_batch;
+    while (rb > 1 && hbpo_memory_plan_compute(c, mb > 0 ? 1 : 0, seq, rb, max_len).total > free_bytes)
+        rb /= 2;
+    if (mb > 0) {
+        mb = 1;
+        while (mb * 2 <= micro_batch &&
+               hbpo_memory_plan_compute(c, mb * 2, seq, rb, max_len).total <= free_bytes)
+            mb *= 2;
+    }
+    if (rollout_batch > 0 && hbpo_memory_plan_compute(c, mb, seq, rb, max_len).total <= free_bytes) {
+        if (micro_batch > 0)
+            snprintf(msg, cap, "micro_batch %d x %d with rollout batch %d x %d needs %.1f GiB "
+                     "(KV cache %.1f), the GPU has %.1f free; micro_batch %d x %d with rollout "
+                     "batch %d fits", micro_batch, seq, rollout_batch, max_len, p.total / GiB,
+                     p.kv_cache / GiB, free_bytes / GiB, mb, seq, rb);
+        else
+            snprintf(msg, cap, "rollout batch %d x %d needs %.1f GiB (KV cache %.1f), the GPU "
+                     "has %.1f free; rollout batch %d fits", rollout_batch, max_len,
+                     p.total / GiB, p.kv_cache / GiB, free_bytes / GiB, rb);
+        return -1;
+    }
+    if (micro_batch > 0)
+        snprintf(msg, cap, "micro_batch %d x %d needs %.1f GiB, the GPU has %.1f free; not even "
+                 "micro_batch 1 x %d fits beside the model's %.1f GiB", micro_batch, seq,
+                 p.total / GiB, free_bytes / GiB, seq / 8 > 0 ? seq / 8 : 1,
+                 (p.weights + p.grads + p.adam) / GiB);
+    else
+        snprintf(msg, cap, "rollout batch %d x %d needs %.1f GiB, the GPU has %.1f free; not "
+                 "even one sequence fits beside the model's %.1f GiB", rollout_batch, max_len,
+                 p.total / GiB, free_bytes / GiB, p.weights / GiB);
+    return -1;
+}
+
+HBPODEF int hbpo_memory_plan_check(const hbpo_backend *be, const hbpo_model_config *c,
+                                   int micro_batch, int seq, int rollout_batch, int max_len) {
+    size_t fr = 0;
+    char msg[400];
+    if (!be || !c) return hbpo__fail("hbpo_memory_plan_check: backend or config is NULL");
+    if (!be->mem_free) return 0;
+    if (be->mem_free(&fr) != 0) return -1;
+    if (hbpo_memory_plan_fit(c, micro_batch, seq, rollout_batch, max_len, (double)fr, msg,
+                             sizeof msg) != 0)
+        return hbpo__fail("%s", msg);
     return 0;
 }
 

@@ -816,6 +816,14 @@ static int hbpo__cu_sample(int *tokens, float *logp, const float *logits, int n,
 
 /* ---- the table, device selection ----------------------------------------------------------------------------- */
 
+/* Free device memory (cudaMemGetInfo), for hbpo_memory_plan_check. */
+static int hbpo__cu_mem_free(size_t *free_bytes) {
+    size_t tot = 0;
+    cudaError_t e = cudaMemGetInfo(free_bytes, &tot);
+    if (e != cudaSuccess) return hbpo_set_error("cudaMemGetInfo: %s", cudaGetErrorString(e));
+    return 0;
+}
+
 static const hbpo_backend hbpo__cuda_table = {
     .name = "cuda",
     .alloc = hbpo__cu_alloc,
@@ -825,6 +833,7 @@ static const hbpo_backend hbpo__cuda_table = {
     .copy = hbpo__cu_copy,
     .zero = hbpo__cu_zero,
     .sync = hbpo__cu_sync,
+    .mem_free = hbpo__cu_mem_free,
     .matmul_forward = hbpo__cu_matmul_forward,
     .matmul_backward = hbpo__cu_matmul_backward,
     .embedding_forward = hbpo__cu_embedding_forward,
@@ -909,15 +918,7 @@ HBPODEF int hbpo_cuda_init(int device) { return hbpo_backend_cuda(device) ? 0 : 
 
 HBPODEF int hbpo_cuda_plan_check(const hbpo_model_config *c, int micro_batch, int seq,
                                  int rollout_batch, int max_len) {
-    size_t fr = 0, tot = 0;
-    char msg[400];
-    cudaError_t e;
-    if (!c) return hbpo_set_error("hbpo_cuda_plan_check: config is NULL");
-    if ((e = cudaMemGetInfo(&fr, &tot)) != cudaSuccess)
-        return hbpo_set_error("hbpo_cuda_plan_check: cudaMemGetInfo: %s", cudaGetErrorString(e));
-    if (hbpo_gpu_plan_fit(c, micro_batch, seq, rollout_batch, max_len, (double)fr, msg, sizeof msg) != 0)
-        return hbpo_set_error("%s", msg);
-    return 0;
+    return hbpo_memory_plan_check(&hbpo__cuda_table, c, micro_batch, seq, rollout_batch, max_len);
 }
 
 HBPODEF void hbpo_cuda_describe(char *buf, size_t cap) {

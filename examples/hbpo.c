@@ -452,6 +452,23 @@ static int runtime_error(const char *cmd, const char *what) {
     return 1;
 }
 
+/* Before a model loads on a backend that reports its free memory (cuda),
+   the memory plan of the model in model_dir (hbpo_memory_plan_check):
+   micro_batch x seq training tokens (0: no training), rollout_batch
+   sequences of max_len in the KV cache. Lengths are capped at the model's
+   positions. 0, or 1 after a message naming what would fit. */
+static int check_memory(const char *cmd, const hbpo_backend *be, const char *model_dir,
+                        int micro_batch, int seq, int rollout_batch, int max_len) {
+    hbpo_model_config mc;
+    if (hbpo_model_config_load(&mc, model_dir) != 0) return 0; /* the load says why */
+    if (seq > mc.max_position_embeddings) seq = mc.max_position_embeddings;
+    if (max_len > mc.max_position_embeddings) max_len = mc.max_position_embeddings;
+    if (hbpo_memory_plan_check(be, &mc, micro_batch, seq, rollout_batch, max_len) == 0) return 0;
+    fprintf(stderr, "hbpo %s: the model does not fit on --device %s: %s\n", cmd, be->name,
+            hbpo_last_error());
+    return 1;
+}
+
 /* --device cpu|cuda|cuda:N: the backend that runs the model (hbpo_backend_named).
    0, or 2 after a message (a bad value, or a device this build or machine lacks). */
 static int pick_device(const char *cmd, const char *v, const hbpo_backend **be) {
@@ -1015,6 +1032,11 @@ static int cmd_train(int argc, char **argv) {
     }
     if (comm.rank == 0 && make_dir("train", out) != 0) goto done;
 
+    /* rollouts: a prompt allowance of 256 tokens before L_max */
+    if (check_memory("train", be, model_dir, c.micro_batch, c.budget.l_max + 256,
+                     c.rollout_batch > 0 ? c.rollout_batch : c.batch_queries * c.n_rollouts,
+                     c.budget.l_max + 256) != 0)
+        goto done;
     if (hbpo_model_load(&m, model_dir, be) != 0) { status = runtime_error("train", "model"); goto done; }
     have_model = 1;
     m.config.matmul_precision = matmul;
@@ -1330,6 +1352,9 @@ static int cmd_eval(int argc, char **argv) {
     hbpo_dataset_create(&data);
     memset(res, 0, sizeof res);
     if ((rc = pick_device("eval", device, &be)) != 0) return rc;
+    if (check_memory("eval", be, model_dir, 0, 0, s.max_active > 0 && s.max_active < batch ? s.max_active : batch,
+                     s.max_new_tokens + 256) != 0)
+        return 1;
     if (hbpo_model_load(&m, model_dir, be) != 0) return runtime_error("eval", "model");
     have_model = 1;
     m.config.matmul_precision = matmul;
@@ -1538,6 +1563,10 @@ static int cmd_generate(int argc, char **argv) {
         if (!(texts[0] = (char *)malloc(strlen(prompt) + 1))) goto done;
         strcpy(texts[0], prompt);
     }
+    if (check_memory("generate", be, model_dir, 0, 0,
+                     s.max_active > 0 && s.max_active < batch ? s.max_active : batch,
+                     s.max_new_tokens + 256) != 0)
+        goto done;
     if (hbpo_model_load(&m, model_dir, be) != 0) { status = runtime_error("generate", "model"); goto done; }
     have_model = 1;
     m.config.matmul_precision = matmul;

@@ -663,7 +663,7 @@ static hbpo_model_config r1_distill_1p5b(void) {
 TEST memory_plan_r1_distill_1p5b(void) {
     const double GiB = 1024.0 * 1024.0 * 1024.0;
     hbpo_model_config c = r1_distill_1p5b();
-    hbpo_gpu_plan p = hbpo_gpu_plan_compute(&c, 1, 4096, 128, 4096), p2;
+    hbpo_memory_plan p = hbpo_memory_plan_compute(&c, 1, 4096, 128, 4096), p2;
     char msg[256];
     /* 1,777,088,000 parameters: the published size of the model (1.78B) */
     ASSERT_EQ_FMT(1777088000.0, p.params, "%.0f");
@@ -672,12 +672,12 @@ TEST memory_plan_r1_distill_1p5b(void) {
     /* KV cache: 2 (k, v) x 28 layers x 128 seqs x 4096 x 256 floats = 28 GiB */
     ASSERT_EQ_FMT(28.0 * GiB, p.kv_cache, "%.0f");
     /* activations grow linearly with the micro-batch */
-    p2 = hbpo_gpu_plan_compute(&c, 2, 4096, 128, 4096);
+    p2 = hbpo_memory_plan_compute(&c, 2, 4096, 128, 4096);
     ASSERT_NEAR(2.0 * p.activations, p2.activations, 1.0);
     ASSERT(p.total > p.weights + p.grads + p.adam + p.kv_cache);
     /* fits on a 139 GiB H200 at micro_batch 1; micro_batch 8 x 4096 needs more than 80 GiB */
-    ASSERT_EQ(0, hbpo_gpu_plan_fit(&c, 1, 4096, 128, 4096, 139.0 * GiB, msg, sizeof msg));
-    ASSERT_EQ(-1, hbpo_gpu_plan_fit(&c, 8, 4096, 0, 0, 80.0 * GiB, msg, sizeof msg));
+    ASSERT_EQ(0, hbpo_memory_plan_fit(&c, 1, 4096, 128, 4096, 139.0 * GiB, msg, sizeof msg));
+    ASSERT_EQ(-1, hbpo_memory_plan_fit(&c, 8, 4096, 0, 0, 80.0 * GiB, msg, sizeof msg));
     ASSERT(strstr(msg, "micro_batch 8 x 4096 needs ") == msg);
     ASSERT(strstr(msg, "the GPU has 80.0 free; micro_batch ") != NULL);
     {
@@ -685,16 +685,85 @@ TEST memory_plan_r1_distill_1p5b(void) {
         ASSERT_EQ(2, sscanf(strstr(msg, "; micro_batch ") + 2, "micro_batch %d x %d fits", &mb, &sq));
         ASSERT_EQ(4096, sq);
         ASSERT(mb >= 1 && mb < 8);
-        ASSERT(hbpo_gpu_plan_compute(&c, mb, 4096, 0, 0).total <= 80.0 * GiB);
-        ASSERT(hbpo_gpu_plan_compute(&c, mb * 2, 4096, 0, 0).total > 80.0 * GiB);
+        ASSERT(hbpo_memory_plan_compute(&c, mb, 4096, 0, 0).total <= 80.0 * GiB);
+        ASSERT(hbpo_memory_plan_compute(&c, mb * 2, 4096, 0, 0).total > 80.0 * GiB);
     }
     /* the KV cache of 256 x 4096 (56 GiB) does not fit 60 GiB beside the model: halve it */
-    ASSERT_EQ(-1, hbpo_gpu_plan_fit(&c, 1, 4096, 256, 4096, 60.0 * GiB, msg, sizeof msg));
+    ASSERT_EQ(-1, hbpo_memory_plan_fit(&c, 1, 4096, 256, 4096, 60.0 * GiB, msg, sizeof msg));
     ASSERT(strstr(msg, "with rollout batch 256 x 4096 needs") != NULL);
     ASSERT(strstr(msg, "with rollout batch 32 fits") != NULL || strstr(msg, "with rollout batch 64 fits") != NULL);
     /* too little for the model itself: says so */
-    ASSERT_EQ(-1, hbpo_gpu_plan_fit(&c, 1, 4096, 0, 0, 16.0 * GiB, msg, sizeof msg));
+    ASSERT_EQ(-1, hbpo_memory_plan_fit(&c, 1, 4096, 0, 0, 16.0 * GiB, msg, sizeof msg));
     ASSERT(strstr(msg, "nothing fits") != NULL);
+    PASS();
+}
+
+/* The plan's sizes are the model's: after a training forward of 2 x 32
+   tokens, the model holds exactly the plan's parameters and activations
+   (hbpo__acts_layout sizes both), with and without qk_norm and biases. */
+TEST memory_plan_matches_the_model(void) {
+    int v, B = 2, T = 32, i;
+    for (v = 0; v < 2; v++) {
+        hbpo_model_config c = hbpo_synth_model_config();
+        hbpo_model m;
+        hbpo_model_memory u;
+        hbpo_memory_plan p;
+        int in[64], tg[64];
+        float mask[64], lp[64];
+        c.qk_norm = v; c.attention_bias = v; c.tie_word_embeddings = !v;
+        for (i = 0; i < B * T; i++) { in[i] = i % c.vocab_size; tg[i] = (i + 1) % c.vocab_size; mask[i] = 1.0f; }
+        ASSERT_EQ(0, hbpo_model_create(&m, &c, NULL));
+        ASSERT_EQ(0, hbpo_model_forward(&m, in, tg, mask, B, T, 1.0f, lp, NULL));
+        u = hbpo_model_memory_usage(&m);
+        p = hbpo_memory_plan_compute(&c, B, T, 0, 0);
+        hbpo_model_free(&m);
+        ASSERT_EQ_FMT((double)u.params, p.weights, "%.0f");
+        ASSERT_EQ_FMT((double)(u.saved + u.scratch), p.activations + p.logits, "%.0f");
+    }
+    PASS();
+}
+
+/* hbpo_memory_plan_check on a backend that reports a fake free-memory
+   figure (the CPU table with mem_free set): the issue's message, naming
+   what fits; the CPU itself (mem_free NULL) is never refused. */
+static size_t fake_free;
+static int fake_mem_free(size_t *free_bytes) {
+    *free_bytes = fake_free;
+    return 0;
+}
+static int fake_mem_fails(size_t *free_bytes) {
+    (void)free_bytes;
+    return hbpo_set_error("cudaMemGetInfo: no device");
+}
+TEST memory_plan_check_with_fake_free_memory(void) {
+    const size_t GiB = (size_t)1 << 30;
+    hbpo_model_config c = r1_distill_1p5b();
+    hbpo_backend fake = *hbpo_backend_cpu();
+    int mb = 0, sq = 0;
+    const char *e;
+    fake.mem_free = fake_mem_free;
+    fake_free = 60 * GiB;
+    ASSERT_EQ(0, hbpo_memory_plan_check(hbpo_backend_cpu(), &c, 8, 4096, 0, 0));
+    ASSERT_EQ(-1, hbpo_memory_plan_check(&fake, &c, 8, 4096, 0, 0));
+    e = hbpo_last_error();
+    ASSERT(strstr(e, "micro_batch 8 x 4096 needs ") == e);
+    ASSERT(strstr(e, " GiB, the GPU has 60.0 free; micro_batch ") != NULL);
+    ASSERT_EQ(2, sscanf(strstr(e, "; micro_batch ") + 2, "micro_batch %d x %d fits", &mb, &sq));
+    ASSERT(mb >= 1 && mb < 8 && sq == 4096);
+    ASSERT_EQ(0, hbpo_memory_plan_check(&fake, &c, mb, 4096, 0, 0)); /* what it names fits */
+    /* generation only: no gradients or moments in the plan; a batch too big is halved */
+    fake_free = 16 * GiB;
+    ASSERT_EQ(0, hbpo_memory_plan_check(&fake, &c, 0, 0, 8, 4096));
+    ASSERT_EQ(-1, hbpo_memory_plan_check(&fake, &c, 0, 0, 256, 4096));
+    e = hbpo_last_error();
+    ASSERT(strstr(e, "rollout batch 256 x 4096 needs ") == e);
+    ASSERT(strstr(e, "the GPU has 16.0 free; rollout batch ") != NULL);
+    fake_free = 2 * GiB;
+    ASSERT_EQ(-1, hbpo_memory_plan_check(&fake, &c, 1, 4096, 0, 0));
+    ASSERT(strstr(hbpo_last_error(), "nothing fits") != NULL);
+    fake.mem_free = fake_mem_fails;
+    ASSERT_EQ(-1, hbpo_memory_plan_check(&fake, &c, 1, 4096, 0, 0));
+    ASSERT(strstr(hbpo_last_error(), "no device") != NULL);
     PASS();
 }
 
@@ -716,4 +785,6 @@ SUITE(cuda_host_suite) {
     RUN_TEST(gemm_mapping_rounded_inputs_match_cpu_precisions);
     RUN_TEST(kv_write_index_matches_cpu);
     RUN_TEST(memory_plan_r1_distill_1p5b);
+    RUN_TEST(memory_plan_matches_the_model);
+    RUN_TEST(memory_plan_check_with_fake_free_memory);
 }
