@@ -1631,6 +1631,9 @@ typedef struct {
     int   mini_batches;           /* optimizer steps per epoch (1) */
     int   micro_batch;            /* sequences per forward/backward: memory, not maths (8) */
     int   rollout_batch;          /* sequences generated together (0: the whole step) */
+    int   rollout_max_active;     /* of those, sequences decoding at once (cache slots:
+                                     hbpo_sampler_config.max_active); 0: all. Bounds the
+                                     KV cache; tokens do not depend on it */
     hbpo_policy_config policy;    /* clip 0.2 / 0.28, token-mean, KL off */
     hbpo_adamw_config  adamw;     /* lr 1e-6, clip 1.0 */
     float temperature;            /* rollout sampling temperature (1.0) */
@@ -1763,7 +1766,9 @@ HBPODEF void hbpo_trainer_set_comm(hbpo_trainer *t, hbpo_comm *comm);
    good weights.
    Randomness: rollout j of query q (0-based in the step) samples from stream
    q*n + j of a seed made of (seed, step), so a rollout does not depend on
-   which rollouts are generated with it, nor on rollout_batch.
+   which rollouts are generated with it, nor on rollout_batch or
+   rollout_max_active (log-probs may differ in the last bits, as hbpo_generate
+   says).
    With a comm of N ranks, whole queries are split across the ranks (a
    query's n rollouts stay on one rank, so the hierarchical advantage is
    local); each rank generates its share, the rollouts are gathered so that
@@ -9292,6 +9297,7 @@ HBPODEF hbpo_train_config hbpo_train_config_default(void) {
     c.mini_batches = 1;
     c.micro_batch = 8;
     c.rollout_batch = 0;
+    c.rollout_max_active = 0;
     c.policy = hbpo_policy_config_default();
     c.adamw = hbpo_adamw_config_default();
     c.temperature = 1.0f;
@@ -9338,6 +9344,8 @@ HBPODEF int hbpo_train_config_check(const hbpo_train_config *c) {
                           c->mini_batches, c->batch_queries * c->n_rollouts);
     if (c->micro_batch < 1) return hbpo__fail("train config: micro_batch = %d must be >= 1", c->micro_batch);
     if (c->rollout_batch < 0) return hbpo__fail("train config: rollout_batch = %d must be >= 0", c->rollout_batch);
+    if (c->rollout_max_active < 0)
+        return hbpo__fail("train config: rollout_max_active = %d must be >= 0 (0: all)", c->rollout_max_active);
     if (!(c->temperature > 0.0f) || !isfinite(c->temperature))
         return hbpo__fail("train config: temperature = %g must be > 0", (double)c->temperature);
     if (!(c->top_p > 0.0f && c->top_p <= 1.0f))
@@ -9703,6 +9711,7 @@ static int hbpo__rollout_phase(hbpo_trainer *t, hbpo_comm *comm, hbpo_step_metri
     sc.top_p = c->top_p;
     sc.top_k = 0;
     sc.max_new_tokens = c->budget.l_max;
+    sc.max_active = c->rollout_max_active;
     sc.n_eos = t->n_eos;
     memcpy(sc.eos, t->eos, sizeof(int) * (size_t)t->n_eos);
     hbpo_comm_share(nq, comm->rank, comm->size, &q_lo, &q_hi);

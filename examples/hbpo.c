@@ -932,6 +932,8 @@ static int cmd_train(int argc, char **argv) {
         "  --mini-batches N     optimizer steps per epoch (default 1)\n"
         "  --micro-batch N      sequences per forward/backward; memory only (default 8)\n"
         "  --rollout-batch N    sequences generated together, 0: the whole step (default 0)\n"
+        "  --rollout-max-active N  of those, sequences decoding at once (KV cache slots; the\n"
+        "                       tokens do not change), 0: all (default 0)\n"
         "  --lr X               AdamW learning rate (default 1e-6)\n"
         "  --weight-decay X     AdamW decoupled weight decay (default 0.01)\n"
         "  --max-grad-norm X    clip the gradient's global norm, 0: off (default 1)\n"
@@ -946,7 +948,7 @@ static int cmd_train(int argc, char **argv) {
     hbpo_train_config c = hbpo_train_config_default();
     const char *model_dir = NULL, *data_path = NULL, *tok_path = NULL, *out = NULL, *resume_from = NULL;
     int layout = HBPO_DATA_AUTO, strict = 0, threads = 0, resume = 0, force = 0, save_every = 10;
-    int matmul = HBPO_MATMUL_FP32;
+    int matmul = HBPO_MATMUL_FP32, rb;
     const char *device = NULL;
     const hbpo_backend *be = NULL;
     long steps = 0, first, last_saved = -1;
@@ -968,6 +970,7 @@ static int cmd_train(int argc, char **argv) {
         O_INT("--epochs", &c.ppo_epochs, 1, 100), O_INT("--mini-batches", &c.mini_batches, 1, 1 << 20),
         O_INT("--micro-batch", &c.micro_batch, 1, 1 << 20),
         O_INT("--rollout-batch", &c.rollout_batch, 0, 1 << 20),
+        O_INT("--rollout-max-active", &c.rollout_max_active, 0, 1 << 20),
         O_REAL("--lr", &c.adamw.lr, 0, 1, 0), O_REAL("--weight-decay", &c.adamw.weight_decay, 0, 1e3, 0),
         O_REAL("--max-grad-norm", &c.adamw.max_grad_norm, 0, 1e30, 0),
         O_REAL("--clip-low", &c.policy.eps_low, 0, 1, 2),
@@ -1033,8 +1036,9 @@ static int cmd_train(int argc, char **argv) {
     if (comm.rank == 0 && make_dir("train", out) != 0) goto done;
 
     /* rollouts: a prompt allowance of 256 tokens before L_max */
-    if (check_memory("train", be, model_dir, c.micro_batch, c.budget.l_max + 256,
-                     c.rollout_batch > 0 ? c.rollout_batch : c.batch_queries * c.n_rollouts,
+    rb = c.rollout_batch > 0 ? c.rollout_batch : c.batch_queries * c.n_rollouts;
+    if (c.rollout_max_active > 0 && c.rollout_max_active < rb) rb = c.rollout_max_active;
+    if (check_memory("train", be, model_dir, c.micro_batch, c.budget.l_max + 256, rb,
                      c.budget.l_max + 256) != 0)
         goto done;
     if (hbpo_model_load(&m, model_dir, be) != 0) { status = runtime_error("train", "model"); goto done; }
@@ -1093,8 +1097,10 @@ static int cmd_train(int argc, char **argv) {
     printf(", L_max %d\n", c.budget.l_max);
     printf("  step       %d queries x %d rollouts, %d PPO epoch(s) x %d mini-batch(es), micro-batch %d,",
            c.batch_queries, c.n_rollouts, c.ppo_epochs, c.mini_batches, c.micro_batch);
-    if (c.rollout_batch) printf(" rollout batch %d\n", c.rollout_batch);
-    else printf(" all rollouts generated together\n");
+    if (c.rollout_batch) printf(" rollout batch %d", c.rollout_batch);
+    else printf(" all rollouts generated together");
+    if (c.rollout_max_active) printf(", %d decoding at once", c.rollout_max_active);
+    printf("\n");
     printf("  optimizer  AdamW lr %g, weight decay %g, max grad norm %g; clip %g / %g, dual clip %g\n",
            (double)c.adamw.lr, (double)c.adamw.weight_decay, (double)c.adamw.max_grad_norm,
            (double)c.policy.eps_low, (double)c.policy.eps_high, (double)c.policy.clip_c);

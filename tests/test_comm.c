@@ -130,7 +130,7 @@ static hbpo_model_config cm_model(void) {
 }
 
 /* Two steps; the rollouts of the second (tokens, lengths) and the params. */
-static int cm_run(int rollout_batch, hbpo_comm *comm, int **tokens, int *count, float **params) {
+static int cm_run(int rollout_batch, int max_active, hbpo_comm *comm, int **tokens, int *count, float **params) {
     hbpo_model_config mc = cm_model();
     hbpo_train_config tc = hbpo_train_config_default();
     hbpo_model m;
@@ -146,6 +146,7 @@ static int cm_run(int rollout_batch, hbpo_comm *comm, int **tokens, int *count, 
     tc.batch_queries = 3;
     tc.micro_batch = 5;
     tc.rollout_batch = rollout_batch;
+    tc.rollout_max_active = max_active;
     tc.adamw.lr = 1e-3f;
     tc.seed = 11;
     if (hbpo_model_create(&m, &mc, NULL) != 0) return 0;
@@ -175,14 +176,39 @@ TEST comm_rollouts_do_not_depend_on_grouping(void) {
     float *pa = NULL, *pb = NULL, *pc = NULL;
     if (cm_setup() != 0) FAILm(hbpo_last_error());
     hbpo_comm_init_single(&single);
-    cells = cm_run(0, NULL, &ta, &na, &pa);
+    cells = cm_run(0, 0, NULL, &ta, &na, &pa);
     ASSERT(cells > 0);
-    ASSERT_EQ(cells, cm_run(5, NULL, &tb, &nb, &pb));
-    ASSERT_EQ(cells, cm_run(0, &single, &tc, &nc, &pc));
+    ASSERT_EQ(cells, cm_run(5, 0, NULL, &tb, &nb, &pb));
+    ASSERT_EQ(cells, cm_run(0, 0, &single, &tc, &nc, &pc));
     ASSERT_EQ(12, na);
     ASSERT_EQ(0, memcmp(ta, tb, sizeof(int) * (size_t)cells));
     ASSERT_EQ(0, memcmp(ta, tc, sizeof(int) * (size_t)cells));
     ASSERT_EQ(0, memcmp(pa, pc, sizeof(float) * 4)); /* same path: same bits */
+    free(ta); free(tb); free(tc); free(pa); free(pb); free(pc);
+    PASS();
+}
+
+/* train config rollout_max_active (--rollout-max-active) bounds the
+   sequences decoding at once (cache slots) without changing the rollouts:
+   at 1 thread, 3 or 1 slots give the tokens of all 12 at once. */
+TEST comm_rollout_max_active_keeps_tokens(void) {
+    int *ta = NULL, *tb = NULL, *tc = NULL, na, nb, nc, cells;
+    float *pa = NULL, *pb = NULL, *pc = NULL;
+    hbpo_train_config bad = hbpo_train_config_default();
+    if (cm_setup() != 0) FAILm(hbpo_last_error());
+    ASSERT_EQ(0, hbpo_train_config_default().rollout_max_active);
+    bad.rollout_max_active = -1;
+    ASSERT_EQ(-1, hbpo_train_config_check(&bad));
+    ASSERT(strstr(hbpo_last_error(), "rollout_max_active") != NULL);
+    hbpo_set_threads(1);
+    cells = cm_run(0, 0, NULL, &ta, &na, &pa);
+    ASSERT(cells > 0);
+    ASSERT_EQ(cells, cm_run(0, 3, NULL, &tb, &nb, &pb));
+    ASSERT_EQ(cells, cm_run(5, 1, NULL, &tc, &nc, &pc));
+    hbpo_set_threads(0);
+    ASSERT_EQ(12, nb);
+    ASSERT_EQ(0, memcmp(ta, tb, sizeof(int) * (size_t)cells));
+    ASSERT_EQ(0, memcmp(ta, tc, sizeof(int) * (size_t)cells));
     free(ta); free(tb); free(tc); free(pa); free(pb); free(pc);
     PASS();
 }
@@ -200,7 +226,7 @@ TEST comm_failed_exchange_fails_the_step(void) {
     if (cm_setup() != 0) FAILm(hbpo_last_error());
     hbpo_comm_init_single(&bad);
     bad.allreduce_sum = failing_sum;
-    ASSERT_EQ(0, cm_run(0, &bad, &tok, &n, &p));
+    ASSERT_EQ(0, cm_run(0, 0, &bad, &tok, &n, &p));
     free(tok);
     free(p);
     PASS();
@@ -255,6 +281,7 @@ SUITE(comm_suite) {
     RUN_TEST(comm_share_covers_everything_once);
     RUN_TEST(comm_agree_names_the_failed_rank);
     RUN_TEST(comm_rollouts_do_not_depend_on_grouping);
+    RUN_TEST(comm_rollout_max_active_keeps_tokens);
     RUN_TEST(comm_failed_exchange_fails_the_step);
     RUN_TEST(comm_eval_does_not_depend_on_batch);
     if (cm_tok) { hbpo_tokenizer_free(cm_tok); cm_tok = NULL; }
