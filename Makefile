@@ -234,11 +234,11 @@ $(CUDA_DIR):
 $(CUDA_DIR)/hbpo_cuda.o: hbpo_cuda.cu $(HEADERS) | $(CUDA_DIR)
 	$(NVCC) $(NVFLAGS) $(NCCL_DEF) -c -o $@ hbpo_cuda.cu
 # a C source compiled for the CUDA build (hbpo.h's implementation inside)
-$(CUDA_DIR)/%.o: examples/%.c $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/%.o: examples/%.c $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
 $(CUDA_DIR)/test_cuda.o: tests/gpu/test_cuda.c $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -Itests -c -o $@ $<
-$(CUDA_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h $(HEADERS) | $(CUDA_DIR)
+$(CUDA_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
 $(BUILD)/hbpo_cuda_check: $(CUDA_DIR)/cuda_check.o $(CUDA_DIR)/hbpo_cuda.o
 	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
@@ -250,7 +250,7 @@ $(BUILD)/hbpo-cuda: $(CUDA_DIR)/hbpo.o $(CUDA_DIR)/hbpo_cuda.o
 	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
 $(BUILD)/tiny_hbpo-cuda: $(CUDA_DIR)/tiny_hbpo.o $(CUDA_DIR)/hbpo_cuda.o
 	$(CUDA_LINK) -o $@ $^ $(CUDA_LIBS)
-$(BUILD)/hbpo_nccl_check: examples/nccl_check.c $(CUDA_DIR)/hbpo_cuda.o $(HEADERS) | $(CUDA_DIR)
+$(BUILD)/hbpo_nccl_check: examples/nccl_check.c $(CUDA_DIR)/hbpo_cuda.o $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $(CUDA_DIR)/nccl_check.o $<
 	$(CUDA_LINK) -o $@ $(CUDA_DIR)/nccl_check.o $(CUDA_DIR)/hbpo_cuda.o $(CUDA_LIBS) $$($(MPICC) --showme:link)
 

@@ -19,6 +19,7 @@
    Exits 2 without a GPU. None of this has run yet: no GPU where it was written. */
 #define HBPO_IMPLEMENTATION
 #include "hbpo.h"
+#include "tests/hbpo_test.h" /* hbpo_test_r1_distill_1p5b_config */
 
 
 #include <stdio.h>
@@ -33,14 +34,6 @@ static hbpo_model_config cfg_qwen25_05b(void) {
     c.num_hidden_layers = 24; c.num_attention_heads = 14; c.num_key_value_heads = 2;
     c.head_dim = 64; c.max_position_embeddings = 32768; c.rope_theta = 1000000.0f;
     c.rms_norm_eps = 1e-6f; c.tie_word_embeddings = 1; c.attention_bias = 1;
-    return c;
-}
-static hbpo_model_config cfg_r1_15b(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 151936; c.hidden_size = 1536; c.intermediate_size = 8960;
-    c.num_hidden_layers = 28; c.num_attention_heads = 12; c.num_key_value_heads = 2;
-    c.head_dim = 128; c.max_position_embeddings = 131072; c.rope_theta = 10000.0f;
-    c.rms_norm_eps = 1e-6f; c.tie_word_embeddings = 0; c.attention_bias = 1;
     return c;
 }
 
@@ -105,7 +98,7 @@ out:
 }
 
 static void bench_decode(int n, int plen, int new_tokens) {
-    hbpo_model_config c = cfg_r1_15b();
+    hbpo_model_config c = hbpo_test_r1_distill_1p5b_config();
     hbpo_model m;
     hbpo_sampler_config s = hbpo_sampler_config_default();
     int *prompt = (int *)malloc(sizeof(int) * (size_t)n * plen), *off = (int *)malloc(sizeof(int) * (size_t)(n + 1));
@@ -141,7 +134,7 @@ out:
 }
 
 static void bench_hbpo(int l_max) {
-    hbpo_model_config mc = cfg_r1_15b();
+    hbpo_model_config mc = hbpo_test_r1_distill_1p5b_config();
     hbpo_train_config tc = hbpo_train_config_default();
     hbpo_tokenizer *tok = NULL;
     hbpo_dataset d;
@@ -195,8 +188,8 @@ int main(int argc, char **argv) {
     printf("bench_cuda on %s%s\n", dev, quick ? " (--quick)" : "");
     if (all || !strcmp(what, "train")) {
         bench_train("Qwen2.5-0.5B", cfg_qwen25_05b(), 4, 2048, HBPO_MATMUL_BF16, quick ? 2 : 5);
-        bench_train("R1-Distill-1.5B", cfg_r1_15b(), 2, 2048, HBPO_MATMUL_BF16, quick ? 2 : 5);
-        bench_train("R1-Distill-1.5B", cfg_r1_15b(), 2, 2048, HBPO_MATMUL_FP32, 2);
+        bench_train("R1-Distill-1.5B", hbpo_test_r1_distill_1p5b_config(), 2, 2048, HBPO_MATMUL_BF16, quick ? 2 : 5);
+        bench_train("R1-Distill-1.5B", hbpo_test_r1_distill_1p5b_config(), 2, 2048, HBPO_MATMUL_FP32, 2);
     }
     if (all || !strcmp(what, "decode")) bench_decode(256, 64, quick ? 32 : 128);
     if (all || !strcmp(what, "hbpo")) bench_hbpo(quick ? 1024 : 4096);

@@ -10,6 +10,7 @@
    Build and run: make cuda && ./build/hbpo_cuda_check */
 #define HBPO_IMPLEMENTATION /* this TU holds hbpo.h's implementation */
 #include "hbpo.h"
+#include "tests/hbpo_test.h" /* hbpo_test_r1_distill_1p5b_config */
 
 
 #include <stdio.h>
@@ -32,9 +33,7 @@ int main(void) {
         return 1;
     }
     printf("  hbpo_backend_cuda(0): the \"%s\" backend is ready\n", be->name);
-    c.vocab_size = 151936; c.hidden_size = 1536; c.intermediate_size = 8960;
-    c.num_hidden_layers = 28; c.num_attention_heads = 12; c.num_key_value_heads = 2;
-    c.head_dim = 128; c.tie_word_embeddings = 0; c.attention_bias = 1;
+    c = hbpo_test_r1_distill_1p5b_config();
     if (hbpo_cuda_plan_check(&c, 1, 4096, 128, 4096) == 0)
         printf("  1.5B plan (micro_batch 1 x 4096, 128 rollouts x 4096): fits\n");
     else

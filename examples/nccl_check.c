@@ -10,6 +10,7 @@
 #define HBPO_IMPLEMENTATION /* this TU holds hbpo.h's implementation; first: */
 #define HBPO_USE_MPI        /* it sets the POSIX feature macros */
 #include "hbpo.h"
+#include "tests/hbpo_test.h" /* hbpo_test_rl_step_config: the step tests/gpu/test_cuda.c runs */
 
 #include <math.h>
 #include <stdio.h>
@@ -18,18 +19,14 @@
 
 static int micro_step(hbpo_comm *comm, const hbpo_tokenizer *tok, float **params, size_t *n,
                       hbpo_step_metrics *mt) {
-    hbpo_model_config mc = hbpo_model_config_default();
-    hbpo_train_config tc = hbpo_train_config_default();
+    hbpo_model_config mc;
+    hbpo_train_config tc;
     hbpo_model m;
     hbpo_dataset d;
     hbpo_trainer t;
     int rc;
     memset(&d, 0, sizeof d);
-    mc.vocab_size = 272; mc.hidden_size = 32; mc.intermediate_size = 64; mc.num_hidden_layers = 2;
-    mc.num_attention_heads = 4; mc.num_key_value_heads = 2; mc.head_dim = 8;
-    mc.max_position_embeddings = 256;
-    tc.budget.k = 2; tc.budget.budget[0] = 16; tc.budget.budget[1] = 32; tc.budget.l_max = 40;
-    tc.n_rollouts = 4; tc.batch_queries = 4; tc.micro_batch = 4; tc.adamw.lr = 1e-3f; tc.seed = 3;
+    hbpo_test_rl_step_config(&mc, &tc);
     if (hbpo_model_create(&m, &mc, NULL) != 0) return -1;
     hbpo_model_init_random(&m, 2);
     if (hbpo_synth_dataset(&d, 4, 4, 1, 4) != 0 || hbpo_trainer_init(&t, &tc, &m, tok, &d) != 0) return -1;

@@ -268,6 +268,45 @@ HBPO_TEST__UNUSED static int hbpo_test_byte_tokenizer(char *tmpl, int keep, hbpo
 }
 #endif
 
+#ifdef HBPO_H
+/* The tests' small Qwen2-shaped model (one definition for every test file
+   and check program): vocab V (272 holds the byte tokenizer's 265 ids),
+   hidden 32, FFN 64, 2 layers, 4 heads / 2 KV heads of 8, P positions; the
+   rest as hbpo_model_config_default() (tied embeddings). */
+HBPO_TEST__UNUSED static hbpo_model_config hbpo_test_model_config(int V, int P) {
+    hbpo_model_config c = hbpo_model_config_default();
+    c.vocab_size = V;
+    c.hidden_size = 32;
+    c.intermediate_size = 64;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.head_dim = 8;
+    c.max_position_embeddings = P;
+    return c;
+}
+/* One HBPO step on that model (V 272, P 256) that finishes in a moment:
+   budgets 16 and 32, L_max 40, 4 queries x 4 rollouts, micro-batch 4,
+   lr 1e-3, seed 3 (tests/gpu/test_cuda.c and examples/nccl_check.c compare
+   such a step across backends and communicators). */
+HBPO_TEST__UNUSED static void hbpo_test_rl_step_config(hbpo_model_config *mc, hbpo_train_config *tc) {
+    *mc = hbpo_test_model_config(272, 256);
+    *tc = hbpo_train_config_default();
+    tc->budget.k = 2; tc->budget.budget[0] = 16; tc->budget.budget[1] = 32; tc->budget.l_max = 40;
+    tc->n_rollouts = 4; tc->batch_queries = 4; tc->micro_batch = 4; tc->adamw.lr = 1e-3f; tc->seed = 3;
+}
+/* DeepSeek-R1-Distill-Qwen-1.5B's shape (its config.json; 1,777,088,000
+   parameters): the memory plan's tests, the GPU checks and bench_cuda. */
+HBPO_TEST__UNUSED static hbpo_model_config hbpo_test_r1_distill_1p5b_config(void) {
+    hbpo_model_config c = hbpo_model_config_default();
+    c.vocab_size = 151936; c.hidden_size = 1536; c.intermediate_size = 8960;
+    c.num_hidden_layers = 28; c.num_attention_heads = 12; c.num_key_value_heads = 2;
+    c.head_dim = 128; c.max_position_embeddings = 131072; c.rope_theta = 10000.0f;
+    c.rms_norm_eps = 1e-6f; c.tie_word_embeddings = 0; c.attention_bias = 1; c.qk_norm = 0;
+    return c;
+}
+#endif
+
 HBPO_TEST__UNUSED static int hbpo_test_data_path(char *path, size_t len, const char *file) {
     const char *dir = getenv("HBPO_DATA_DIR");
     FILE *f;

@@ -73,15 +73,7 @@ static const hbpo_backend *fake_backend(void) {
 }
 
 static hbpo_model_config small_config(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 64;
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 8;
-    c.max_position_embeddings = 64;
+    hbpo_model_config c = hbpo_test_model_config(64, 64);
     c.rope_theta = 1000.0f;
     c.initializer_range = 0.1f;
     return c;

@@ -116,22 +116,9 @@ static int cm_setup(void) {
     return hbpo_test_byte_tokenizer(cm_dir, 0, &cm_tok);
 }
 
-static hbpo_model_config cm_model(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 272;
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 8;
-    c.max_position_embeddings = 256;
-    return c;
-}
-
 /* Two steps; the rollouts of the second (tokens, lengths) and the params. */
 static int cm_run(int rollout_batch, int max_active, hbpo_comm *comm, int **tokens, int *count, float **params) {
-    hbpo_model_config mc = cm_model();
+    hbpo_model_config mc = hbpo_test_model_config(272, 256);
     hbpo_train_config tc = hbpo_train_config_default();
     hbpo_model m;
     hbpo_dataset d;
@@ -244,7 +231,7 @@ static void cm_each(void *user, int index, const char *response, int outcome, in
 }
 
 TEST comm_eval_does_not_depend_on_batch(void) {
-    hbpo_model_config mc = cm_model();
+    hbpo_model_config mc = hbpo_test_model_config(272, 256);
     hbpo_sampler_config s = hbpo_sampler_config_default();
     hbpo_model m;
     hbpo_dataset d;

@@ -651,18 +651,9 @@ TEST kv_write_index_matches_cpu(void) {
 
 /* --- 8. memory plan ------------------------------------------------------------------------------ */
 
-static hbpo_model_config r1_distill_1p5b(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 151936; c.hidden_size = 1536; c.intermediate_size = 8960;
-    c.num_hidden_layers = 28; c.num_attention_heads = 12; c.num_key_value_heads = 2;
-    c.head_dim = 128; c.max_position_embeddings = 131072; c.rope_theta = 10000.0f;
-    c.rms_norm_eps = 1e-6f; c.tie_word_embeddings = 0; c.attention_bias = 1; c.qk_norm = 0;
-    return c;
-}
-
 TEST memory_plan_r1_distill_1p5b(void) {
     const double GiB = 1024.0 * 1024.0 * 1024.0;
-    hbpo_model_config c = r1_distill_1p5b();
+    hbpo_model_config c = hbpo_test_r1_distill_1p5b_config();
     hbpo_memory_plan p = hbpo_memory_plan_compute(&c, 1, 4096, 128, 4096), p2;
     char msg[256];
     /* 1,777,088,000 parameters: the published size of the model (1.78B) */
@@ -737,7 +728,7 @@ static int fake_mem_fails(size_t *free_bytes) {
 }
 TEST memory_plan_check_with_fake_free_memory(void) {
     const size_t GiB = (size_t)1 << 30;
-    hbpo_model_config c = r1_distill_1p5b();
+    hbpo_model_config c = hbpo_test_r1_distill_1p5b_config();
     hbpo_backend fake = *hbpo_backend_cpu();
     int mb = 0, sq = 0;
     const char *e;

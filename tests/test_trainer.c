@@ -54,15 +54,7 @@ static void tr_teardown(void) {
 }
 
 static hbpo_model_config micro_config(void) {
-    hbpo_model_config c = hbpo_model_config_default();
-    c.vocab_size = 272; /* 265 byte-tokenizer ids, rounded up */
-    c.hidden_size = 32;
-    c.intermediate_size = 64;
-    c.num_hidden_layers = 2;
-    c.num_attention_heads = 4;
-    c.num_key_value_heads = 2;
-    c.head_dim = 8;
-    c.max_position_embeddings = 256;
+    hbpo_model_config c = hbpo_test_model_config(272, 256);
     c.tie_word_embeddings = 1;
     return c;
 }

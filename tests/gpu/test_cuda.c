@@ -495,19 +495,15 @@ TEST repeated_runs_bitwise_equal(void) {
    rewards and advantages, and nearly the same update (fp32) */
 static int trainer_step_on(const hbpo_backend *be, const hbpo_tokenizer *tok, hbpo_rollouts *out,
                            float **params, size_t *n) {
-    hbpo_model_config mc = hbpo_model_config_default();
-    hbpo_train_config tc = hbpo_train_config_default();
+    hbpo_model_config mc;
+    hbpo_train_config tc;
     hbpo_model m;
     hbpo_dataset d;
     hbpo_trainer t;
     hbpo_step_metrics mt;
     int rc, r;
     memset(&d, 0, sizeof d);
-    mc.vocab_size = 272; mc.hidden_size = 32; mc.intermediate_size = 64; mc.num_hidden_layers = 2;
-    mc.num_attention_heads = 4; mc.num_key_value_heads = 2; mc.head_dim = 8;
-    mc.max_position_embeddings = 256;
-    tc.budget.k = 2; tc.budget.budget[0] = 16; tc.budget.budget[1] = 32; tc.budget.l_max = 40;
-    tc.n_rollouts = 4; tc.batch_queries = 4; tc.micro_batch = 4; tc.adamw.lr = 1e-3f; tc.seed = 3;
+    hbpo_test_rl_step_config(&mc, &tc);
     if (hbpo_model_create(&m, &mc, be) != 0) return -1;
     hbpo_model_init_random(&m, 2);
     if (hbpo_synth_dataset(&d, 4, 4, 1, 4) != 0 || hbpo_trainer_init(&t, &tc, &m, tok, &d) != 0) {
@@ -568,8 +564,7 @@ TEST trainer_step_same_rollouts_as_cpu(void) {
 TEST memory_plan_check(void) {
     hbpo_model_config c = small_config();
     ASSERT_EQ(0, hbpo_cuda_plan_check(&c, 1, 256, 4, 256));
-    c.vocab_size = 151936; c.hidden_size = 1536; c.intermediate_size = 8960; c.num_hidden_layers = 28;
-    c.num_attention_heads = 12; c.num_key_value_heads = 2; c.head_dim = 128; c.tie_word_embeddings = 0;
+    c = hbpo_test_r1_distill_1p5b_config();
     ASSERT_EQ(-1, hbpo_cuda_plan_check(&c, 64, 4096, 1024, 4096));
     ASSERT(strstr(hbpo_last_error(), "the GPU has") != NULL);
     PASS();
