@@ -78,7 +78,8 @@
      6. Random numbers                                    hbpo_rng
      7. Model operations: the backend interface, CPU ops  hbpo_backend, hbpo_sgemm
      8. Model: Qwen2 forward, backward, AdamW             hbpo_model
-     9. Generation: sampling, KV-cache decoding           hbpo_generate
+     9. Generation: sampling, KV-cache decoding;          hbpo_generate,
+        the kernels' arithmetic, the memory plan          hbpo_k_*, hbpo_memory_plan
     10. Checkpoints: config.json, safetensors             hbpo_model_load
     11. Data: JSONL datasets, the synthetic task          hbpo_dataset, hbpo_synth
     12. Trainer and evaluation: Algorithm 1, data         hbpo_comm, hbpo_trainer,
@@ -6322,8 +6323,8 @@ HBPODEF const hbpo_backend *hbpo_backend_cpu(void) {
         .download = hbpo__cpu_copy,
         .copy = hbpo__cpu_copy,
         .zero = hbpo__cpu_zero,
-        .mem_free = NULL, /* RAM is not planned: hbpo_memory_plan_check passes */
         .sync = hbpo__cpu_sync,
+        .mem_free = NULL, /* RAM is not planned: hbpo_memory_plan_check passes */
         .matmul_forward = hbpo__cpu_matmul_forward,
         .matmul_backward = hbpo__cpu_matmul_backward,
         .embedding_forward = hbpo__cpu_embedding_forward,
