@@ -19,6 +19,7 @@ SUITE_EXTERN(generate_suite);   /* sampling, KV-cache decoding, greedy parity (t
 SUITE_EXTERN(data_layer_suite); /* datasets from JSON Lines, the synthetic task (test_data.c) */
 SUITE_EXTERN(trainer_suite);    /* Algorithm 1 wiring, resume, SFT, evaluation (test_trainer.c) */
 SUITE_EXTERN(comm_suite);       /* the communicator seam in one process (test_comm.c) */
+SUITE_EXTERN(study_suite);      /* the miniature: base, methods, records (test_study.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
@@ -36,5 +37,6 @@ int main(int argc, char **argv) {
     RUN_SUITE(data_layer_suite);
     RUN_SUITE(trainer_suite);
     RUN_SUITE(comm_suite);
+    RUN_SUITE(study_suite);
     HBPO_TEST_MAIN_END();
 }
