@@ -112,8 +112,8 @@ _run: all
 BASE_DIR    ?= models/tiny-base
 BASE_STEPS  ?= 1200
 STUDY_SEEDS ?= 3
-STUDY_STEPS ?= 30
-STUDY_EVAL  ?= 40
+STUDY_STEPS ?= 40
+STUDY_EVAL  ?= 25
 STUDY_JOBS  ?= 2
 base: deps
 	@$(MAKE) --no-print-directory _base

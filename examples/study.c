@@ -5,7 +5,7 @@
          whole checkpoint with its manifest (hbpo_synth_save_base), then evaluated
          (natural setting, per level) so its quality is printed next to its checksum.
      build/study run   [--base models/tiny-base] [--out build/study] [--seeds 3]
-                       [--steps 60] [--eval-n 50] [--jobs 2] [--doc docs/study.md] [--fresh]
+                       [--steps 40] [--eval-n 25] [--jobs 2] [--doc docs/study.md] [--fresh]
          from the committed base, the same data and the same steps for every
          method and seed: HBPO (paper and released-code modes), GRPO, cosine, L1,
          HBPO with 1 and 2 budgets; every model evaluated per level in the natural
@@ -52,7 +52,7 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 static void usage(void) {
     printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (3000)] [--seed S (1)] [--threads N]\n"
            "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study)] [--seeds N (3)]\n"
-           "                    [--steps N (60)] [--eval-n N per level (50)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
+           "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
            "       study report [--out DIR] [--seeds N] [--steps N] [--eval-n N] [--jobs N] [--doc PATH]\n");
 }
 
@@ -63,10 +63,10 @@ static int parse_options(int argc, char **argv, options *o) {
     o->out = NULL;
     o->base = "models/tiny-base";
     o->doc = "docs/study.md";
-    o->steps = 60;
+    o->steps = 40;
     o->base_steps = 3000;
     o->seeds = 3;
-    o->eval_n = 50;
+    o->eval_n = 25;
     o->jobs = 2;
     o->threads = 0;
     o->seed = 1;

@@ -53,14 +53,14 @@ static int parse_options(int argc, char **argv, options *o) {
     o->out = "build/demo";
     o->svg = "docs/demo_tokens_by_level.svg";
     o->threads = 0;
-    o->steps = 30;
+    o->steps = 40;
     o->eval_n = 50;
     o->seed = 1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: tiny_hbpo [--base DIR (models/tiny-base)] [--out DIR (build/demo)]\n"
-                   "                 [--svg PATH (docs/demo_tokens_by_level.svg)] [--steps N (30)]\n"
+                   "                 [--svg PATH (docs/demo_tokens_by_level.svg)] [--steps N (40)]\n"
                    "                 [--eval-n N per level (50)] [--seed S (1)] [--threads N (all)]\n");
             exit(0);
         }
