@@ -122,7 +122,7 @@ _base: all
 study: deps
 	@$(MAKE) --no-print-directory _study
 _study: all
-	$(BUILD)/study run --base $(BASE_DIR) --out $(BUILD)/study --seeds $(STUDY_SEEDS) --steps $(STUDY_STEPS) \
+	$(BUILD)/study run --base $(BASE_DIR) --out $(BUILD)/study-runs --seeds $(STUDY_SEEDS) --steps $(STUDY_STEPS) \
 	  --eval-n $(STUDY_EVAL) --jobs $(STUDY_JOBS) --doc docs/study.md
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------

@@ -4,7 +4,7 @@
          the over-thinking base model: SFT from scratch (hbpo_synth_sft), saved as a
          whole checkpoint with its manifest (hbpo_synth_save_base), then evaluated
          (natural setting, per level) so its quality is printed next to its checksum.
-     build/study run   [--base models/tiny-base] [--out build/study] [--seeds 3]
+     build/study run   [--base models/tiny-base] [--out build/study-runs] [--seeds 3]
                        [--steps 40] [--eval-n 25] [--jobs 2] [--doc docs/study.md] [--fresh]
          from the committed base, the same data and the same steps for every
          method and seed: HBPO (paper and released-code modes), GRPO, cosine, L1,
@@ -12,7 +12,7 @@
          setting, with the efficiency prompt and under each budget prompt; then
          the report (below). Runs go to OUT/runs/NAME-sSEED/{metrics,eval}.jsonl;
          a finished run is not run again unless --fresh.
-     build/study report [--out build/study] [--doc docs/study.md] ...
+     build/study report [--out build/study-runs] [--doc docs/study.md] ...
          the report alone, from the saved files: tables recomputed from the
          per-problem records, SVG figures next to the document, the goals.
 
@@ -51,7 +51,7 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 
 static void usage(void) {
     printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (3000)] [--seed S (1)] [--threads N]\n"
-           "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study)] [--seeds N (3)]\n"
+           "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study-runs)] [--seeds N (3)]\n"
            "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
            "       study report [--out DIR] [--seeds N] [--steps N] [--eval-n N] [--jobs N] [--doc PATH]\n");
 }
@@ -93,7 +93,7 @@ static int parse_options(int argc, char **argv, options *o) {
         else { fprintf(stderr, "study: unknown option '%s' (see --help)\n", a); return -1; }
         i++;
     }
-    if (!o->out) o->out = strcmp(o->cmd, "base") ? "build/study" : "models/tiny-base";
+    if (!o->out) o->out = strcmp(o->cmd, "base") ? "build/study-runs" : "models/tiny-base";
     return 0;
 }
 
