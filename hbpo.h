@@ -10344,7 +10344,11 @@ HBPODEF int hbpo_synth_save_base(hbpo_model *m, const hbpo_tokenizer *tok,
 HBPODEF int hbpo_synth_load_base(const char *dir, hbpo_model *m, hbpo_tokenizer **tok) {
     if (!dir || !m || !tok) return hbpo__fail("hbpo_synth_load_base: NULL argument");
     *tok = NULL;
-    if (hbpo_checkpoint_verify(dir, NULL) != 0) return hbpo__fail("base model %s: %s", dir, hbpo_last_error());
+    if (hbpo_checkpoint_verify(dir, NULL) != 0) {
+        char why[512]; /* a copy: the message buffer is also the output */
+        snprintf(why, sizeof why, "%s", hbpo_last_error());
+        return hbpo__fail("base model %s: %s", dir, why);
+    }
     if (hbpo_tokenizer_load(tok, dir) != 0) return -1;
     if (hbpo_model_load(m, dir, NULL) != 0) {
         hbpo_tokenizer_free(*tok);
