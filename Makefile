@@ -1,6 +1,10 @@
 # hbpo - build, test and run.
 #   make            examples into build/
-#   make run        the main job: the tiny HBPO demo (SFT, HBPO, evaluation) into build/demo
+#   make run        the main job: the tiny HBPO demo (HBPO and a cosine baseline from the
+#                   committed base model models/tiny-base) into build/demo
+#   make study      the paper's findings in miniature: every method x 3 seeds from the
+#                   committed base; writes docs/study.md and its figures
+#   make base       re-makes the committed base model models/tiny-base (SFT from scratch)
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       every libFuzzer harness in fuzz/ for FUZZ_S seconds (default 60)
@@ -51,7 +55,7 @@ ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(OMP_FLAGS) -I.
 LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
-EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo
+EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo $(BUILD)/study
 ifeq ($(MPI),1)
   EXAMPLES += $(BUILD)/hbpo_mpi $(BUILD)/dp_train
 endif
@@ -59,7 +63,8 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run test sanitize cuda _cuda test-cuda clean deps info compile-matrix bench bench-busy _run _test _sanitize \
+.PHONY: all run study base _study _base test sanitize cuda _cuda test-cuda clean deps info compile-matrix bench bench-busy \
+        _run _test _sanitize \
         fuzz fuzz-smoke fuzz-build
 
 all: info $(EXAMPLES)
@@ -101,8 +106,27 @@ $(BUILD)/test_hbpo: $(TEST_SRC) $(TEST_HDRS) $(HEADERS) | $(BUILD)
 run: deps
 	@$(MAKE) --no-print-directory _run
 _run: all
-	@start=$$(date +%s); $(BUILD)/tiny_hbpo --out $(BUILD)/demo && \
+	@start=$$(date +%s); $(BUILD)/tiny_hbpo --base $(BASE_DIR) --out $(BUILD)/demo && \
 	  echo "make run: total wall time $$(( $$(date +%s) - start )) s"
+
+# --- the miniature of the paper ---------------------------------------------
+# The base model is made once (SFT from scratch, 1 thread: deterministic) and
+# committed with its manifest; make run and make study start from it.
+BASE_DIR    ?= models/tiny-base
+BASE_STEPS  ?= 1200
+STUDY_SEEDS ?= 3
+STUDY_STEPS ?= 40
+STUDY_EVAL  ?= 25
+STUDY_JOBS  ?= 2
+base: deps
+	@$(MAKE) --no-print-directory _base
+_base: all
+	$(BUILD)/study base --out $(BASE_DIR) --steps $(BASE_STEPS) --seed 1 --threads 1
+study: deps
+	@$(MAKE) --no-print-directory _study
+_study: all
+	$(BUILD)/study run --base $(BASE_DIR) --out $(BUILD)/study-runs --seeds $(STUDY_SEEDS) --steps $(STUDY_STEPS) \
+	  --eval-n $(STUDY_EVAL) --jobs $(STUDY_JOBS) --doc docs/study.md
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)

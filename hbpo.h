@@ -607,6 +607,9 @@ HBPODEF const hbpo_backend *hbpo_backend_cpu(void);
    compiled with -DHBPO_WITH_CUDA (and linked with hbpo_cuda.cu: make cuda),
    else an error. Returns 0 and sets *out, or -1 with a message. */
 HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend **out);
+/* The same from a device string as programs take it (--device): "cpu",
+   "cuda" (device 0) or "cuda:N". 0 and *out, or -1 with a message. */
+HBPODEF int hbpo_backend_parse(const char *spec, const hbpo_backend **out);
 
 /* CUDA backend (hbpo_cuda.cu) ---------------------------------------------- */
 /* Compiled only by `make cuda` (nvcc); not part of this header's
@@ -1867,6 +1870,141 @@ HBPODEF int hbpo_evaluate_comm(hbpo_comm *comm, hbpo_model *m, const hbpo_tokeni
 HBPODEF int hbpo_count_reflections(const char *text);
 /* The result as one JSON object; returns its length like snprintf. */
 HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
+
+/* ---- the miniature of the paper (make base, make run, make study) ----
+   The synthetic task scaled like the paper's setting. The paper's base
+   model (R1-Distill) over-thinks on every problem, and its budgets are 1/8,
+   1/4, 1/2 and 5/8 of L_max. Here:
+     base solutions  hbpo_synth_overthink: a quarter answer at sight, three
+                     quarters write the steps; then 0..4 redundant answer
+                     re-checks (~17 tokens each) whose number does not depend
+                     on the level. Mean natural length near L_max.
+     L_max 64, b = {8, 16, 32, 40}, alpha 1/L_max, beta 4 (hbpo_synth_train_config)
+   Levels 1-4; the minimal reliable solution is ~13 tokens at level 1 (at
+   sight) and ~40 at level 4 (four steps). */
+#define HBPO_SYNTH_LEVELS 4      /* levels 1..4 */
+#define HBPO_SYNTH_L_MAX 64      /* L_max, the rollouts' max new tokens */
+#define HBPO_SYNTH_EVAL_MAX 128  /* max new tokens in evaluation (2 L_max) */
+#define HBPO_SYNTH_RECHECKS 4    /* a base solution re-checks its answer 0..4 times */
+
+/* The base model's solution of a synthetic question: with probability 1/4
+   the answer at sight (DIRECT), else the steps (STEPS); then 0..4 re-checks
+   of the final answer ("wait, is it 9? yes\n"), their number and phrasings
+   drawn from r independently of the level. r is required. Returns the
+   length, or -1. */
+HBPODEF int hbpo_synth_overthink(const char *question, hbpo_rng *r, char *out, size_t cap);
+
+/* The methods the study compares, on one base, data and number of steps. */
+enum {
+    HBPO_SYNTH_HBPO = 0,      /* HBPO, paper mode, 4 budgets */
+    HBPO_SYNTH_HBPO_OFFICIAL, /* HBPO, released-code mode, 4 budgets */
+    HBPO_SYNTH_GRPO,          /* 0/1 reward, no length term */
+    HBPO_SYNTH_COSINE,        /* the uniform cosine length reward */
+    HBPO_SYNTH_L1,            /* L1 (LCPO-Exact) on the 4 budgets */
+    HBPO_SYNTH_HBPO_K1,       /* HBPO with 1 budget {32} */
+    HBPO_SYNTH_HBPO_K2,       /* HBPO with 2 budgets {16, 40} */
+    HBPO_SYNTH_N_METHODS
+};
+/* A short name ("hbpo", "hbpo-official", "grpo", "cosine", "l1", "hbpo-k1",
+   "hbpo-k2"), or NULL; hbpo_synth_method_parse is its inverse (-1: unknown). */
+HBPODEF const char *hbpo_synth_method_name(int method);
+HBPODEF int hbpo_synth_method_parse(const char *name);
+/* The training configuration of a method on the miniature: L_max 64, the
+   budgets above, 4 queries x 8 rollouts per step, two mini-batches (two
+   AdamW steps per step), lr 5e-5, no weight decay, rollouts at temperature
+   0.6 (the paper samples at 1.0; see the implementation).
+   Returns 0, or -1 (unknown method). */
+HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config *c);
+
+/* The base model's SFT (make base): steps of 32 hbpo_synth_overthink
+   solutions of levels 1..4; after <think> each prompt has, drawn
+   independently of the solution, nothing, the efficiency prompt, or a budget
+   prompt (paper or released-code text, b of the 4 budgets), so the base has
+   seen every prompt and learned nothing from them. lr 3e-3 decaying
+   linearly to 3e-4, no weight decay. A progress line every 100 steps when
+   progress is set. Deterministic for a seed and thread count. 0 or -1. */
+HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t seed, int steps,
+                           int progress);
+/* Saves a model as a whole checkpoint folder: the model (F32), tokenizer.json
+   copied from tokenizer_path, a trainer state without optimizer moments, and
+   the manifest of sizes and FNV-1a checksums that hbpo_checkpoint_verify
+   checks. The model's AdamW moments are dropped. 0 or -1. */
+HBPODEF int hbpo_synth_save_base(hbpo_model *m, const hbpo_tokenizer *tok,
+                                 const char *tokenizer_path, const char *dir);
+/* Verifies dir (hbpo_checkpoint_verify), then loads its model and tokenizer
+   (*tok, freed with hbpo_tokenizer_free); a damaged folder is refused before
+   anything is loaded. 0 or -1. */
+HBPODEF int hbpo_synth_load_base(const char *dir, const hbpo_backend *be, hbpo_model *m,
+                                  hbpo_tokenizer **tok);
+
+/* The evaluation settings: natural (nothing after <think>), the efficiency
+   prompt, and each of the 4 budgets' prompts (the method's own budget text:
+   released-code mode for hbpo-official, else the paper's). */
+#define HBPO_SYNTH_SETTINGS 6
+/* "natural", "efficient", "b8", "b16", "b32", "b40"; NULL when out of range. */
+HBPODEF const char *hbpo_synth_setting_name(int setting);
+/* The budget of a setting (0 for natural and efficient). */
+HBPODEF int hbpo_synth_setting_budget(int setting);
+/* The prompt line of a setting for a method. Returns its length or -1. */
+HBPODEF int hbpo_synth_setting_suffix(int setting, int method, char *out, size_t cap);
+
+/* Per-problem evaluation records as JSON Lines: pass hbpo_eval_log_record
+   and a hbpo_eval_log as hbpo_evaluate's callback and user; each problem
+   becomes one line {"run":..,"setting":..,"i":..,"level":..,"outcome":..,
+   "n_gen":..,"response":..}. hbpo_eval_log_sum adds the records of a file
+   whose run and setting match into r (n, correct, no_answer, tokens, and
+   truncated as n_gen >= max_new_tokens), so that every table can be
+   recomputed from the records alone. It returns the number of records
+   added, or -1. */
+typedef struct {
+    void               *file;    /* FILE* open for writing */
+    const hbpo_dataset *data;    /* the problems evaluated (their levels) */
+    const char         *run;     /* e.g. "hbpo/s1" (no quote or backslash) */
+    const char         *setting; /* e.g. "natural" (no quote or backslash) */
+    int                 failed;  /* set when a write failed */
+} hbpo_eval_log;
+HBPODEF void hbpo_eval_log_record(void *user, int index, const char *response, int outcome, int n_gen);
+HBPODEF int  hbpo_eval_log_sum(const char *path, const char *run, const char *setting,
+                               int max_new_tokens, hbpo_eval_result *r);
+
+/* An SVG chart of series drawn as lines (or markers only), with optional
+   error bars: the demo's and the study's figures. With xticks, x = 1..n_xticks
+   are labelled with them; otherwise the x axis is numeric. 0 or -1. */
+typedef struct {
+    const char   *label;
+    const char   *color;   /* e.g. "#c0392b" */
+    int           dashed;  /* 1: a dashed line */
+    int           points;  /* 1: markers only, no line */
+    int           n;
+    const double *x, *y;   /* (n) */
+    const double *err;     /* (n) +- error bars, or NULL */
+} hbpo_svg_series;
+HBPODEF int hbpo_svg_chart(const char *path, const char *title, const char *xlabel,
+                           const char *ylabel, const hbpo_svg_series *s, int n_series,
+                           const char *const *xticks, int n_xticks);
+/* One run of the miniature: loads the base (hbpo_synth_load_base), trains
+   `method` for `steps` steps on the fixed training set (2,000 problems per
+   level), writing one hbpo_metrics_json line per step to OUT/metrics.jsonl,
+   then evaluates the model on the fixed held-out set (eval_n problems per
+   level, T 0.6, top-p 0.95, HBPO_SYNTH_EVAL_MAX new tokens) in settings
+   0..n_settings-1, with per-problem records in OUT/eval.jsonl (run "NAME/sSEED",
+   or "base" when method is -1: no training). res (may be NULL) receives the
+   n_settings results. Deterministic for a seed and thread count. 0 or -1. */
+typedef struct {
+    const char *base_dir;   /* the committed base model folder */
+    const char *out_dir;    /* created (one level) */
+    int         method;     /* HBPO_SYNTH_*, or -1: the base model itself */
+    uint64_t    seed;
+    int         steps;
+    int         eval_n;     /* held-out problems per level */
+    int         n_settings; /* 1..HBPO_SYNTH_SETTINGS */
+    int         progress;   /* progress lines with an ETA */
+    const hbpo_backend *be; /* where the model runs; NULL: the CPU */
+} hbpo_synth_run_config;
+HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *res);
+/* The run's name in records and folders: "base", or "NAME/sSEED" (with '-'
+   for '/' when folder is set). */
+HBPODEF int hbpo_synth_run_name(int method, uint64_t seed, int folder, char *out, size_t cap);
 
 
 
@@ -6371,6 +6509,19 @@ HBPODEF int hbpo_backend_named(const char *name, int device, const hbpo_backend 
     return hbpo__fail("unknown backend \"%s\" (expected cpu or cuda)", name);
 }
 
+HBPODEF int hbpo_backend_parse(const char *spec, const hbpo_backend **out) {
+    if (!spec || !out) return hbpo__fail("hbpo_backend_parse: spec or out is NULL");
+    if (!strcmp(spec, "cpu") || !strcmp(spec, "cuda")) return hbpo_backend_named(spec, 0, out);
+    if (!strncmp(spec, "cuda:", 5)) {
+        const char *p = spec + 5;
+        int x = 0;
+        for (; *p >= '0' && *p <= '9' && x <= (INT_MAX - (*p - '0')) / 10; p++) x = 10 * x + (*p - '0');
+        if (p > spec + 5 && !*p) return hbpo_backend_named("cuda", x, out);
+    }
+    *out = NULL;
+    return hbpo__fail("device \"%s\" must be cpu, cuda or cuda:N (N a device number from 0)", spec);
+}
+
 /* ------------------------------------------------------------------------- */
 /* 8. Model: configuration, parameters, forward, backward, AdamW             */
 /* ------------------------------------------------------------------------- */
@@ -10817,6 +10968,423 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap) {
 }
 
 
+
+/* ---- the miniature of the paper (make base, make run, make study) ---- */
+
+HBPODEF int hbpo_synth_overthink(const char *question, hbpo_rng *r, char *out, size_t cap) {
+    /* Answer re-checks in the over-thinking style of R1 traces, of similar
+       lengths, so that the redundancy costs the same on every level. */
+    static const char *const phrase[] = {"wait, is it %d? yes\n", "let me verify: %d\n",
+                                         "hmm, check: %d ok\n", "double-check: %d\n"};
+    hbpo__synth_chain c;
+    size_t n;
+    int len, k, checks, style;
+    if (!r) return hbpo__fail("hbpo_synth_overthink: r is NULL");
+    if (hbpo__synth_parse(question, &c) != 0) return -1;
+    style = hbpo_rng_u32(r) % 4 == 0 ? HBPO_SYNTH_DIRECT : HBPO_SYNTH_STEPS;
+    checks = (int)(hbpo_rng_u32(r) % (HBPO_SYNTH_RECHECKS + 1));
+    /* the core's steps, without its closing "</think>...", then the checks */
+    len = hbpo_synth_solution(question, style, NULL, out, cap);
+    if (len < 0) return -1;
+    n = (size_t)(strstr(out, "</think>") - out);
+    out[n] = 0;
+    for (k = 0; k < checks; k++)
+        if (hbpo__synth_put(out, cap, &n, phrase[hbpo_rng_u32(r) % 4], c.v[c.n]) != 0) goto small;
+    if (hbpo__synth_put(out, cap, &n, "</think>\n\\boxed{%d}", c.v[c.n]) != 0) goto small;
+    return (int)n;
+small:
+    out[0] = 0;
+    return hbpo__fail("hbpo_synth_overthink: out of %lu bytes is too small (%d always suffice)",
+                      (unsigned long)cap, HBPO_SYNTH_MAX_SOLUTION);
+}
+
+static const char *const hbpo__synth_methods[HBPO_SYNTH_N_METHODS] = {
+    "hbpo", "hbpo-official", "grpo", "cosine", "l1", "hbpo-k1", "hbpo-k2"};
+
+HBPODEF const char *hbpo_synth_method_name(int method) {
+    return method >= 0 && method < HBPO_SYNTH_N_METHODS ? hbpo__synth_methods[method] : NULL;
+}
+
+HBPODEF int hbpo_synth_method_parse(const char *name) {
+    int i;
+    for (i = 0; name && i < HBPO_SYNTH_N_METHODS; i++)
+        if (!strcmp(name, hbpo__synth_methods[i])) return i;
+    return hbpo__fail("unknown method '%s' (hbpo, hbpo-official, grpo, cosine, l1, hbpo-k1, hbpo-k2)",
+                      name ? name : "(null)");
+}
+
+/* The paper's 512, 1024, 2048, 2560 of L_max 4096. */
+static const int hbpo__synth_budgets[4] = {HBPO_SYNTH_L_MAX / 8, HBPO_SYNTH_L_MAX / 4,
+                                           HBPO_SYNTH_L_MAX / 2, HBPO_SYNTH_L_MAX * 5 / 8};
+
+HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config *c) {
+    int i;
+    if (!c) return hbpo__fail("hbpo_synth_train_config: c is NULL");
+    if (!hbpo_synth_method_name(method)) return hbpo__fail("hbpo_synth_train_config: method %d", method);
+    *c = hbpo_train_config_default();
+    c->algo = method == HBPO_SYNTH_GRPO ? HBPO_ALGO_GRPO : method == HBPO_SYNTH_COSINE ? HBPO_ALGO_COSINE
+            : method == HBPO_SYNTH_L1 ? HBPO_ALGO_L1 : HBPO_ALGO_HBPO;
+    c->budget.mode = method == HBPO_SYNTH_HBPO_OFFICIAL ? HBPO_MODE_OFFICIAL : HBPO_MODE_PAPER;
+    c->budget.k = 4;
+    for (i = 0; i < 4; i++) c->budget.budget[i] = hbpo__synth_budgets[i];
+    if (method == HBPO_SYNTH_HBPO_K1) { /* the paper's middle budget, 2048 of 4096 */
+        c->budget.k = 1;
+        c->budget.budget[0] = hbpo__synth_budgets[2];
+    } else if (method == HBPO_SYNTH_HBPO_K2) { /* 1024 and 2560 of 4096 */
+        c->budget.k = 2;
+        c->budget.budget[0] = hbpo__synth_budgets[1];
+        c->budget.budget[1] = hbpo__synth_budgets[3];
+    }
+    c->budget.l_max = HBPO_SYNTH_L_MAX;
+    c->budget.alpha = 1.0f / HBPO_SYNTH_L_MAX;
+    c->budget.beta = 4.0f;
+    c->l1_alpha = 1.0f / HBPO_SYNTH_L_MAX;
+    c->n_rollouts = 8;
+    c->batch_queries = 4;
+    c->mini_batches = 2;
+    c->micro_batch = 16;
+    /* lr 1e-4 and rollouts at T 1.0 (the paper's) collapse this tiny policy
+       within 30 steps: its rollouts under budget prompts are right ~10% of
+       the time at T 1.0, and HBPO's A_intra (mu - f2(b), negative when a
+       whole subgroup fails) pushes down nearly every sampled answer. */
+    c->adamw.lr = 5e-5f;
+    c->adamw.weight_decay = 0.0f;
+    c->temperature = 0.6f;
+    c->seed = seed;
+    return 0;
+}
+
+HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t seed, int steps,
+                           int progress) {
+    enum { BATCH = 32 };
+    char q[BATCH][2 * HBPO_SYNTH_MAX_LEVEL + 4], a[BATCH][4], sol[BATCH][HBPO_SYNTH_MAX_SOLUTION];
+    char suf[BATCH][96];
+    const char *qs[BATCH], *ss[BATCH], *cs[BATCH];
+    hbpo_adamw_config opt = hbpo_adamw_config_default();
+    hbpo_rng rng;
+    double t0 = hbpo_wall_time(), avg = 0;
+    int s, b;
+    if (!m || !tok || steps < 0) return hbpo__fail("hbpo_synth_sft: bad arguments");
+    hbpo_rng_seed(&rng, seed * 1000 + 17);
+    opt.weight_decay = 0.0f;
+    for (s = 0; s < steps; s++) {
+        float loss;
+        for (b = 0; b < BATCH; b++) {
+            int level = 1 + (int)(hbpo_rng_u32(&rng) % HBPO_SYNTH_LEVELS);
+            int pick = (int)(hbpo_rng_u32(&rng) % 12), n;
+            if (hbpo_synth_problem(&rng, level, q[b], sizeof q[b], a[b], sizeof a[b]) != 0) return -1;
+            /* 4/12 nothing, 2/12 the efficiency prompt, 3/12 each budget text */
+            if (pick < 4) n = snprintf(suf[b], sizeof suf[b], "%s", "");
+            else if (pick < 6) n = snprintf(suf[b], sizeof suf[b], "%s\n", HBPO_EFFICIENCY_PROMPT);
+            else {
+                n = hbpo_budget_prompt(pick < 9 ? HBPO_MODE_PAPER : HBPO_MODE_OFFICIAL,
+                                       hbpo__synth_budgets[hbpo_rng_u32(&rng) % 4], suf[b], sizeof suf[b] - 1);
+                if (n >= 0) { suf[b][n] = '\n'; suf[b][n + 1] = 0; }
+            }
+            if (n < 0 || hbpo_synth_overthink(q[b], &rng, sol[b], sizeof sol[b]) < 0) return -1;
+            qs[b] = q[b];
+            ss[b] = suf[b];
+            cs[b] = sol[b];
+        }
+        opt.lr = 3e-3f * (1.0f - 0.9f * (float)s / (float)steps);
+        if (hbpo_sft_step(m, tok, HBPO_CHAT_CHATML, BATCH, qs, ss, cs, BATCH, &opt, &loss) != 0) return -1;
+        avg = s ? 0.95 * avg + 0.05 * loss : loss;
+        if (progress && ((s + 1) % 100 == 0 || s + 1 == steps)) {
+            char extra[32];
+            snprintf(extra, sizeof extra, "loss %.4f", avg);
+            hbpo_progress("sft step", s + 1, steps, t0, extra);
+        }
+    }
+    return 0;
+}
+
+HBPODEF int hbpo_synth_save_base(hbpo_model *m, const hbpo_tokenizer *tok,
+                                 const char *tokenizer_path, const char *dir) {
+    hbpo_train_config c;
+    hbpo_trainer t;
+    hbpo_dataset d;
+    int rc;
+    if (!m || !tok || !tokenizer_path || !dir) return hbpo__fail("hbpo_synth_save_base: NULL argument");
+    /* a released model carries no optimizer state */
+    if (m->m) { m->be->free(m->m); m->m = NULL; }
+    if (m->v) { m->be->free(m->v); m->v = NULL; }
+    m->step = 0;
+    memset(&d, 0, sizeof d);
+    if (hbpo_synth_train_config(HBPO_SYNTH_HBPO, 0, &c) != 0 || hbpo_synth_dataset(&d, 1, 1, 1, 1) != 0)
+        return -1;
+    c.tokenizer_path = tokenizer_path;
+    if (hbpo_trainer_init(&t, &c, m, tok, &d) != 0) { hbpo_dataset_free(&d); return -1; }
+    rc = hbpo_trainer_save(&t, dir);
+    hbpo_trainer_free(&t);
+    hbpo_dataset_free(&d);
+    return rc;
+}
+
+HBPODEF int hbpo_synth_load_base(const char *dir, const hbpo_backend *be, hbpo_model *m,
+                                  hbpo_tokenizer **tok) {
+    if (!dir || !m || !tok) return hbpo__fail("hbpo_synth_load_base: NULL argument");
+    *tok = NULL;
+    if (hbpo_checkpoint_verify(dir, NULL) != 0) {
+        char why[512]; /* a copy: the message buffer is also the output */
+        snprintf(why, sizeof why, "%s", hbpo_last_error());
+        return hbpo__fail("base model %s: %s", dir, why);
+    }
+    if (hbpo_tokenizer_load(tok, dir) != 0) return -1;
+    if (hbpo_model_load(m, dir, be) != 0) {
+        hbpo_tokenizer_free(*tok);
+        *tok = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static const char *const hbpo__synth_settings[HBPO_SYNTH_SETTINGS] = {"natural", "efficient", "b8",
+                                                                      "b16", "b32", "b40"};
+
+HBPODEF const char *hbpo_synth_setting_name(int setting) {
+    return setting >= 0 && setting < HBPO_SYNTH_SETTINGS ? hbpo__synth_settings[setting] : NULL;
+}
+
+HBPODEF int hbpo_synth_setting_budget(int setting) {
+    return setting >= 2 && setting < HBPO_SYNTH_SETTINGS ? hbpo__synth_budgets[setting - 2] : 0;
+}
+
+HBPODEF int hbpo_synth_setting_suffix(int setting, int method, char *out, size_t cap) {
+    hbpo_train_config c;
+    if (!out || cap == 0) return hbpo__fail("hbpo_synth_setting_suffix: no output buffer");
+    out[0] = 0;
+    if (setting < 0 || setting >= HBPO_SYNTH_SETTINGS || hbpo_synth_train_config(method, 0, &c) != 0)
+        return hbpo__fail("hbpo_synth_setting_suffix: setting %d, method %d", setting, method);
+    if (setting == 0) return 0;
+    if (setting == 1) {
+        int n = snprintf(out, cap, "%s\n", HBPO_EFFICIENCY_PROMPT);
+        return n < 0 || (size_t)n >= cap ? hbpo__fail("hbpo_synth_setting_suffix: buffer too small") : n;
+    }
+    return hbpo_rollout_suffix(&c, hbpo_synth_setting_budget(setting), out, cap);
+}
+
+HBPODEF void hbpo_eval_log_record(void *user, int index, const char *response, int outcome, int n_gen) {
+    hbpo_eval_log *g = (hbpo_eval_log *)user;
+    FILE *f;
+    const unsigned char *p;
+    int level;
+    if (!g || !g->file || !g->data || index < 0 || index >= g->data->n) {
+        if (g) g->failed = 1;
+        return;
+    }
+    f = (FILE *)g->file;
+    level = g->data->items[index].level;
+    fprintf(f, "{\"run\":\"%s\",\"setting\":\"%s\",\"i\":%d,\"level\":%d,\"outcome\":%d,\"n_gen\":%d,\"response\":\"",
+            g->run ? g->run : "", g->setting ? g->setting : "", index, level, outcome, n_gen);
+    /* JSON string: quote, backslash and control bytes escaped; bytes >= 0x80
+       (a byte-level model may emit invalid UTF-8) as \u00XX, so the line
+       always parses. */
+    for (p = (const unsigned char *)(response ? response : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p < 0x20 || *p >= 0x80) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    if (fputs("\"}\n", f) < 0) g->failed = 1;
+}
+
+HBPODEF int hbpo_eval_log_sum(const char *path, const char *run, const char *setting,
+                              int max_new_tokens, hbpo_eval_result *r) {
+    hbpo_jsonl rd;
+    hbpo_json_doc doc;
+    int rc, added = 0;
+    if (!path || !run || !setting || !r) return hbpo__fail("hbpo_eval_log_sum: NULL argument");
+    if (hbpo_jsonl_open(&rd, path) != 0) return -1;
+    memset(&doc, 0, sizeof doc);
+    while ((rc = hbpo_jsonl_next(&rd, &doc)) == 1) {
+        const char *ru = hbpo_json_get_string(doc.root, "run"), *se = hbpo_json_get_string(doc.root, "setting");
+        const hbpo_json *lv = hbpo_json_get(doc.root, "level"), *oc = hbpo_json_get(doc.root, "outcome");
+        const hbpo_json *ng = hbpo_json_get(doc.root, "n_gen");
+        int level, outcome, n_gen;
+        if (!ru || !se || !lv || !oc || !ng || lv->type != HBPO_JSON_NUMBER || oc->type != HBPO_JSON_NUMBER ||
+            ng->type != HBPO_JSON_NUMBER) {
+            rc = hbpo__fail("%s line %ld: not an evaluation record", path, rd.line);
+            break;
+        }
+        if (strcmp(ru, run) || strcmp(se, setting)) continue;
+        level = lv->num < 0 ? 0 : lv->num > HBPO_EVAL_MAX_LEVEL ? HBPO_EVAL_MAX_LEVEL : (int)lv->num;
+        outcome = (int)oc->num;
+        n_gen = (int)ng->num;
+        hbpo__bucket_add(&r->all, outcome, n_gen < max_new_tokens, n_gen, 0, 0);
+        hbpo__bucket_add(&r->level[level], outcome, n_gen < max_new_tokens, n_gen, 0, 0);
+        added++;
+    }
+    hbpo_json_free(&doc);
+    hbpo_jsonl_close(&rd);
+    return rc < 0 ? -1 : added;
+}
+
+/* An axis maximum: 1, 2 or 5 times a power of ten at or above v. */
+static double hbpo__svg_nice(double v) {
+    double p = 1;
+    if (!(v > 0)) return 1;
+    while (p * 10 <= v) p *= 10;
+    while (p > v) p /= 10;
+    return v <= p ? p : v <= 2 * p ? 2 * p : v <= 5 * p ? 5 * p : 10 * p;
+}
+
+HBPODEF int hbpo_svg_chart(const char *path, const char *title, const char *xlabel,
+                           const char *ylabel, const hbpo_svg_series *s, int n_series,
+                           const char *const *xticks, int n_xticks) {
+    const double W = 720, H = 420, L = 64, R = 210, T = 36, B = 52;
+    double x0 = 0, x1 = 1, ymax = 0;
+    int i, j, first = 1;
+    FILE *f;
+    if (!path || !s || n_series < 1) return hbpo__fail("hbpo_svg_chart: bad arguments");
+    for (i = 0; i < n_series; i++)
+        for (j = 0; j < s[i].n; j++) {
+            double y = s[i].y[j] + (s[i].err ? s[i].err[j] : 0);
+            if (first || s[i].x[j] < x0) x0 = s[i].x[j];
+            if (first || s[i].x[j] > x1) x1 = s[i].x[j];
+            if (y > ymax) ymax = y;
+            first = 0;
+        }
+    if (xticks) { x0 = 0.5; x1 = n_xticks + 0.5; }
+    else if (x1 <= x0) x1 = x0 + 1;
+    ymax = hbpo__svg_nice(ymax);
+    f = fopen(path, "w");
+    if (!f) return hbpo__fail("%s: cannot write", path);
+#define HBPO__SX(x) (L + (W - L - R) * ((x) - x0) / (x1 - x0))
+#define HBPO__SY(y) (H - B - (H - B - T) * (y) / ymax)
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"sans-serif\" "
+               "font-size=\"12\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H);
+    fprintf(f, "<text x=\"%g\" y=\"20\" font-size=\"14\">%s</text>\n", L, title ? title : "");
+    for (j = 0; j <= 5; j++) {
+        double y = HBPO__SY(ymax * j / 5);
+        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#eee\"/>\n", L, y, W - R, y);
+        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, y + 4, ymax * j / 5);
+    }
+    if (xticks)
+        for (j = 0; j < n_xticks; j++)
+            fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%s</text>\n", HBPO__SX(j + 1.0),
+                    H - B + 18, xticks[j]);
+    else
+        for (j = 0; j <= 5; j++)
+            fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.4g</text>\n",
+                    HBPO__SX(x0 + (x1 - x0) * j / 5), H - B + 18, x0 + (x1 - x0) * j / 5);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, H - B, W - R, H - B);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\"/>\n", L, T, L, H - B);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n", (L + W - R) / 2, H - 14,
+            xlabel ? xlabel : "");
+    fprintf(f, "<text x=\"16\" y=\"%g\" transform=\"rotate(-90 16 %g)\" text-anchor=\"middle\">%s</text>\n",
+            (H - B + T) / 2, (H - B + T) / 2, ylabel ? ylabel : "");
+    for (i = 0; i < n_series; i++) {
+        const char *col = s[i].color ? s[i].color : "black";
+        const char *dash = s[i].dashed ? " stroke-dasharray=\"6 4\"" : "";
+        if (!s[i].points && s[i].n > 1) {
+            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"", col, dash);
+            for (j = 0; j < s[i].n; j++) fprintf(f, "%.1f,%.1f ", HBPO__SX(s[i].x[j]), HBPO__SY(s[i].y[j]));
+            fprintf(f, "\"/>\n");
+        }
+        for (j = 0; j < s[i].n; j++) {
+            double x = HBPO__SX(s[i].x[j]), y = HBPO__SY(s[i].y[j]);
+            if (s[i].err && s[i].err[j] > 0)
+                fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x,
+                        HBPO__SY(s[i].y[j] - s[i].err[j]), x, HBPO__SY(s[i].y[j] + s[i].err[j]), col);
+            if (s[i].points || s[i].n <= 12)
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"/>\n", x, y, s[i].points ? 4 : 2, col);
+        }
+        fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                W - R + 10, T + 12 + 18.0 * i, W - R + 36, T + 12 + 18.0 * i, col, dash);
+        fprintf(f, "<text x=\"%g\" y=\"%g\">%s</text>\n", W - R + 42, T + 16 + 18.0 * i,
+                s[i].label ? s[i].label : "");
+    }
+#undef HBPO__SX
+#undef HBPO__SY
+    fprintf(f, "</svg>\n");
+    return fclose(f) == 0 ? 0 : hbpo__fail("%s: write failed", path);
+}
+
+HBPODEF int hbpo_synth_run_name(int method, uint64_t seed, int folder, char *out, size_t cap) {
+    int n;
+    if (!out || cap == 0) return hbpo__fail("hbpo_synth_run_name: no buffer");
+    if (method == -1) n = snprintf(out, cap, "base");
+    else if (!hbpo_synth_method_name(method)) return hbpo__fail("hbpo_synth_run_name: method %d", method);
+    else n = snprintf(out, cap, "%s%cs%llu", hbpo_synth_method_name(method), folder ? '-' : '/',
+                      (unsigned long long)seed);
+    return n < 0 || (size_t)n >= cap ? hbpo__fail("hbpo_synth_run_name: buffer too small") : n;
+}
+
+HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *res) {
+    hbpo_model m;
+    hbpo_tokenizer *tok = NULL;
+    hbpo_dataset train, test;
+    hbpo_trainer t;
+    hbpo_train_config tc;
+    hbpo_sampler_config sc = hbpo_sampler_config_default(); /* T 0.6, top-p 0.95 */
+    hbpo_eval_log log;
+    char path[1024], name[64], line[2048], suffix[128];
+    FILE *f = NULL;
+    double t0;
+    int s, rc_ = -1, have_model = 0, have_trainer = 0;
+    if (!rc || !rc->base_dir || !rc->out_dir || rc->steps < 0 || rc->eval_n < 1 || rc->n_settings < 1 ||
+        rc->n_settings > HBPO_SYNTH_SETTINGS)
+        return hbpo__fail("hbpo_synth_run: bad arguments");
+    if (hbpo_synth_run_name(rc->method, rc->seed, 0, name, sizeof name) < 0) return -1;
+    memset(&train, 0, sizeof train);
+    memset(&test, 0, sizeof test);
+    if (hbpo_make_dir(rc->out_dir) != 0) return -1;
+    if (hbpo_synth_load_base(rc->base_dir, rc->be, &m, &tok) != 0) return -1;
+    have_model = 1;
+    /* the same data for every run: training set and held-out set */
+    if (hbpo_synth_dataset(&train, 7920, 2000, 1, HBPO_SYNTH_LEVELS) != 0 ||
+        hbpo_synth_dataset(&test, 7921, rc->eval_n, 1, HBPO_SYNTH_LEVELS) != 0)
+        goto done;
+    if (rc->method >= 0 && rc->steps > 0) {
+        if (hbpo_synth_train_config(rc->method, rc->seed, &tc) != 0) goto done;
+        if (hbpo_trainer_init(&t, &tc, &m, tok, &train) != 0) goto done;
+        have_trainer = 1;
+        snprintf(path, sizeof path, "%s/metrics.jsonl", rc->out_dir);
+        if (!(f = fopen(path, "w"))) { hbpo__fail("%s: cannot write", path); goto done; }
+        t0 = hbpo_wall_time();
+        for (s = 0; s < rc->steps; s++) {
+            hbpo_step_metrics mt;
+            if (hbpo_trainer_step(&t, &mt) != 0) goto done;
+            hbpo_metrics_json(&mt, tc.budget.k, line, sizeof line);
+            fprintf(f, "%s\n", line);
+            if (rc->progress && ((s + 1) % 10 == 0 || s + 1 == rc->steps)) {
+                char what[96];
+                snprintf(what, sizeof what, "%s step", name);
+                snprintf(line, sizeof line, "reward %6.3f  acc %5.1f%%  tokens %5.1f", mt.reward_mean,
+                         100 * mt.accuracy, mt.ngen_mean);
+                hbpo_progress(what, s + 1, rc->steps, t0, line);
+            }
+        }
+        if (fclose(f) != 0) { f = NULL; hbpo__fail("%s: write failed", path); goto done; }
+        f = NULL;
+    }
+    snprintf(path, sizeof path, "%s/eval.jsonl", rc->out_dir);
+    if (!(f = fopen(path, "w"))) { hbpo__fail("%s: cannot write", path); goto done; }
+    sc.max_new_tokens = HBPO_SYNTH_EVAL_MAX;
+    sc.seed = 12345;
+    for (s = 0; s < rc->n_settings; s++) {
+        hbpo_eval_result r;
+        if (hbpo_synth_setting_suffix(s, rc->method < 0 ? HBPO_SYNTH_HBPO : rc->method, suffix,
+                                      sizeof suffix) < 0)
+            goto done;
+        log.file = f; log.data = &test; log.run = name; log.setting = hbpo_synth_setting_name(s); log.failed = 0;
+        if (hbpo_evaluate(&m, tok, &test, HBPO_CHAT_CHATML, suffix, &sc, 256, &r, hbpo_eval_log_record, &log) != 0)
+            goto done;
+        if (log.failed) { hbpo__fail("%s: write failed", path); goto done; }
+        if (res) res[s] = r;
+    }
+    if (fclose(f) != 0) { f = NULL; hbpo__fail("%s: write failed", path); goto done; }
+    f = NULL;
+    rc_ = 0;
+done:
+    if (f) fclose(f);
+    if (have_trainer) hbpo_trainer_free(&t);
+    if (have_model) hbpo_model_free(&m);
+    hbpo_tokenizer_free(tok);
+    hbpo_dataset_free(&train);
+    hbpo_dataset_free(&test);
+    return rc_;
+}
 
 /* ------------------------------------------------------------------------- */
 /* 13. I/O: files, JSON, JSON Lines                                          */

@@ -472,27 +472,7 @@ static int check_memory(const char *cmd, const hbpo_backend *be, const char *mod
 /* --device cpu|cuda|cuda:N: the backend that runs the model (hbpo_backend_named).
    0, or 2 after a message (a bad value, or a device this build or machine lacks). */
 static int pick_device(const char *cmd, const char *v, const hbpo_backend **be) {
-    static const char expected[] = "cpu, cuda or cuda:N (N a device number from 0)";
-    const char *name = "cpu";
-    int device = 0;
-    if (v && !strcmp(v, "cuda")) {
-        name = "cuda";
-    } else if (v && !strncmp(v, "cuda:", 5)) {
-        char *end;
-        long x;
-        errno = 0;
-        x = strtol(v + 5, &end, 10);
-        if (!isdigit((unsigned char)v[5]) || !whole_number(v + 5, end) || errno || x > INT_MAX) {
-            bad_value(cmd, "--device", v, expected);
-            return 2;
-        }
-        name = "cuda";
-        device = (int)x;
-    } else if (v && strcmp(v, "cpu") != 0) {
-        bad_value(cmd, "--device", v, expected);
-        return 2;
-    }
-    if (hbpo_backend_named(name, device, be) != 0) {
+    if (hbpo_backend_parse(v ? v : "cpu", be) != 0) {
         fprintf(stderr, "hbpo %s: --device %s: %s\n", cmd, v, hbpo_last_error());
         return 2;
     }

@@ -24,10 +24,19 @@ expect 0 ""                -- $prog --out "$tmp"
 expect 0 ""                -- $prog --diff
 # the demo (make run) refuses bad flags before doing any work
 expect 2 "unknown option"  -- $b/tiny_hbpo --bogus x
-expect 2 "--sft-steps"     -- $b/tiny_hbpo --sft-steps abc
+expect 2 "--steps"         -- $b/tiny_hbpo --steps abc
+expect 1 "manifest"        -- $b/tiny_hbpo --base /nonexistent/base --out "$tmp/demo"
 expect 2 "--eval-n"        -- $b/tiny_hbpo --eval-n 0
 expect 1 "cannot create"   -- $b/tiny_hbpo --out /nonexistent/a/b
 expect 0 ""                -- $b/tiny_hbpo --help
+expect 2 "no CUDA backend" -- $b/tiny_hbpo --device cuda --out "$tmp/demo"
+expect 2 "cuda:N"          -- $b/tiny_hbpo --device cuda:x --out "$tmp/demo"
+expect 2 "cuda:N"          -- $b/tiny_hbpo --device cuda:99999999999 --out "$tmp/demo"
+# the study (make study, make base) likewise
+expect 2 "unknown option"  -- $b/study run --bogus x
+expect 2 "--seeds"         -- $b/study run --seeds 0
+expect 2 "--jobs"          -- $b/study run --jobs abc
+expect 1 "records"         -- $b/study report --out /nonexistent/study --doc "$tmp/study.md"
 [ -s "$tmp/reward_curves.svg" ] && [ -s "$tmp/reward_curves_paper.csv" ] || { echo "FAIL cli: no SVG/CSV in $tmp"; fails=$((fails + 1)); }
 lines=$($prog --csv paper | wc -l)
 [ "$lines" -gt 4097 ] || { echo "FAIL cli: --csv paper gave $lines lines"; fails=$((fails + 1)); }

@@ -21,6 +21,7 @@ SUITE_EXTERN(data_layer_suite); /* datasets from JSON Lines, the synthetic task 
 SUITE_EXTERN(trainer_suite);    /* Algorithm 1 wiring, resume, SFT, evaluation (test_trainer.c) */
 SUITE_EXTERN(comm_suite);       /* the communicator seam in one process (test_comm.c) */
 SUITE_EXTERN(cuda_host_suite);  /* the CUDA kernels' arithmetic and cuBLAS mapping, on the host (test_cuda_host.c) */
+SUITE_EXTERN(study_suite);      /* the miniature: base, methods, records (test_study.c) */
 
 int main(int argc, char **argv) {
     HBPO_TEST_MAIN_BEGIN(argc, argv);
@@ -40,5 +41,6 @@ int main(int argc, char **argv) {
     RUN_SUITE(trainer_suite);
     RUN_SUITE(comm_suite);
     RUN_SUITE(cuda_host_suite);
+    RUN_SUITE(study_suite);
     HBPO_TEST_MAIN_END();
 }

@@ -1,0 +1,594 @@
+/* study - the paper's findings in miniature (make base, make study).
+
+     build/study base  [--out models/tiny-base] [--steps 3000] [--seed 1] [--threads N]
+         the over-thinking base model: SFT from scratch (hbpo_synth_sft), saved as a
+         whole checkpoint with its manifest (hbpo_synth_save_base), then evaluated
+         (natural setting, per level) so its quality is printed next to its checksum.
+     build/study run   [--base models/tiny-base] [--out build/study-runs] [--seeds 3]
+                       [--steps 40] [--eval-n 25] [--jobs 2] [--doc docs/study.md] [--fresh]
+         from the committed base, the same data and the same steps for every
+         method and seed: HBPO (paper and released-code modes), GRPO, cosine, L1,
+         HBPO with 1 and 2 budgets; every model evaluated per level in the natural
+         setting, with the efficiency prompt and under each budget prompt; then
+         the report (below). Runs go to OUT/runs/NAME-sSEED/{metrics,eval}.jsonl;
+         a finished run is not run again unless --fresh.
+     build/study report [--out build/study-runs] [--doc docs/study.md] ...
+         the report alone, from the saved files: tables recomputed from the
+         per-problem records, SVG figures next to the document, the goals.
+
+   Runs are independent processes of one thread each (--jobs of them at once),
+   so each is deterministic whatever --jobs is. */
+#define HBPO_IMPLEMENTATION
+#include "hbpo.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_SEEDS 16
+#define N_METHODS HBPO_SYNTH_N_METHODS
+#define LV HBPO_SYNTH_LEVELS
+
+typedef struct {
+    const char *cmd, *out, *base, *doc;
+    int steps, seeds, eval_n, jobs, threads, fresh, base_steps;
+    uint64_t seed;
+} options;
+
+static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        fprintf(stderr, "study: %s '%s' must be an integer in [%d, %d]\n", flag, s, lo, hi);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static void usage(void) {
+    printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (3000)] [--seed S (1)] [--threads N]\n"
+           "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study-runs)] [--seeds N (3)]\n"
+           "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
+           "       study report [--out DIR] [--seeds N] [--steps N] [--eval-n N] [--jobs N] [--doc PATH]\n");
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+    int i, v;
+    memset(o, 0, sizeof *o);
+    o->cmd = argc > 1 ? argv[1] : "";
+    o->out = NULL;
+    o->base = "models/tiny-base";
+    o->doc = "docs/study.md";
+    o->steps = 40;
+    o->base_steps = 3000;
+    o->seeds = 3;
+    o->eval_n = 25;
+    o->jobs = 2;
+    o->threads = 0;
+    o->seed = 1;
+    if (strcmp(o->cmd, "base") && strcmp(o->cmd, "run") && strcmp(o->cmd, "report")) {
+        usage();
+        return -1;
+    }
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--fresh")) { o->fresh = 1; continue; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); exit(0); }
+        if (!val) { fprintf(stderr, "study: %s needs a value (or unknown option)\n", a); return -1; }
+        if (!strcmp(a, "--out")) o->out = val;
+        else if (!strcmp(a, "--base")) o->base = val;
+        else if (!strcmp(a, "--doc")) o->doc = val;
+        else if (!strcmp(a, "--steps")) {
+            if (parse_int(a, val, 0, 1000000, &v)) return -1;
+            o->steps = o->base_steps = v;
+        } else if (!strcmp(a, "--seeds")) { if (parse_int(a, val, 1, MAX_SEEDS, &o->seeds)) return -1; }
+        else if (!strcmp(a, "--eval-n")) { if (parse_int(a, val, 1, 100000, &o->eval_n)) return -1; }
+        else if (!strcmp(a, "--jobs")) { if (parse_int(a, val, 1, 64, &o->jobs)) return -1; }
+        else if (!strcmp(a, "--threads")) { if (parse_int(a, val, 0, 256, &o->threads)) return -1; }
+        else if (!strcmp(a, "--seed")) { if (parse_int(a, val, 0, 2147483647, &v)) return -1; o->seed = (uint64_t)v; }
+        else { fprintf(stderr, "study: unknown option '%s' (see --help)\n", a); return -1; }
+        i++;
+    }
+    if (!o->out) o->out = strcmp(o->cmd, "base") ? "build/study-runs" : "models/tiny-base";
+    return 0;
+}
+
+static int fail(const char *what) {
+    fprintf(stderr, "study: %s: %s\n", what, hbpo_last_error());
+    return 1;
+}
+
+static void cpu_name(char *out, size_t cap) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    snprintf(out, cap, "unknown CPU");
+    if (!f) return;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            char *p = strchr(line, ':') + 1;
+            while (*p == ' ') p++;
+            p[strcspn(p, "\n")] = 0;
+            snprintf(out, cap, "%s", p);
+            break;
+        }
+    fclose(f);
+}
+
+static int n_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+/* ---- study base -------------------------------------------------------- */
+
+static void print_levels(const char *label, const hbpo_eval_result *r) {
+    int l;
+    printf("  %-10s all %5.1f%% / %5.1f tokens |", label, 100.0 * r->all.correct / r->all.n, r->all.tokens / r->all.n);
+    for (l = 1; l <= LV; l++)
+        printf(" L%d %5.1f%% / %5.1f", l, 100.0 * r->level[l].correct / r->level[l].n,
+               r->level[l].tokens / r->level[l].n);
+    printf("\n");
+}
+
+static int cmd_base(const options *o) {
+    hbpo_model_config mc = hbpo_synth_model_config();
+    hbpo_model m;
+    hbpo_tokenizer *tok = NULL;
+    hbpo_synth_run_config rc;
+    hbpo_eval_result res[2];
+    char tok_path[1024], eval_dir[1024], man[1024];
+    double t0 = hbpo_wall_time();
+    char *text;
+    if (o->threads > 0) hbpo_set_threads(o->threads);
+    if (hbpo_make_dir("build") != 0) return fail("build folder");
+    snprintf(tok_path, sizeof tok_path, "build/tokenizer-bytes.json");
+    if (hbpo_tokenizer_write_bytes(tok_path) != 0 || hbpo_tokenizer_load(&tok, tok_path) != 0) return fail("tokenizer");
+    if (hbpo_model_create(&m, &mc, NULL) != 0) return fail("model");
+    hbpo_model_init_random(&m, o->seed);
+    printf("study base: %.2fM parameters, SFT for %d steps of 32 over-thinking solutions (seed %llu) -> %s\n",
+           m.n_params / 1e6, o->base_steps, (unsigned long long)o->seed, o->out);
+    if (hbpo_synth_sft(&m, tok, o->seed, o->base_steps, 1) != 0) return fail("sft");
+    if (hbpo_synth_save_base(&m, tok, tok_path, o->out) != 0) return fail("save");
+    hbpo_model_free(&m);
+    hbpo_tokenizer_free(tok);
+    printf("  SFT done in %.0fs\n", hbpo_wall_time() - t0);
+    snprintf(man, sizeof man, "%s/manifest.json", o->out);
+    if ((text = hbpo_read_file(man, 0, NULL)) != NULL) { printf("%s", text); hbpo_free(text); }
+    /* the base's quality, from the saved (verified) folder */
+    snprintf(eval_dir, sizeof eval_dir, "build/base-eval-s%llu", (unsigned long long)o->seed);
+    memset(&rc, 0, sizeof rc);
+    rc.base_dir = o->out;
+    rc.out_dir = eval_dir;
+    rc.method = -1;
+    rc.eval_n = o->eval_n;
+    rc.n_settings = 2;
+    if (hbpo_synth_run(&rc, res) != 0) return fail("evaluate base");
+    printf("base quality (%d held-out problems per level, T 0.6, top-p 0.95):\n", o->eval_n);
+    print_levels("natural", &res[0]);
+    print_levels("efficient", &res[1]);
+    printf("study base: total %.0fs\n", hbpo_wall_time() - t0);
+    return 0;
+}
+
+/* ---- study run: the runs, as child processes --------------------------- */
+
+typedef struct { int method; int seed; } run_id;
+
+static int list_runs(const options *o, run_id *r) {
+    int n = 0, s, m;
+    r[n].method = -1; r[n++].seed = 0;
+    for (s = 1; s <= o->seeds; s++) /* seed by seed, so a partial study has every method */
+        for (m = 0; m < N_METHODS; m++) { r[n].method = m; r[n++].seed = s; }
+    return n;
+}
+
+static void run_dir(const options *o, run_id id, char *out, size_t cap) {
+    char name[64];
+    hbpo_synth_run_name(id.method, (uint64_t)id.seed, 1, name, sizeof name);
+    snprintf(out, cap, "%s/runs/%s", o->out, name);
+}
+
+static int is_done(const options *o, run_id id) {
+    char path[1200];
+    FILE *f;
+    run_dir(o, id, path, sizeof path);
+    strcat(path, "/done");
+    f = fopen(path, "r");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+static int child_run(const options *o, run_id id) {
+    hbpo_synth_run_config rc;
+    char dir[1200], path[1300];
+    FILE *f;
+    run_dir(o, id, dir, sizeof dir);
+    memset(&rc, 0, sizeof rc);
+    rc.base_dir = o->base;
+    rc.out_dir = dir;
+    rc.method = id.method;
+    rc.seed = (uint64_t)id.seed;
+    rc.steps = id.method < 0 ? 0 : o->steps;
+    rc.eval_n = o->eval_n;
+    rc.n_settings = HBPO_SYNTH_SETTINGS;
+    rc.progress = 1;
+    if (hbpo_synth_run(&rc, NULL) != 0) return fail(dir);
+    snprintf(path, sizeof path, "%s/done", dir);
+    f = fopen(path, "w");
+    if (!f || fclose(f) != 0) { fprintf(stderr, "study: cannot write %s\n", path); return 1; }
+    return 0;
+}
+
+static int cmd_runs(const options *o) {
+    run_id runs[1 + MAX_SEEDS * N_METHODS];
+    pid_t pid[64];
+    int who[64], n = list_runs(o, runs), next = 0, active = 0, done = 0, todo = 0, failed = 0, i;
+    int threads = o->threads > 0 ? o->threads : 1;
+    double t0 = hbpo_wall_time();
+    char runs_dir[1100];
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", o->out);
+    if (hbpo_make_dir(o->out) != 0 || hbpo_make_dir(runs_dir) != 0) return fail("output folder");
+    for (i = 0; i < n; i++) todo += o->fresh || !is_done(o, runs[i]);
+    printf("study: %d runs (%d to do), %d steps each, %d jobs of %d thread(s), base %s -> %s\n", n, todo,
+           o->steps, o->jobs, threads, o->base, runs_dir);
+    fflush(stdout);
+    while (next < n || active > 0) {
+        while (active < o->jobs && next < n) {
+            run_id id = runs[next++];
+            pid_t p;
+            if (!o->fresh && is_done(o, id)) continue;
+            fflush(stdout);
+            p = fork();
+            if (p < 0) { perror("study: fork"); return 1; }
+            if (p == 0) {
+                hbpo_set_threads(threads);
+                _exit(child_run(o, id));
+            }
+            pid[active] = p;
+            who[active++] = next - 1;
+        }
+        if (active > 0) {
+            int st, k;
+            pid_t p = wait(&st);
+            if (p < 0) { perror("study: wait"); return 1; }
+            for (k = 0; k < active && pid[k] != p; k++) {}
+            if (k == active) continue;
+            {
+                char name[64], extra[128];
+                run_id id = runs[who[k]];
+                hbpo_synth_run_name(id.method, (uint64_t)id.seed, 0, name, sizeof name);
+                done++;
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) { failed++; snprintf(extra, sizeof extra, "%s FAILED", name); }
+                else snprintf(extra, sizeof extra, "%s finished", name);
+                hbpo_progress("study runs", done, todo, t0, extra);
+            }
+            pid[k] = pid[active - 1];
+            who[k] = who[active - 1];
+            active--;
+        }
+    }
+    if (failed) { fprintf(stderr, "study: %d run(s) failed\n", failed); return 1; }
+    return 0;
+}
+
+/* ---- the report --------------------------------------------------------- */
+
+typedef struct { double mean, sd; int n; } mstat;
+
+static mstat stat_of(const double *v, int n) {
+    mstat s;
+    int i;
+    double q = 0;
+    s.mean = 0; s.sd = 0; s.n = n;
+    for (i = 0; i < n; i++) s.mean += v[i];
+    if (n) s.mean /= n;
+    for (i = 0; i < n; i++) q += (v[i] - s.mean) * (v[i] - s.mean);
+    s.sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+    return s;
+}
+
+/* acc[method+1][seed][setting][level 0 = all, 1..LV], tokens likewise; method -1 = base */
+typedef struct {
+    double acc[N_METHODS + 1][MAX_SEEDS][HBPO_SYNTH_SETTINGS][LV + 1];
+    double tok[N_METHODS + 1][MAX_SEEDS][HBPO_SYNTH_SETTINGS][LV + 1];
+    int    n[N_METHODS + 1][MAX_SEEDS][HBPO_SYNTH_SETTINGS];
+    /* training curves: mean over seeds of rollout tokens, accuracy per step */
+    double *curve_tok[N_METHODS], *curve_acc[N_METHODS];
+    int    curve_n[N_METHODS];
+    int    seeds_done[N_METHODS];
+} results;
+
+static int load_eval(const options *o, run_id id, int si, results *R) {
+    char dir[1200], path[1300], name[64];
+    int s, l;
+    run_dir(o, id, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/eval.jsonl", dir);
+    hbpo_synth_run_name(id.method, (uint64_t)id.seed, 0, name, sizeof name);
+    for (s = 0; s < HBPO_SYNTH_SETTINGS; s++) {
+        hbpo_eval_result r;
+        int k;
+        memset(&r, 0, sizeof r);
+        k = hbpo_eval_log_sum(path, name, hbpo_synth_setting_name(s), HBPO_SYNTH_EVAL_MAX, &r);
+        if (k <= 0) return -1;
+        R->n[id.method + 1][si][s] = k;
+        R->acc[id.method + 1][si][s][0] = 100.0 * r.all.correct / r.all.n;
+        R->tok[id.method + 1][si][s][0] = r.all.tokens / r.all.n;
+        for (l = 1; l <= LV; l++) {
+            R->acc[id.method + 1][si][s][l] = r.level[l].n ? 100.0 * r.level[l].correct / r.level[l].n : 0;
+            R->tok[id.method + 1][si][s][l] = r.level[l].n ? r.level[l].tokens / r.level[l].n : 0;
+        }
+    }
+    return 0;
+}
+
+/* Adds a run's metrics.jsonl to the method's curves (summed; divided later). */
+static void load_curve(const options *o, run_id id, results *R) {
+    char dir[1200], path[1300];
+    hbpo_jsonl rd;
+    hbpo_json_doc doc;
+    int m = id.method, step = 0;
+    run_dir(o, id, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    if (!R->curve_tok[m]) {
+        R->curve_tok[m] = (double *)calloc((size_t)o->steps + 1, sizeof(double));
+        R->curve_acc[m] = (double *)calloc((size_t)o->steps + 1, sizeof(double));
+        if (!R->curve_tok[m] || !R->curve_acc[m]) return;
+    }
+    if (hbpo_jsonl_open(&rd, path) != 0) return;
+    memset(&doc, 0, sizeof doc);
+    while (step < o->steps && hbpo_jsonl_next(&rd, &doc) == 1) {
+        const hbpo_json *t = hbpo_json_get(doc.root, "n_gen"), *a = hbpo_json_get(doc.root, "accuracy");
+        if (t && a && t->type == HBPO_JSON_NUMBER && a->type == HBPO_JSON_NUMBER) {
+            R->curve_tok[m][step] += t->num;
+            R->curve_acc[m][step] += 100 * a->num;
+            step++;
+        }
+    }
+    if (step > R->curve_n[m]) R->curve_n[m] = step;
+    hbpo_json_free(&doc);
+    hbpo_jsonl_close(&rd);
+}
+
+static const char *const COLOR[N_METHODS + 1] = {"#888888", "#c0392b", "#e67e22", "#2980b9", "#27ae60",
+                                                  "#8e44ad", "#f1948a", "#7f8c8d"};
+
+static const char *label_of(int m) { return m < 0 ? "base" : hbpo_synth_method_name(m); }
+
+/* mean/sd over the seeds that ran of acc or tok[m+1][.][setting][level] */
+static mstat over_seeds(const results *R, int m, int setting, int level, int tokens) {
+    double v[MAX_SEEDS];
+    int s, n = 0, seeds = m < 0 ? 1 : R->seeds_done[m];
+    for (s = 0; s < seeds; s++)
+        v[n++] = tokens ? R->tok[m + 1][s][setting][level] : R->acc[m + 1][s][setting][level];
+    return stat_of(v, n);
+}
+
+static void cell(FILE *f, mstat s, int pct) {
+    if (s.n > 1) fprintf(f, " %.1f%s ± %.1f |", s.mean, pct ? "%" : "", s.sd);
+    else fprintf(f, " %.1f%s |", s.mean, pct ? "%" : "");
+}
+
+static void table_setting(FILE *f, const results *R, int setting) {
+    int m, l;
+    fprintf(f, "| model | seeds | accuracy | tokens |");
+    for (l = 1; l <= LV; l++) fprintf(f, " L%d acc | L%d tokens |", l, l);
+    fprintf(f, "\n|---|---|---|---|");
+    for (l = 1; l <= LV; l++) fprintf(f, "---|---|");
+    fprintf(f, "\n");
+    for (m = -1; m < N_METHODS; m++) {
+        if (m >= 0 && !R->seeds_done[m]) continue;
+        fprintf(f, "| %s | %d |", label_of(m), m < 0 ? 1 : R->seeds_done[m]);
+        cell(f, over_seeds(R, m, setting, 0, 0), 1);
+        cell(f, over_seeds(R, m, setting, 0, 1), 0);
+        for (l = 1; l <= LV; l++) {
+            cell(f, over_seeds(R, m, setting, l, 0), 1);
+            cell(f, over_seeds(R, m, setting, l, 1), 0);
+        }
+        fprintf(f, "\n");
+    }
+}
+
+static void goal(FILE *f, int met, const char *text) {
+    fprintf(f, "- **%s**: %s\n", met ? "met" : "not met", text);
+    printf("  goal %-8s %s\n", met ? "met" : "NOT MET", text);
+}
+
+static int figure_paths(const options *o, const char *name, char *path, size_t cap, char *rel, size_t rcap) {
+    char dir[1024];
+    const char *slash = strrchr(o->doc, '/');
+    size_t n = slash ? (size_t)(slash - o->doc) : 0;
+    char stem[256];
+    const char *base = slash ? slash + 1 : o->doc;
+    size_t k = strcspn(base, ".");
+    snprintf(stem, sizeof stem, "%.*s", (int)k, base);
+    snprintf(dir, sizeof dir, "%.*s%s%s", (int)n, o->doc, n ? "/" : "", stem);
+    if (hbpo_make_dir(dir) != 0) return -1;
+    snprintf(path, cap, "%s/%s", dir, name);
+    snprintf(rel, rcap, "%s/%s", stem, name);
+    return 0;
+}
+
+static int cmd_report(const options *o, double wall) {
+    static results R;
+    run_id runs[1 + MAX_SEEDS * N_METHODS];
+    int n = list_runs(o, runs), i, m, l, s;
+    char cpu[256], path[1200], rel[400], blas[512];
+    FILE *f;
+    memset(&R, 0, sizeof R);
+    cpu_name(cpu, sizeof cpu);
+    hbpo_blas_describe(blas, sizeof blas);
+    if (load_eval(o, runs[0], 0, &R) != 0) return fail("the base model's records (run the study first)");
+    for (i = 1; i < n; i++) {
+        run_id id = runs[i];
+        if (!is_done(o, id) || R.seeds_done[id.method] != id.seed - 1) continue;
+        if (load_eval(o, id, id.seed - 1, &R) != 0) return fail("records");
+        load_curve(o, id, &R);
+        R.seeds_done[id.method]++;
+    }
+    f = fopen(o->doc, "w");
+    if (!f) { fprintf(stderr, "study: cannot write %s\n", o->doc); return 1; }
+    fprintf(f, "# The paper's findings in miniature (`make study`)\n\n");
+    fprintf(f, "Written by `build/study report` from the per-problem records of the runs (every figure below is "
+               "recomputed from `%s/runs/*/eval.jsonl`). The design is in [demo.md](demo.md) and in "
+               "`examples/study.c`.\n\n", o->out);
+    fprintf(f, "- command: `make study` = `build/study run --seeds %d --steps %d --eval-n %d --jobs %d`\n",
+            o->seeds, o->steps, o->eval_n, o->jobs);
+    fprintf(f, "- machine: %s, %d CPU(s) online; %d run(s) at once, 1 thread each; %s\n", cpu, n_cpus(), o->jobs, blas);
+    if (wall > 0) fprintf(f, "- wall time: %.0f s (%.1f min) for the runs and this report\n", wall, wall / 60);
+    fprintf(f, "- base model: `%s` (committed, checksum verified when loaded)\n", o->base);
+    fprintf(f, "- each method: %d steps of 4 queries x 8 rollouts (two AdamW steps each) from the base, the same training problems; "
+               "evaluation on the same %d held-out problems per level (T 0.6, top-p 0.95, at most %d new tokens); "
+               "mean ± sample sd over seeds\n\n", o->steps, o->eval_n, HBPO_SYNTH_EVAL_MAX);
+    /* goals */
+    {
+        mstat bt = over_seeds(&R, -1, 0, 0, 1), ba = over_seeds(&R, -1, 0, 0, 0);
+        mstat ht = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 1), ha = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 0);
+        mstat h1 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 1, 1), h4 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, LV, 1);
+        mstat ha4 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, LV, 0), ca4 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, LV, 0);
+        mstat c1 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, 1, 1), c4 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, LV, 1);
+        mstat k1 = over_seeds(&R, HBPO_SYNTH_HBPO_K1, 0, 0, 0), k2 = over_seeds(&R, HBPO_SYNTH_HBPO_K2, 0, 0, 0);
+        char text[512];
+        double cut = 100 * (1 - ht.mean / bt.mean);
+        int grows = 1;
+        double bl[4];
+        fprintf(f, "## Goals (HBPO paper mode against the base, natural setting, means over seeds)\n\n");
+        printf("study goals:\n");
+        snprintf(text, sizeof text, "tokens down >= 40%% at accuracy >= the base's: %.1f -> %.1f tokens (%.0f%% fewer), "
+                 "accuracy %.1f%% -> %.1f%%", bt.mean, ht.mean, cut, ba.mean, ha.mean);
+        goal(f, cut >= 40 && ha.mean >= ba.mean, text);
+        snprintf(text, sizeof text, "hardest level >= 2x the easiest in tokens: level %d %.1f vs level 1 %.1f (%.2fx)",
+                 LV, h4.mean, h1.mean, h1.mean > 0 ? h4.mean / h1.mean : 0);
+        goal(f, h4.mean >= 2 * h1.mean, text);
+        snprintf(text, sizeof text, "at level %d, HBPO accuracy >= cosine's + 5 points (%.1f%% vs %.1f%%) or cosine's tokens "
+                 "spread less by level (level %d / level 1: cosine %.2fx, HBPO %.2fx)", LV, ha4.mean, ca4.mean, LV,
+                 c1.mean > 0 ? c4.mean / c1.mean : 0, h1.mean > 0 ? h4.mean / h1.mean : 0);
+        goal(f, ha4.mean >= ca4.mean + 5 || (c1.mean > 0 && h1.mean > 0 && c4.mean / c1.mean < h4.mean / h1.mean), text);
+        snprintf(text, sizeof text, "4 budgets >= 1 budget in accuracy: %.1f%% (4) vs %.1f%% (1); 2 budgets %.1f%%",
+                 ha.mean, k1.mean, k2.mean);
+        goal(f, ha.mean >= k1.mean, text);
+        for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) {
+            bl[s - 2] = over_seeds(&R, HBPO_SYNTH_HBPO, s, 0, 1).mean;
+            if (s > 2 && bl[s - 2] <= bl[s - 3]) grows = 0;
+        }
+        snprintf(text, sizeof text, "under explicit budget prompts the mean length grows with the budget: "
+                 "b = 8, 16, 32, 40 -> %.1f, %.1f, %.1f, %.1f tokens", bl[0], bl[1], bl[2], bl[3]);
+        goal(f, grows, text);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "## Natural setting (nothing after `<think>`)\n\n");
+    table_setting(f, &R, 0);
+    fprintf(f, "\n## With the efficiency prompt\n\n");
+    table_setting(f, &R, 1);
+    fprintf(f, "\n## Under explicit budget prompts (all levels: accuracy / tokens)\n\n| model |");
+    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, " b = %d |", hbpo_synth_setting_budget(s));
+    fprintf(f, "\n|---|");
+    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (m = -1; m < N_METHODS; m++) {
+        if (m >= 0 && !R.seeds_done[m]) continue;
+        fprintf(f, "| %s |", label_of(m));
+        for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) {
+            mstat a = over_seeds(&R, m, s, 0, 0), t = over_seeds(&R, m, s, 0, 1);
+            fprintf(f, " %.1f%% / %.1f |", a.mean, t.mean);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n(The `hbpo-official` rows use the released code's budget text, `with b tokens`; the others the paper's, `within b tokens`.)\n");
+    /* figures */
+    {
+        static const char *const lv_ticks[LV] = {"1", "2", "3", "4"};
+        hbpo_svg_series ser[N_METHODS + 1];
+        double x[N_METHODS + 1][LV], y[N_METHODS + 1][LV], e[N_METHODS + 1][LV];
+        int ns = 0;
+        for (m = -1; m < N_METHODS; m++) {
+            if (m >= 0 && !R.seeds_done[m]) continue;
+            for (l = 1; l <= LV; l++) {
+                mstat t = over_seeds(&R, m, 0, l, 1);
+                x[ns][l - 1] = l; y[ns][l - 1] = t.mean; e[ns][l - 1] = t.sd;
+            }
+            memset(&ser[ns], 0, sizeof ser[ns]);
+            ser[ns].label = label_of(m); ser[ns].color = COLOR[m + 1]; ser[ns].dashed = m < 0;
+            ser[ns].n = LV; ser[ns].x = x[ns]; ser[ns].y = y[ns]; ser[ns].err = e[ns];
+            ns++;
+        }
+        if (figure_paths(o, "tokens_by_level.svg", path, sizeof path, rel, sizeof rel) != 0 ||
+            hbpo_svg_chart(path, "Mean response tokens by level, natural setting (± sd over seeds)", "level",
+                           "tokens", ser, ns, lv_ticks, LV) != 0)
+            return fail("figure");
+        fprintf(f, "\n## Figures\n\n![tokens by level](%s)\n\n", rel);
+        ns = 0;
+        for (m = -1; m < N_METHODS; m++) {
+            if (m >= 0 && !R.seeds_done[m]) continue;
+            x[ns][0] = over_seeds(&R, m, 0, 0, 1).mean;
+            y[ns][0] = over_seeds(&R, m, 0, 0, 0).mean;
+            x[ns][1] = over_seeds(&R, m, 1, 0, 1).mean;
+            y[ns][1] = over_seeds(&R, m, 1, 0, 0).mean;
+            memset(&ser[ns], 0, sizeof ser[ns]);
+            ser[ns].label = label_of(m); ser[ns].color = COLOR[m + 1]; ser[ns].points = 1;
+            ser[ns].n = 1; ser[ns].x = x[ns]; ser[ns].y = y[ns];
+            ns++;
+        }
+        if (figure_paths(o, "accuracy_vs_tokens.svg", path, sizeof path, rel, sizeof rel) != 0 ||
+            hbpo_svg_chart(path, "Accuracy (%) against mean tokens, natural setting", "mean tokens", "accuracy %",
+                           ser, ns, NULL, 0) != 0)
+            return fail("figure");
+        fprintf(f, "![accuracy against tokens](%s)\n\n", rel);
+        {
+            hbpo_svg_series cs[N_METHODS];
+            double *cx = (double *)malloc(sizeof(double) * (size_t)(o->steps + 1));
+            double *cy[N_METHODS];
+            int w, k, nc;
+            if (!cx) return 1;
+            for (k = 0; k <= o->steps; k++) cx[k] = k + 1;
+            for (w = 0; w < 2; w++) {
+                nc = 0;
+                for (m = 0; m < N_METHODS; m++) {
+                    cy[m] = NULL;
+                    if (!R.seeds_done[m] || !R.curve_n[m]) continue;
+                    cy[m] = (double *)malloc(sizeof(double) * (size_t)R.curve_n[m]);
+                    if (!cy[m]) return 1;
+                    for (k = 0; k < R.curve_n[m]; k++)
+                        cy[m][k] = (w ? R.curve_acc[m][k] : R.curve_tok[m][k]) / R.seeds_done[m];
+                    memset(&cs[nc], 0, sizeof cs[nc]);
+                    cs[nc].label = label_of(m); cs[nc].color = COLOR[m + 1];
+                    cs[nc].n = R.curve_n[m]; cs[nc].x = cx; cs[nc].y = cy[m];
+                    nc++;
+                }
+                if (nc && (figure_paths(o, w ? "training_accuracy.svg" : "training_tokens.svg", path, sizeof path,
+                                        rel, sizeof rel) != 0 ||
+                           hbpo_svg_chart(path, w ? "Training: rollout accuracy (%), mean over seeds"
+                                                  : "Training: mean rollout tokens, mean over seeds",
+                                          "step", w ? "accuracy %" : "tokens", cs, nc, NULL, 0) != 0))
+                    return fail("figure");
+                if (nc) fprintf(f, "![training %s](%s)\n\n", w ? "accuracy" : "tokens", rel);
+                for (m = 0; m < N_METHODS; m++) free(cy[m]);
+            }
+            free(cx);
+        }
+    }
+    for (m = 0; m < N_METHODS; m++) { free(R.curve_tok[m]); free(R.curve_acc[m]); }
+    if (fclose(f) != 0) { fprintf(stderr, "study: cannot write %s\n", o->doc); return 1; }
+    printf("study: wrote %s and its figures\n", o->doc);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    double t0 = hbpo_wall_time();
+    int rc;
+    hbpo_program_start(argv); /* the right BLAS kernel; line-buffered progress */
+    if (parse_options(argc, argv, &o) != 0) return 2;
+    if (!strcmp(o.cmd, "base")) return cmd_base(&o);
+    if (!strcmp(o.cmd, "run")) {
+        rc = cmd_runs(&o);
+        if (rc) return rc;
+        rc = cmd_report(&o, hbpo_wall_time() - t0);
+        printf("make study: total wall time %.0f s\n", hbpo_wall_time() - t0);
+        return rc;
+    }
+    return cmd_report(&o, 0);
+}

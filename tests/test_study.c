@@ -1,0 +1,357 @@
+/* The miniature of the paper (make base, make run, make study): the
+   over-thinking base solutions, the base's SFT reproducibility, the committed
+   base checkpoint (checksums verified, a damaged copy refused), each method's
+   rollout -> reward -> advantage path on the committed base (a model that
+   answers some questions correctly), the per-problem evaluation records
+   (the study's tables are recomputed from them), and the SVG chart.
+   The committed base is read from models/tiny-base (tests run from the
+   repository root). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifndef _WIN32
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#include "hbpo.h"
+#define HBPO_TEST_BYTE_TOKENIZER /* hbpo_test_byte_tokenizer */
+#include "hbpo_test.h"
+
+#define ST_BASE "models/tiny-base"
+
+static void st_rm_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1024];
+    struct stat st;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) st_rm_tree(path);
+        else remove(path);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
+}
+
+static int st_copy(const char *from, const char *to) {
+    size_t len;
+    char *text = hbpo_read_file(from, 0, &len);
+    int rc;
+    if (!text) return -1;
+    rc = hbpo_write_file(to, text, len);
+    hbpo_free(text);
+    return rc;
+}
+
+/* The "fnv1a64" of model.safetensors in a manifest. */
+static int st_model_checksum(const char *dir, char *out, size_t cap) {
+    char path[512];
+    char *text, *p;
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    text = hbpo_read_file(path, 0, NULL);
+    if (!text) return -1;
+    p = strstr(text, "\"model.safetensors\"");
+    p = p ? strstr(p, "\"fnv1a64\": \"") : NULL;
+    if (!p) { hbpo_free(text); return -1; }
+    snprintf(out, cap, "%.16s", p + 12);
+    hbpo_free(text);
+    return 0;
+}
+
+/* Every base solution is judged correct, keeps the core (steps or at sight),
+   re-checks its answer 0..4 times, and the re-checks do not depend on the
+   level: mean re-checks per level within 0.25 of 2, at sight about 1/4. */
+TEST study_overthink_solutions(void) {
+    hbpo_rng r;
+    char q[32], a[8], s[HBPO_SYNTH_MAX_SOLUTION];
+    int level, i, direct[HBPO_SYNTH_LEVELS + 1] = {0}, checks[HBPO_SYNTH_LEVELS + 1] = {0};
+    int seen[HBPO_SYNTH_RECHECKS + 1] = {0};
+    const int N = 400;
+    hbpo_rng_seed(&r, 5);
+    for (level = 1; level <= HBPO_SYNTH_LEVELS; level++)
+        for (i = 0; i < N; i++) {
+            const char *p;
+            int n, lines = 0, c;
+            ASSERT_EQ(0, hbpo_synth_problem(&r, level, q, sizeof q, a, sizeof a));
+            n = hbpo_synth_overthink(q, &r, s, sizeof s);
+            ASSERT_EQ(strlen(s), n);
+            ASSERT_EQ(HBPO_CORRECT, hbpo_judge(s, a));
+            for (p = s; strncmp(p, "</think>", 8) != 0; p++) lines += *p == '\n';
+            /* a line with '=' is a step; a check line names the answer */
+            c = 0;
+            for (p = s; *p && strncmp(p, "</think>", 8) != 0; p = strchr(p, '\n') + 1) {
+                const char *e = strchr(p, '\n');
+                if (memchr(p, '=', (size_t)(e - p)) == NULL) c++;
+            }
+            ASSERT(lines == c || lines == c + level); /* at sight, or every step written */
+            direct[level] += lines == c;
+            ASSERT_IN_RANGE(0, c, HBPO_SYNTH_RECHECKS);
+            checks[level] += c;
+            seen[c]++;
+        }
+    for (level = 1; level <= HBPO_SYNTH_LEVELS; level++) {
+        ASSERT_IN_RANGE(1.75, (double)checks[level] / N, 2.25);
+        ASSERT_IN_RANGE(0.19, (double)direct[level] / N, 0.31);
+    }
+    for (i = 0; i <= HBPO_SYNTH_RECHECKS; i++) ASSERT(seen[i] > 0);
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", NULL, s, sizeof s));
+    ASSERT_EQ(-1, hbpo_synth_overthink("not a question", &r, s, sizeof s));
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", &r, s, 4));
+    PASS();
+}
+
+/* The methods' configurations: names round-trip, budgets in the paper's
+   proportions of L_max, k = 1, 2, 4, and every config passes the check. */
+TEST study_method_configs(void) {
+    hbpo_train_config c;
+    char buf[128];
+    int m;
+    for (m = 0; m < HBPO_SYNTH_N_METHODS; m++) {
+        ASSERT_EQ(m, hbpo_synth_method_parse(hbpo_synth_method_name(m)));
+        ASSERT_EQ(0, hbpo_synth_train_config(m, 3, &c));
+        ASSERT_EQ(0, hbpo_train_config_check(&c));
+        ASSERT_EQ(HBPO_SYNTH_L_MAX, c.budget.l_max);
+        ASSERT_EQ(0, c.n_rollouts % c.budget.k);
+    }
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_HBPO, 3, &c));
+    ASSERT_EQ(4, c.budget.k);
+    ASSERT_EQ(HBPO_SYNTH_L_MAX / 8, c.budget.budget[0]);
+    ASSERT_EQ(HBPO_SYNTH_L_MAX * 5 / 8, c.budget.budget[3]);
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_HBPO_K1, 3, &c));
+    ASSERT_EQ(1, c.budget.k);
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_HBPO_K2, 3, &c));
+    ASSERT_EQ(2, c.budget.k);
+    ASSERT_EQ(-1, hbpo_synth_train_config(HBPO_SYNTH_N_METHODS, 3, &c));
+    ASSERT_EQ(-1, hbpo_synth_method_parse("ppo"));
+    ASSERT_EQ(0, hbpo_synth_setting_suffix(0, HBPO_SYNTH_GRPO, buf, sizeof buf));
+    ASSERT(hbpo_synth_setting_suffix(5, HBPO_SYNTH_HBPO, buf, sizeof buf) > 0);
+    ASSERT_STR_EQ("I will answer the question within 40 tokens\n", buf);
+    ASSERT(hbpo_synth_setting_suffix(2, HBPO_SYNTH_HBPO_OFFICIAL, buf, sizeof buf) > 0);
+    ASSERT_STR_EQ("I will answer the question with 8 tokens\n", buf);
+    ASSERT_EQ(-1, hbpo_synth_setting_suffix(HBPO_SYNTH_SETTINGS, HBPO_SYNTH_HBPO, buf, sizeof buf));
+    PASS();
+}
+
+/* make base is reproducible: the same SFT (2 steps, 1 thread) twice gives
+   the same model checksum in the manifest; another seed another one. */
+TEST study_base_reproducible(void) {
+    char dir[64], tokp[128], sums[3][32];
+    hbpo_tokenizer *tok = NULL;
+    hbpo_model_config mc = hbpo_synth_model_config();
+    int k, ok = 1;
+    snprintf(dir, sizeof dir, "/tmp/hbpo_study_XXXXXX");
+    if (hbpo_test_byte_tokenizer(dir, 1, &tok) != 0) FAILm("byte tokenizer");
+    snprintf(tokp, sizeof tokp, "%s/tokenizer.json", dir);
+    hbpo_set_threads(1);
+    for (k = 0; k < 3 && ok; k++) {
+        hbpo_model m;
+        char out[128];
+        snprintf(out, sizeof out, "%s/base%d", dir, k);
+        ok = hbpo_model_create(&m, &mc, NULL) == 0;
+        if (!ok) break;
+        hbpo_model_init_random(&m, k < 2 ? 1 : 2);
+        ok = hbpo_synth_sft(&m, tok, k < 2 ? 1 : 2, 2, 0) == 0 && hbpo_synth_save_base(&m, tok, tokp, out) == 0 &&
+             hbpo_checkpoint_verify(out, NULL) == 0 && st_model_checksum(out, sums[k], sizeof sums[k]) == 0;
+        hbpo_model_free(&m);
+    }
+    hbpo_set_threads(0);
+    hbpo_tokenizer_free(tok);
+    st_rm_tree(dir);
+    if (!ok) FAILm(hbpo_last_error());
+    ASSERT_STR_EQ(sums[0], sums[1]);
+    ASSERT(strcmp(sums[0], sums[2]) != 0);
+    PASS();
+}
+
+/* The committed base: its manifest verifies and it loads; a copy with one
+   byte of model.safetensors changed is refused before anything is loaded. */
+TEST study_committed_base_verified(void) {
+    static const char *const files[] = {"model.safetensors", "config.json", "trainer_state.bin",
+                                        "tokenizer.json", "manifest.json"};
+    char dir[64], from[256], to[256];
+    hbpo_model m;
+    hbpo_tokenizer *tok = NULL;
+    FILE *f;
+    size_t i;
+    int rc;
+    if (hbpo_checkpoint_verify(ST_BASE, NULL) != 0) FAILm(hbpo_last_error());
+    ASSERT_EQ(0, hbpo_synth_load_base(ST_BASE, NULL, &m, &tok));
+    ASSERT_EQ(hbpo_synth_model_config().hidden_size, m.config.hidden_size);
+    hbpo_model_free(&m);
+    hbpo_tokenizer_free(tok);
+    snprintf(dir, sizeof dir, "/tmp/hbpo_study_XXXXXX");
+    if (!mkdtemp(dir)) FAILm("mkdtemp");
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", ST_BASE, files[i]);
+        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
+        if (st_copy(from, to) != 0) { st_rm_tree(dir); FAILm("copy"); }
+    }
+    ASSERT_EQ(0, hbpo_checkpoint_verify(dir, NULL));
+    snprintf(to, sizeof to, "%s/model.safetensors", dir);
+    f = fopen(to, "r+b");
+    if (!f) { st_rm_tree(dir); FAILm("open"); }
+    fseek(f, -5, SEEK_END); /* a byte of the last weight */
+    rc = fgetc(f);
+    fseek(f, -5, SEEK_END);
+    fputc(rc ^ 0x40, f);
+    fclose(f);
+    tok = NULL;
+    rc = hbpo_synth_load_base(dir, NULL, &m, &tok);
+    st_rm_tree(dir);
+    ASSERT_EQ(-1, rc);
+    ASSERT(tok == NULL);
+    ASSERT(strstr(hbpo_last_error(), "damaged") != NULL);
+    PASS();
+}
+
+/* Each method's rollout -> reward -> advantage path, one step from the
+   committed base on level-1 problems (4 queries x 8 rollouts): the base answers some
+   correctly; each rollout's budget, reward and advantage are recomputed with
+   the section 2 functions from its outcome and length. */
+TEST study_each_method_from_the_base(void) {
+    hbpo_tokenizer *tok = NULL;
+    hbpo_dataset d;
+    int m, correct_any = 0;
+    memset(&d, 0, sizeof d);
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 11, 16, 1, 1));
+    for (m = 0; m < HBPO_SYNTH_N_METHODS; m++) {
+        hbpo_model model;
+        hbpo_trainer t;
+        hbpo_train_config c;
+        hbpo_step_metrics mt;
+        int q, j, r, nq, n, correct = 0, mixed = 0;
+        if (hbpo_synth_load_base(ST_BASE, NULL, &model, &tok) != 0) { hbpo_dataset_free(&d); FAILm(hbpo_last_error()); }
+        ASSERT_EQ(0, hbpo_synth_train_config(m, 7, &c));
+        c.batch_queries = 4;
+        if (hbpo_trainer_init(&t, &c, &model, tok, &d) != 0 || hbpo_trainer_step(&t, &mt) != 0) {
+            hbpo_dataset_free(&d);
+            FAILm(hbpo_last_error());
+        }
+        nq = c.batch_queries;
+        n = c.n_rollouts;
+        ASSERT_EQ(nq * n, t.last.count);
+        for (q = 0; q < nq; q++) {
+            float want[64];
+            int any_ok = 0, any_bad = 0;
+            for (j = 0; j < n; j++) {
+                r = q * n + j;
+                ASSERT_EQ(hbpo_rollout_budget(&c, j), t.last.budget[r]);
+                ASSERT(t.last.n_gen[r] >= 1 && t.last.n_gen[r] <= HBPO_SYNTH_L_MAX);
+                ASSERT_NEAR(hbpo_rollout_reward(&c, t.last.outcome[r], t.last.n_gen[r], t.last.budget[r]),
+                            t.last.reward[r], 1e-6);
+                correct += t.last.outcome[r] == HBPO_CORRECT;
+                any_ok |= t.last.outcome[r] == HBPO_CORRECT;
+                any_bad |= t.last.outcome[r] != HBPO_CORRECT;
+            }
+            mixed += any_ok && any_bad;
+            if (c.algo == HBPO_ALGO_HBPO)
+                hbpo_advantages(&c.budget, n, t.last.reward + q * n, t.last.budget + q * n, want);
+            else
+                hbpo_grpo_advantages(n, t.last.reward + q * n, want);
+            for (j = 0; j < n; j++) ASSERT_NEAR(want[j], t.last.adv[q * n + j], 1e-5);
+        }
+        if (correct == 0) FAILm(hbpo_synth_method_name(m));
+        correct_any += mixed;
+        ASSERT_NEAR((double)correct / (nq * n), mt.accuracy, 1e-9);
+        hbpo_trainer_free(&t);
+        hbpo_model_free(&model);
+        hbpo_tokenizer_free(tok);
+        tok = NULL;
+    }
+    hbpo_dataset_free(&d);
+    ASSERT(correct_any > 0); /* some group held both right and wrong answers: a learning signal */
+    PASS();
+}
+
+/* The per-problem records reproduce hbpo_evaluate's numbers exactly, per
+   level and overall, as the study's report reads them. */
+TEST study_records_recompute_the_evaluation(void) {
+    hbpo_model m;
+    hbpo_tokenizer *tok = NULL;
+    hbpo_dataset d;
+    hbpo_sampler_config sc = hbpo_sampler_config_default();
+    hbpo_eval_result want, got, none;
+    hbpo_eval_log log;
+    char path[64];
+    FILE *f;
+    int fd, l, added;
+    memset(&d, 0, sizeof d);
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 21, 3, 1, HBPO_SYNTH_LEVELS));
+    if (hbpo_synth_load_base(ST_BASE, NULL, &m, &tok) != 0) { hbpo_dataset_free(&d); FAILm(hbpo_last_error()); }
+    snprintf(path, sizeof path, "/tmp/hbpo_records_XXXXXX");
+    fd = mkstemp(path);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) { hbpo_model_free(&m); hbpo_tokenizer_free(tok); hbpo_dataset_free(&d); FAILm("temp file"); }
+    sc.max_new_tokens = HBPO_SYNTH_EVAL_MAX;
+    sc.seed = 5;
+    log.file = f; log.data = &d; log.run = "base"; log.setting = "natural"; log.failed = 0;
+    ASSERT_EQ(0, hbpo_evaluate(&m, tok, &d, HBPO_CHAT_CHATML, "", &sc, 8, &want, hbpo_eval_log_record, &log));
+    log.setting = "efficient"; /* a second setting in the same file must not be counted */
+    ASSERT_EQ(0, hbpo_evaluate(&m, tok, &d, HBPO_CHAT_CHATML, HBPO_EFFICIENCY_PROMPT "\n", &sc, 8, &none,
+                               hbpo_eval_log_record, &log));
+    fclose(f);
+    ASSERT_EQ(0, log.failed);
+    memset(&got, 0, sizeof got);
+    added = hbpo_eval_log_sum(path, "base", "natural", HBPO_SYNTH_EVAL_MAX, &got);
+    ASSERT_EQ(d.n, added);
+    for (l = 0; l <= HBPO_EVAL_MAX_LEVEL; l++) {
+        const hbpo_eval_bucket *w = l ? &want.level[l] : &want.all, *g = l ? &got.level[l] : &got.all;
+        ASSERT_EQ(w->n, g->n);
+        ASSERT_EQ(w->correct, g->correct);
+        ASSERT_EQ(w->no_answer, g->no_answer);
+        ASSERT_EQ(w->truncated, g->truncated);
+        ASSERT_NEAR(w->tokens, g->tokens, 0);
+    }
+    memset(&got, 0, sizeof got);
+    ASSERT_EQ(0, hbpo_eval_log_sum(path, "hbpo/s1", "natural", HBPO_SYNTH_EVAL_MAX, &got));
+    ASSERT_EQ(-1, hbpo_eval_log_sum("/nonexistent/records.jsonl", "base", "natural", 1, &got));
+    remove(path);
+    hbpo_model_free(&m);
+    hbpo_tokenizer_free(tok);
+    hbpo_dataset_free(&d);
+    PASS();
+}
+
+/* The chart: one polyline per line series, a marker per point, error bars. */
+TEST study_svg_chart(void) {
+    static const char *const ticks[2] = {"a", "b"};
+    double x[2] = {1, 2}, y[2] = {10, 30}, e[2] = {1, 2};
+    hbpo_svg_series s[2];
+    char path[64];
+    char *text, *p;
+    int fd, lines = 0, circles = 0;
+    memset(s, 0, sizeof s);
+    s[0].label = "one"; s[0].n = 2; s[0].x = x; s[0].y = y; s[0].err = e;
+    s[1].label = "two"; s[1].n = 2; s[1].x = x; s[1].y = y; s[1].points = 1;
+    snprintf(path, sizeof path, "/tmp/hbpo_svg_XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0) FAILm("temp file");
+    close(fd);
+    ASSERT_EQ(0, hbpo_svg_chart(path, "t", "x", "y", s, 2, ticks, 2));
+    text = hbpo_read_file(path, 0, NULL);
+    remove(path);
+    ASSERT(text != NULL);
+    for (p = text; (p = strstr(p, "<polyline")) != NULL; p++) lines++;
+    for (p = text; (p = strstr(p, "<circle")) != NULL; p++) circles++;
+    ASSERT(strstr(text, "</svg>") != NULL);
+    hbpo_free(text);
+    ASSERT_EQ(1, lines);
+    ASSERT_EQ(4, circles);
+    ASSERT_EQ(-1, hbpo_svg_chart(path, "t", "x", "y", s, 0, NULL, 0));
+    PASS();
+}
+
+SUITE(study_suite) {
+    RUN_TEST(study_overthink_solutions);
+    RUN_TEST(study_method_configs);
+    RUN_TEST(study_base_reproducible);
+    RUN_TEST(study_committed_base_verified);
+    RUN_TEST(study_each_method_from_the_base);
+    RUN_TEST(study_records_recompute_the_evaluation);
+    RUN_TEST(study_svg_chart);
+}
