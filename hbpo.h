@@ -461,6 +461,10 @@ HBPODEF int hbpo_program_start(char **argv);
 
 /* Seconds on a monotonic clock (differences only). */
 HBPODEF double hbpo_wall_time(void);
+/* A whole decimal number in [lo, hi] (a program's option value): the whole
+   string, an optional sign and digits. 0 and *out, or -1 with a message
+   naming flag ("--steps 'x' must be an integer in [0, 1000000]"). */
+HBPODEF int hbpo_parse_int(const char *flag, const char *s, int lo, int hi, int *out);
 /* One progress line for a long stage on stdout, flushed at once (so it
    reaches a pipe or a file line by line):
      "  <what> <done>/<total>  <extra>  <elapsed>s  (eta <s>s)"
@@ -5863,6 +5867,22 @@ HBPODEF int hbpo_program_start(char **argv) {
 #endif
     if (generic) hbpo__blas_warn(&k);
     return generic;
+}
+
+HBPODEF int hbpo_parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
+    const char *p = s;
+    long long v = 0;
+    int neg;
+    if (!s || !out) return hbpo__fail("hbpo_parse_int: NULL argument");
+    neg = *p == '-';
+    if (*p == '-' || *p == '+') p++;
+    if (!*p) v = -1, p = s; /* no digits: refused below */
+    for (; *p >= '0' && *p <= '9' && v <= (long long)INT_MAX + 1; p++) v = 10 * v + (*p - '0');
+    if (neg) v = -v;
+    if (p == s || *p || v < lo || v > hi)
+        return hbpo__fail("%s '%s' must be an integer in [%d, %d]", flag ? flag : "value", s, lo, hi);
+    *out = (int)v;
+    return 0;
 }
 
 HBPODEF double hbpo_wall_time(void) {

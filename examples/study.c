@@ -39,14 +39,9 @@ typedef struct {
 } options;
 
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        fprintf(stderr, "study: %s '%s' must be an integer in [%d, %d]\n", flag, s, lo, hi);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    if (hbpo_parse_int(flag, s, lo, hi, out) == 0) return 0;
+    fprintf(stderr, "study: %s\n", hbpo_last_error());
+    return -1;
 }
 
 static void usage(void) {

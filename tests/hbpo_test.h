@@ -252,7 +252,8 @@ HBPO_TEST__UNUSED static int hbpo_test__parse_args(int argc, char **argv) {
    into *tok. keep 0: the file and the folder are removed once loaded; 1: they
    stay (tmpl names the folder). 0, or -1. A test file that wants it
    defines _POSIX_C_SOURCE 200809L before any include (mkdtemp) and
-   HBPO_TEST_BYTE_TOKENIZER before this header (after hbpo.h). */
+   HBPO_TEST_BYTE_TOKENIZER before this header (after hbpo.h), which also
+   gives it hbpo_test_rm_tree. */
 HBPO_TEST__UNUSED static int hbpo_test_byte_tokenizer(char *tmpl, int keep, hbpo_tokenizer **tok) {
     char path[512];
     int rc;
@@ -265,6 +266,25 @@ HBPO_TEST__UNUSED static int hbpo_test_byte_tokenizer(char *tmpl, int keep, hbpo
         remove(tmpl);
     }
     return rc;
+}
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+/* Removes a folder and everything under it (tests' temporary folders). */
+HBPO_TEST__UNUSED static void hbpo_test_rm_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[1024];
+    struct stat st;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) hbpo_test_rm_tree(path);
+        else remove(path);
+    }
+    if (d) closedir(d);
+    rmdir(dir);
 }
 #endif
 

@@ -884,6 +884,31 @@ TEST json_work_is_linear(void) {
     PASS();
 }
 
+/* Option values: the whole string, in range, or a message naming the flag. */
+TEST parse_int_whole_values_in_range(void) {
+    static const char *const bad[] = {"", "-", "+", "x", "3x", " 3", "3 ", "1.5", "11", "-1",
+                                      "99999999999999999999", "2147483648"};
+    int v = 7, i;
+    ASSERT_EQ(0, hbpo_parse_int("--n", "0", 0, 10, &v));
+    ASSERT_EQ(0, v);
+    ASSERT_EQ(0, hbpo_parse_int("--n", "+10", 0, 10, &v));
+    ASSERT_EQ(10, v);
+    ASSERT_EQ(0, hbpo_parse_int("--n", "-5", -5, 5, &v));
+    ASSERT_EQ(-5, v);
+    ASSERT_EQ(0, hbpo_parse_int("--n", "2147483647", 0, 2147483647, &v));
+    ASSERT_EQ(2147483647, v);
+    ASSERT_EQ(0, hbpo_parse_int("--n", "-2147483648", -2147483647 - 1, 0, &v));
+    ASSERT_EQ(-2147483647 - 1, v);
+    for (i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        v = 7;
+        ASSERTm(bad[i], hbpo_parse_int("--n", bad[i], 0, 10, &v) == -1);
+        ASSERT_EQ(7, v);
+        ASSERT(strstr(hbpo_last_error(), "--n") != NULL);
+    }
+    ASSERT_EQ(-1, hbpo_parse_int("--n", "2147483648", -2147483647 - 1, 2147483647, &v));
+    PASS();
+}
+
 SUITE(io_suite) {
     RUN_TEST(json_scalars);
     RUN_TEST(json_empty_containers);
@@ -917,5 +942,6 @@ SUITE(io_suite) {
     RUN_TEST(jsonl_real_gsm8k);
     RUN_TEST(json_qwen3_tokenizer);
     RUN_TEST(json_work_is_linear);
+    RUN_TEST(parse_int_whole_values_in_range);
     hbpo_json_free(&io_doc);
 }

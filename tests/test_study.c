@@ -23,21 +23,6 @@
 
 #define ST_BASE "models/tiny-base"
 
-static void st_rm_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    struct stat st;
-    while (d && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) st_rm_tree(path);
-        else remove(path);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
-
 static int st_copy(const char *from, const char *to) {
     size_t len;
     char *text = hbpo_read_file(from, 0, &len);
@@ -161,7 +146,7 @@ TEST study_base_reproducible(void) {
     }
     hbpo_set_threads(0);
     hbpo_tokenizer_free(tok);
-    st_rm_tree(dir);
+    hbpo_test_rm_tree(dir);
     if (!ok) FAILm(hbpo_last_error());
     ASSERT_STR_EQ(sums[0], sums[1]);
     ASSERT(strcmp(sums[0], sums[2]) != 0);
@@ -189,12 +174,12 @@ TEST study_committed_base_verified(void) {
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(from, sizeof from, "%s/%s", ST_BASE, files[i]);
         snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        if (st_copy(from, to) != 0) { st_rm_tree(dir); FAILm("copy"); }
+        if (st_copy(from, to) != 0) { hbpo_test_rm_tree(dir); FAILm("copy"); }
     }
     ASSERT_EQ(0, hbpo_checkpoint_verify(dir, NULL));
     snprintf(to, sizeof to, "%s/model.safetensors", dir);
     f = fopen(to, "r+b");
-    if (!f) { st_rm_tree(dir); FAILm("open"); }
+    if (!f) { hbpo_test_rm_tree(dir); FAILm("open"); }
     fseek(f, -5, SEEK_END); /* a byte of the last weight */
     rc = fgetc(f);
     fseek(f, -5, SEEK_END);
@@ -202,7 +187,7 @@ TEST study_committed_base_verified(void) {
     fclose(f);
     tok = NULL;
     rc = hbpo_synth_load_base(dir, NULL, &m, &tok);
-    st_rm_tree(dir);
+    hbpo_test_rm_tree(dir);
     ASSERT_EQ(-1, rc);
     ASSERT(tok == NULL);
     ASSERT(strstr(hbpo_last_error(), "damaged") != NULL);

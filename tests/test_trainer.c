@@ -30,27 +30,12 @@ static int tr_setup(void) {
     return hbpo_test_byte_tokenizer(tr_dir, 1, &tr_tok);
 }
 
-/* Removes a folder and everything under it. */
-static void rm_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    struct stat st;
-    while (d && (e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rm_tree(path);
-        else remove(path);
-    }
-    if (d) closedir(d);
-    rmdir(dir);
-}
 
 static void tr_teardown(void) {
     if (!tr_tok) return;
     hbpo_tokenizer_free(tr_tok);
     tr_tok = NULL;
-    rm_tree(tr_dir);
+    hbpo_test_rm_tree(tr_dir);
 }
 
 static hbpo_model_config micro_config(void) {
