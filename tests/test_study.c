@@ -195,15 +195,15 @@ TEST study_committed_base_verified(void) {
 }
 
 /* Each method's rollout -> reward -> advantage path, one step from the
-   committed base on level-1 problems (4 queries x 8 rollouts): the base answers some
-   correctly; each rollout's budget, reward and advantage are recomputed with
+   committed base on level-3 and level-4 problems (4 queries x 8 rollouts):
+   the base answers most of them correctly, some wrongly or past L_max; each rollout's budget, reward and advantage are recomputed with
    the section 2 functions from its outcome and length. */
 TEST study_each_method_from_the_base(void) {
     hbpo_tokenizer *tok = NULL;
     hbpo_dataset d;
     int m, correct_any = 0;
     memset(&d, 0, sizeof d);
-    ASSERT_EQ(0, hbpo_synth_dataset(&d, 11, 16, 1, 1));
+    ASSERT_EQ(0, hbpo_synth_dataset(&d, 11, 16, 3, 4));
     for (m = 0; m < HBPO_SYNTH_N_METHODS; m++) {
         hbpo_model model;
         hbpo_trainer t;
