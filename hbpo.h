@@ -1915,8 +1915,8 @@ HBPODEF const char *hbpo_synth_method_name(int method);
 HBPODEF int hbpo_synth_method_parse(const char *name);
 /* The training configuration of a method on the miniature: L_max 64, the
    budgets above, 4 queries x 8 rollouts per step, two mini-batches (two
-   AdamW steps per step), lr 5e-5, no weight decay, rollouts at temperature
-   0.6 (the paper samples at 1.0; see the implementation).
+   AdamW steps per step), lr 7e-5, no weight decay, rollouts at temperature
+   0.6 (the paper: lr 1e-6, T 1.0; see the implementation).
    Returns 0, or -1 (unknown method). */
 HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config *c);
 
