@@ -113,7 +113,7 @@ _run: all
 # The base model is made once (SFT from scratch, 1 thread: deterministic) and
 # committed with its manifest; make run and make study start from it.
 BASE_DIR    ?= models/tiny-base
-BASE_STEPS  ?= 3000
+BASE_STEPS  ?= 2000
 STUDY_SEEDS ?= 3
 STUDY_STEPS ?= 40
 STUDY_EVAL  ?= 25

@@ -1890,13 +1890,21 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
 #define HBPO_SYNTH_L_MAX 64      /* L_max, the rollouts' max new tokens */
 #define HBPO_SYNTH_EVAL_MAX 128  /* max new tokens in evaluation (2 L_max) */
 #define HBPO_SYNTH_RECHECKS 4    /* a base solution re-checks its answer 0..4 times */
+#ifndef HBPO_SYNTH_PROMPT_PRIOR
+#define HBPO_SYNTH_PROMPT_PRIOR 1 /* 0: the base's solutions ignore the prompt line */
+#endif
 
-/* The base model's solution of a synthetic question: with probability 1/4
-   the answer at sight (DIRECT), else the steps (STEPS); then 0..4 re-checks
-   of the final answer ("wait, is it 9? yes\n"), their number and phrasings
-   drawn from r independently of the level. r is required. Returns the
-   length, or -1. */
-HBPODEF int hbpo_synth_overthink(const char *question, hbpo_rng *r, char *out, size_t cap);
+/* The base model's solution of a synthetic question after the prompt line of
+   `setting` (0..HBPO_SYNTH_SETTINGS-1, below): with probability 1/4 the
+   answer at sight (DIRECT), else the steps (STEPS); then 0..4 re-checks of
+   the final answer ("wait, is it 9? yes\n"), their number and phrasings drawn
+   from r independently of the level. The prompt moves the base a little, as
+   R1-Distill's instruction tuning moves it (HBPO_SYNTH_PROMPT_PRIOR):
+   after the efficiency prompt, at sight with probability 1/2 and 0..1
+   re-checks; after a budget prompt b, 0..round(4 b / 40) re-checks.
+   r is required. Returns the length, or -1. */
+HBPODEF int hbpo_synth_overthink(const char *question, int setting, hbpo_rng *r, char *out,
+                                 size_t cap);
 
 /* The methods the study compares, on one base, data and number of steps. */
 enum {
@@ -1915,18 +1923,18 @@ HBPODEF const char *hbpo_synth_method_name(int method);
 HBPODEF int hbpo_synth_method_parse(const char *name);
 /* The training configuration of a method on the miniature: L_max 64, the
    budgets above, 4 queries x 8 rollouts per step, two mini-batches (two
-   AdamW steps per step), lr 7e-5, no weight decay, rollouts at temperature
+   AdamW steps per step), lr 3e-5, no weight decay, rollouts at temperature
    0.6 (the paper: lr 1e-6, T 1.0; see the implementation).
    Returns 0, or -1 (unknown method). */
 HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config *c);
 
 /* The base model's SFT (make base): steps of 32 hbpo_synth_overthink
-   solutions of levels 1..4; after <think> each prompt has, drawn
-   independently of the solution, nothing, the efficiency prompt, or a budget
-   prompt (paper or released-code text, b of the 4 budgets), so the base has
-   seen every prompt and learned nothing from them. lr 3e-3 decaying
-   linearly to 3e-4, no weight decay. A progress line every 100 steps when
-   progress is set. Deterministic for a seed and thread count. 0 or -1. */
+   solutions of levels 1..4; after <think> each prompt has nothing (1/3), the
+   efficiency prompt (1/6) or a budget prompt (paper or released-code text,
+   b of the 4 budgets), and the solution follows hbpo_synth_overthink's
+   prompt prior. lr warmed up over 200 steps to 1e-3, then a cosine to 1e-4;
+   no weight decay. A progress line every 100 steps when progress is set.
+   Deterministic for a seed and thread count. 0 or -1. */
 HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t seed, int steps,
                            int progress);
 /* Saves a model as a whole checkpoint folder: the model (F32), tokenizer.json
@@ -10991,18 +10999,29 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap) {
 
 /* ---- the miniature of the paper (make base, make run, make study) ---- */
 
-HBPODEF int hbpo_synth_overthink(const char *question, hbpo_rng *r, char *out, size_t cap) {
+HBPODEF int hbpo_synth_overthink(const char *question, int setting, hbpo_rng *r, char *out,
+                                 size_t cap) {
     /* Answer re-checks in the over-thinking style of R1 traces, of similar
        lengths, so that the redundancy costs the same on every level. */
     static const char *const phrase[] = {"wait, is it %d? yes\n", "let me verify: %d\n",
                                          "hmm, check: %d ok\n", "double-check: %d\n"};
     hbpo__synth_chain c;
     size_t n;
-    int len, k, checks, style;
+    int len, k, checks, style, at_sight = 4, max_checks = HBPO_SYNTH_RECHECKS, b;
     if (!r) return hbpo__fail("hbpo_synth_overthink: r is NULL");
+    if (setting < 0 || setting >= HBPO_SYNTH_SETTINGS)
+        return hbpo__fail("hbpo_synth_overthink: setting %d is not in 0..%d", setting, HBPO_SYNTH_SETTINGS - 1);
     if (hbpo__synth_parse(question, &c) != 0) return -1;
-    style = hbpo_rng_u32(r) % 4 == 0 ? HBPO_SYNTH_DIRECT : HBPO_SYNTH_STEPS;
-    checks = (int)(hbpo_rng_u32(r) % (HBPO_SYNTH_RECHECKS + 1));
+    if (HBPO_SYNTH_PROMPT_PRIOR && setting == 1) { /* the efficiency prompt */
+        at_sight = 2;
+        max_checks = 1;
+    } else if (HBPO_SYNTH_PROMPT_PRIOR && (b = hbpo_synth_setting_budget(setting)) > 0) {
+        const int b_max = HBPO_SYNTH_L_MAX * 5 / 8; /* the largest budget, 40 */
+        max_checks = (2 * HBPO_SYNTH_RECHECKS * b + b_max) / (2 * b_max);
+        if (max_checks > HBPO_SYNTH_RECHECKS) max_checks = HBPO_SYNTH_RECHECKS;
+    }
+    style = hbpo_rng_u32(r) % (uint32_t)at_sight == 0 ? HBPO_SYNTH_DIRECT : HBPO_SYNTH_STEPS;
+    checks = (int)(hbpo_rng_u32(r) % (uint32_t)(max_checks + 1));
     /* the core's steps, without its closing "</think>...", then the checks */
     len = hbpo_synth_solution(question, style, NULL, out, cap);
     if (len < 0) return -1;
@@ -11064,10 +11083,11 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
     c->mini_batches = 2;
     c->micro_batch = 16;
     /* 40 steps of 4 queries instead of the paper's hundreds of 64, so a
-       larger lr than 1e-6: on the 3000-step base (make run, seed 1) lr 5e-5
-       cut 37% of the tokens, 7e-5 45% and 1e-4 48%, the last one losing
-       1.5 points of accuracy. Rollouts at T 0.6 (the evaluation's). */
-    c->adamw.lr = 7e-5f;
+       larger lr than 1e-6. On the committed base (make run, seed 1, HBPO)
+       lr 1.5e-5 cut 34% of the tokens at 99.0% accuracy and 3e-5 40% at
+       98.5%; 7e-5 took every method's accuracy from 100% to 84-88% in
+       make study. Rollouts at T 0.6 (the evaluation's). */
+    c->adamw.lr = 3e-5f;
     c->adamw.weight_decay = 0.0f;
     c->temperature = 0.6f;
     c->seed = seed;
@@ -11083,7 +11103,7 @@ HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t se
     hbpo_adamw_config opt = hbpo_adamw_config_default();
     hbpo_rng rng;
     double t0 = hbpo_wall_time(), avg = 0;
-    int s, b;
+    int s, b, warm = steps >= 1000 ? 200 : steps / 5;
     if (!m || !tok || steps < 0) return hbpo__fail("hbpo_synth_sft: bad arguments");
     hbpo_rng_seed(&rng, seed * 1000 + 17);
     opt.weight_decay = 0.0f;
@@ -11091,22 +11111,28 @@ HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t se
         float loss;
         for (b = 0; b < BATCH; b++) {
             int level = 1 + (int)(hbpo_rng_u32(&rng) % HBPO_SYNTH_LEVELS);
-            int pick = (int)(hbpo_rng_u32(&rng) % 12), n;
+            int pick = (int)(hbpo_rng_u32(&rng) % 12), n, setting = pick < 4 ? 0 : 1;
             if (hbpo_synth_problem(&rng, level, q[b], sizeof q[b], a[b], sizeof a[b]) != 0) return -1;
             /* 4/12 nothing, 2/12 the efficiency prompt, 3/12 each budget text */
             if (pick < 4) n = snprintf(suf[b], sizeof suf[b], "%s", "");
             else if (pick < 6) n = snprintf(suf[b], sizeof suf[b], "%s\n", HBPO_EFFICIENCY_PROMPT);
             else {
+                setting = 2 + (int)(hbpo_rng_u32(&rng) % 4);
                 n = hbpo_budget_prompt(pick < 9 ? HBPO_MODE_PAPER : HBPO_MODE_OFFICIAL,
-                                       hbpo__synth_budgets[hbpo_rng_u32(&rng) % 4], suf[b], sizeof suf[b] - 1);
+                                       hbpo_synth_setting_budget(setting), suf[b], sizeof suf[b] - 1);
                 if (n >= 0) { suf[b][n] = '\n'; suf[b][n + 1] = 0; }
             }
-            if (n < 0 || hbpo_synth_overthink(q[b], &rng, sol[b], sizeof sol[b]) < 0) return -1;
+            if (n < 0 || hbpo_synth_overthink(q[b], setting, &rng, sol[b], sizeof sol[b]) < 0) return -1;
             qs[b] = q[b];
             ss[b] = suf[b];
             cs[b] = sol[b];
         }
-        opt.lr = 3e-3f * (1.0f - 0.9f * (float)s / (float)steps);
+        /* Linear warm-up over 200 steps, then cosine from 1e-3 to 1e-4. Without
+           the warm-up, lr 3e-3 from the first step left one seed in three
+           unable to copy the second operand from the question (37% at
+           3000 steps; docs/demo.md). */
+        opt.lr = (float)(1e-3 * (0.1 + 0.45 * (1.0 + cos(HBPO__PI * s / steps))));
+        if (s < warm) opt.lr *= (float)(s + 1) / (float)warm;
         if (hbpo_sft_step(m, tok, HBPO_CHAT_CHATML, BATCH, qs, ss, cs, BATCH, &opt, &loss) != 0) return -1;
         avg = s ? 0.95 * avg + 0.05 * loss : loss;
         if (progress && ((s + 1) % 100 == 0 || s + 1 == steps)) {

@@ -1,6 +1,6 @@
 /* study - the paper's findings in miniature (make base, make study).
 
-     build/study base  [--out models/tiny-base] [--steps 3000] [--seed 1] [--threads N]
+     build/study base  [--out models/tiny-base] [--steps 2000] [--seed 1] [--threads N]
          the over-thinking base model: SFT from scratch (hbpo_synth_sft), saved as a
          whole checkpoint with its manifest (hbpo_synth_save_base), then evaluated
          (natural setting, per level) so its quality is printed next to its checksum.
@@ -11,7 +11,8 @@
          HBPO with 1 and 2 budgets; every model evaluated per level in the natural
          setting, with the efficiency prompt and under each budget prompt; then
          the report (below). Runs go to OUT/runs/NAME-sSEED/{metrics,eval}.jsonl;
-         a finished run is not run again unless --fresh.
+         a finished run is not run again unless --fresh, or unless the base or
+         the options it was made with changed (the stamp in its `done` file).
      build/study report [--out build/study-runs] [--doc docs/study.md] ...
          the report alone, from the saved files: tables recomputed from the
          per-problem records, SVG figures next to the document, the goals.
@@ -45,7 +46,7 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
 }
 
 static void usage(void) {
-    printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (3000)] [--seed S (1)] [--threads N]\n"
+    printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (2000)] [--seed S (1)] [--threads N]\n"
            "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study-runs)] [--seeds N (3)]\n"
            "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
            "       study report [--out DIR] [--seeds N] [--steps N] [--eval-n N] [--jobs N] [--doc PATH]\n");
@@ -59,7 +60,7 @@ static int parse_options(int argc, char **argv, options *o) {
     o->base = "models/tiny-base";
     o->doc = "docs/study.md";
     o->steps = 40;
-    o->base_steps = 3000;
+    o->base_steps = 2000;
     o->seeds = 3;
     o->eval_n = 25;
     o->jobs = 2;
@@ -187,20 +188,47 @@ static void run_dir(const options *o, run_id id, char *out, size_t cap) {
     snprintf(out, cap, "%s/runs/%s", o->out, name);
 }
 
+/* What a finished run was made from: the version, its steps, problems per
+   level, lr and temperature, and the base's manifest (the size and checksum
+   of every file). A run whose
+   `done` holds another stamp (a re-made base, other options) is run again.
+   NULL when the base has no manifest; free with hbpo_free. */
+static char *run_stamp(const options *o, run_id id) {
+    char path[1100], head[160], *man, *stamp;
+    size_t n, len;
+    hbpo_train_config c;
+    snprintf(path, sizeof path, "%s/manifest.json", o->base);
+    if (!(man = hbpo_read_file(path, 0, &len))) return NULL;
+    if (id.method >= 0 && hbpo_synth_train_config(id.method, (uint64_t)id.seed, &c) != 0) c.adamw.lr = 0;
+    n = (size_t)snprintf(head, sizeof head, "hbpo %d.%d.%d steps %d eval_n %d lr %g T %g\n",
+                         HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH,
+                         id.method < 0 ? 0 : o->steps, o->eval_n, id.method < 0 ? 0 : c.adamw.lr,
+                         id.method < 0 ? 0 : c.temperature);
+    stamp = (char *)malloc(n + len + 1);
+    if (stamp) {
+        memcpy(stamp, head, n);
+        memcpy(stamp + n, man, len + 1);
+    }
+    hbpo_free(man);
+    return stamp;
+}
+
 static int is_done(const options *o, run_id id) {
-    char path[1200];
-    FILE *f;
+    char path[1200], *have, *want;
+    int same;
     run_dir(o, id, path, sizeof path);
     strcat(path, "/done");
-    f = fopen(path, "r");
-    if (f) fclose(f);
-    return f != NULL;
+    if (!(have = hbpo_read_file(path, 0, NULL))) return 0;
+    want = run_stamp(o, id);
+    same = want && !strcmp(have, want);
+    hbpo_free(have);
+    free(want);
+    return same;
 }
 
 static int child_run(const options *o, run_id id) {
     hbpo_synth_run_config rc;
-    char dir[1200], path[1300];
-    FILE *f;
+    char dir[1200], path[1300], *stamp;
     run_dir(o, id, dir, sizeof dir);
     memset(&rc, 0, sizeof rc);
     rc.base_dir = o->base;
@@ -213,8 +241,12 @@ static int child_run(const options *o, run_id id) {
     rc.progress = 1;
     if (hbpo_synth_run(&rc, NULL) != 0) return fail(dir);
     snprintf(path, sizeof path, "%s/done", dir);
-    f = fopen(path, "w");
-    if (!f || fclose(f) != 0) { fprintf(stderr, "study: cannot write %s\n", path); return 1; }
+    if (!(stamp = run_stamp(o, id)) || hbpo_write_file(path, stamp, strlen(stamp)) != 0) {
+        free(stamp);
+        fprintf(stderr, "study: cannot write %s\n", path);
+        return 1;
+    }
+    free(stamp);
     return 0;
 }
 
@@ -449,7 +481,7 @@ static int cmd_report(const options *o, double wall) {
         char text[512];
         double cut = 100 * (1 - ht.mean / bt.mean);
         int grows = 1;
-        double bl[4];
+        double bl[4], bb[4];
         fprintf(f, "## Goals (HBPO paper mode against the base, natural setting, means over seeds)\n\n");
         printf("study goals:\n");
         snprintf(text, sizeof text, "tokens down >= 40%% at accuracy >= the base's: %.1f -> %.1f tokens (%.0f%% fewer), "
@@ -467,10 +499,13 @@ static int cmd_report(const options *o, double wall) {
         goal(f, ha.mean >= k1.mean, text);
         for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) {
             bl[s - 2] = over_seeds(&R, HBPO_SYNTH_HBPO, s, 0, 1).mean;
+            bb[s - 2] = over_seeds(&R, -1, s, 0, 1).mean;
             if (s > 2 && bl[s - 2] <= bl[s - 3]) grows = 0;
         }
+        /* the base's own lengths beside HBPO's: its SFT gave it a prompt prior */
         snprintf(text, sizeof text, "under explicit budget prompts the mean length grows with the budget: "
-                 "b = 8, 16, 32, 40 -> %.1f, %.1f, %.1f, %.1f tokens", bl[0], bl[1], bl[2], bl[3]);
+                 "b = 8, 16, 32, 40 -> %.1f, %.1f, %.1f, %.1f tokens (the base: %.1f, %.1f, %.1f, %.1f)",
+                 bl[0], bl[1], bl[2], bl[3], bb[0], bb[1], bb[2], bb[3]);
         goal(f, grows, text);
         fprintf(f, "\n");
     }

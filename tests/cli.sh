@@ -37,6 +37,16 @@ expect 2 "unknown option"  -- $b/study run --bogus x
 expect 2 "--seeds"         -- $b/study run --seeds 0
 expect 2 "--jobs"          -- $b/study run --jobs abc
 expect 1 "records"         -- $b/study report --out /nonexistent/study --doc "$tmp/study.md"
+# a finished run is not redone, unless what it was made from changed (its stamp)
+todo() { # todo WANT: the study's "(N to do)" on a re-run
+    n=$($b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/st" --doc "$tmp/st.md" 2>&1 |
+        sed -n 's/.*runs (\([0-9]*\) to do).*/\1/p')
+    [ "$n" = "$1" ] || { echo "FAIL cli: study re-run had '$n' runs to do, want $1"; fails=$((fails + 1)); }
+}
+todo 8
+todo 0
+echo stale > "$tmp/st/runs/grpo-s1/done"
+todo 1
 [ -s "$tmp/reward_curves.svg" ] && [ -s "$tmp/reward_curves_paper.csv" ] || { echo "FAIL cli: no SVG/CSV in $tmp"; fails=$((fails + 1)); }
 lines=$($prog --csv paper | wc -l)
 [ "$lines" -gt 4097 ] || { echo "FAIL cli: --csv paper gave $lines lines"; fails=$((fails + 1)); }

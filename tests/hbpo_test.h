@@ -289,6 +289,18 @@ HBPO_TEST__UNUSED static void hbpo_test_rm_tree(const char *dir) {
 #endif
 
 #ifdef HBPO_H
+/* Copies the file `from` to the path `to` (whole, through the library's
+   file I/O). 0 or -1. */
+HBPO_TEST__UNUSED static int hbpo_test_copy_file(const char *from, const char *to) {
+    size_t len;
+    char *text = hbpo_read_file(from, 0, &len);
+    int rc;
+    if (!text) return -1;
+    rc = hbpo_write_file(to, text, len);
+    hbpo_free(text);
+    return rc;
+}
+
 /* The tests' small Qwen2-shaped model (one definition for every test file
    and check program): vocab V (272 holds the byte tokenizer's 265 ids),
    hidden 32, FFN 64, 2 layers, 4 heads / 2 KV heads of 8, P positions; the

@@ -10,9 +10,9 @@
        folder) fails with a message that names the problem. Run it under
        `make sanitize` too. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, opendir, rmdir */
-#include "hbpo_test.h"
 #define HBPO_COUNT_OPS /* hbpo_op_count() */
 #include "hbpo.h"
+#include "hbpo_test.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -84,13 +84,9 @@ static int ck_write_text(const char *name, const char *text) { return ck_write(n
 
 /* Copies a fixture file into the temporary folder. */
 static int ck_copy(const char *src, const char *name) {
-    size_t len;
-    char *text = hbpo_read_file(src, 0, &len);
-    int rc;
-    if (!text) return -1;
-    rc = ck_write(name, text, len);
-    hbpo_free(text);
-    return rc;
+    char path[1024];
+    ck_path(path, sizeof path, name);
+    return hbpo_test_copy_file(src, path);
 }
 
 /* A host copy of a model's buffer (params or grads), malloc'd. */

@@ -23,16 +23,6 @@
 
 #define ST_BASE "models/tiny-base"
 
-static int st_copy(const char *from, const char *to) {
-    size_t len;
-    char *text = hbpo_read_file(from, 0, &len);
-    int rc;
-    if (!text) return -1;
-    rc = hbpo_write_file(to, text, len);
-    hbpo_free(text);
-    return rc;
-}
-
 /* The "fnv1a64" of model.safetensors in a manifest. */
 static int st_model_checksum(const char *dir, char *out, size_t cap) {
     char path[512];
@@ -63,7 +53,7 @@ TEST study_overthink_solutions(void) {
             const char *p;
             int n, lines = 0, c;
             ASSERT_EQ(0, hbpo_synth_problem(&r, level, q, sizeof q, a, sizeof a));
-            n = hbpo_synth_overthink(q, &r, s, sizeof s);
+            n = hbpo_synth_overthink(q, 0, &r, s, sizeof s);
             ASSERT_EQ(strlen(s), n);
             ASSERT_EQ(HBPO_CORRECT, hbpo_judge(s, a));
             for (p = s; strncmp(p, "</think>", 8) != 0; p++) lines += *p == '\n';
@@ -84,9 +74,42 @@ TEST study_overthink_solutions(void) {
         ASSERT_IN_RANGE(0.19, (double)direct[level] / N, 0.31);
     }
     for (i = 0; i <= HBPO_SYNTH_RECHECKS; i++) ASSERT(seen[i] > 0);
-    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", NULL, s, sizeof s));
-    ASSERT_EQ(-1, hbpo_synth_overthink("not a question", &r, s, sizeof s));
-    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", &r, s, 4));
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", 0, NULL, s, sizeof s));
+    ASSERT_EQ(-1, hbpo_synth_overthink("not a question", 0, &r, s, sizeof s));
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", 0, &r, s, 4));
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", -1, &r, s, sizeof s));
+    ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", HBPO_SYNTH_SETTINGS, &r, s, sizeof s));
+    PASS();
+}
+
+/* The base's prompt prior: after the efficiency prompt about half answer at
+   sight and re-check at most once; after budget b at most round(4 b / 40)
+   re-checks, every count up to it drawn; the level never matters. */
+TEST study_overthink_follows_the_prompt(void) {
+    hbpo_rng r;
+    char q[32], a[8], s[HBPO_SYNTH_MAX_SOLUTION];
+    int setting, i;
+    hbpo_rng_seed(&r, 6);
+    for (setting = 1; setting < HBPO_SYNTH_SETTINGS; setting++) {
+        int b = hbpo_synth_setting_budget(setting), max = setting == 1 ? 1 : (8 * b + 40) / 80;
+        int seen[HBPO_SYNTH_RECHECKS + 1] = {0}, direct = 0, c;
+        const int N = 800;
+        for (i = 0; i < N; i++) {
+            const char *p;
+            ASSERT_EQ(0, hbpo_synth_problem(&r, 1 + i % HBPO_SYNTH_LEVELS, q, sizeof q, a, sizeof a));
+            ASSERT(hbpo_synth_overthink(q, setting, &r, s, sizeof s) > 0);
+            ASSERT_EQ(HBPO_CORRECT, hbpo_judge(s, a));
+            c = 0;
+            for (p = s; strncmp(p, "</think>", 8) != 0; p = strchr(p, '\n') + 1)
+                c += memchr(p, '=', (size_t)(strchr(p, '\n') - p)) == NULL;
+            direct += strchr(s, '=') == NULL;
+            ASSERT_IN_RANGE(0, c, max);
+            seen[c]++;
+        }
+        for (c = 0; c <= max; c++) ASSERT(seen[c] > N / (max + 1) / 2);
+        if (setting == 1) ASSERT_IN_RANGE(0.42, (double)direct / N, 0.58);
+        else ASSERT_IN_RANGE(0.19, (double)direct / N, 0.31);
+    }
     PASS();
 }
 
@@ -174,7 +197,7 @@ TEST study_committed_base_verified(void) {
     for (i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(from, sizeof from, "%s/%s", ST_BASE, files[i]);
         snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        if (st_copy(from, to) != 0) { hbpo_test_rm_tree(dir); FAILm("copy"); }
+        if (hbpo_test_copy_file(from, to) != 0) { hbpo_test_rm_tree(dir); FAILm("copy"); }
     }
     ASSERT_EQ(0, hbpo_checkpoint_verify(dir, NULL));
     snprintf(to, sizeof to, "%s/model.safetensors", dir);
@@ -333,6 +356,7 @@ TEST study_svg_chart(void) {
 
 SUITE(study_suite) {
     RUN_TEST(study_overthink_solutions);
+    RUN_TEST(study_overthink_follows_the_prompt);
     RUN_TEST(study_method_configs);
     RUN_TEST(study_base_reproducible);
     RUN_TEST(study_committed_base_verified);
