@@ -1882,7 +1882,9 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
      base solutions  hbpo_synth_overthink: a quarter answer at sight, three
                      quarters write the steps; then 0..4 redundant answer
                      re-checks (~17 tokens each) whose number does not depend
-                     on the level. Mean natural length near L_max.
+                     on the level, fewer after the efficiency prompt or a small
+                     budget (the base's prompt prior). Mean natural length
+                     near L_max.
      L_max 64, b = {8, 16, 32, 40}, alpha 1/L_max, beta 4 (hbpo_synth_train_config)
    Levels 1-4; the minimal reliable solution is ~13 tokens at level 1 (at
    sight) and ~40 at level 4 (four steps). */
