@@ -11129,7 +11129,8 @@ HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t se
             ss[b] = suf[b];
             cs[b] = sol[b];
         }
-        /* Linear warm-up over 200 steps, then cosine from 1e-3 to 1e-4. Without
+        /* Linear warm-up over 200 steps (steps / 5 in runs under 1,000
+           steps), then cosine from 1e-3 to 1e-4. Without
            the warm-up, lr 3e-3 from the first step left one seed in three
            unable to copy the second operand from the question (37% at
            3000 steps; docs/demo.md). */

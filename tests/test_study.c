@@ -23,6 +23,16 @@
 
 #define ST_BASE "models/tiny-base"
 
+/* The re-check lines of a base solution: the lines before </think> without
+   a '=' (a step line has one). */
+static int st_checks(const char *s) {
+    const char *p;
+    int c = 0;
+    for (p = s; *p && strncmp(p, "</think>", 8) != 0; p = strchr(p, '\n') + 1)
+        c += memchr(p, '=', (size_t)(strchr(p, '\n') - p)) == NULL;
+    return c;
+}
+
 /* The "fnv1a64" of model.safetensors in a manifest. */
 static int st_model_checksum(const char *dir, char *out, size_t cap) {
     char path[512];
@@ -57,12 +67,7 @@ TEST study_overthink_solutions(void) {
             ASSERT_EQ(strlen(s), n);
             ASSERT_EQ(HBPO_CORRECT, hbpo_judge(s, a));
             for (p = s; strncmp(p, "</think>", 8) != 0; p++) lines += *p == '\n';
-            /* a line with '=' is a step; a check line names the answer */
-            c = 0;
-            for (p = s; *p && strncmp(p, "</think>", 8) != 0; p = strchr(p, '\n') + 1) {
-                const char *e = strchr(p, '\n');
-                if (memchr(p, '=', (size_t)(e - p)) == NULL) c++;
-            }
+            c = st_checks(s); /* a line with '=' is a step; a check line names the answer */
             ASSERT(lines == c || lines == c + level); /* at sight, or every step written */
             direct[level] += lines == c;
             ASSERT_IN_RANGE(0, c, HBPO_SYNTH_RECHECKS);
@@ -95,13 +100,10 @@ TEST study_overthink_follows_the_prompt(void) {
         int seen[HBPO_SYNTH_RECHECKS + 1] = {0}, direct = 0, c;
         const int N = 800;
         for (i = 0; i < N; i++) {
-            const char *p;
             ASSERT_EQ(0, hbpo_synth_problem(&r, 1 + i % HBPO_SYNTH_LEVELS, q, sizeof q, a, sizeof a));
             ASSERT(hbpo_synth_overthink(q, setting, &r, s, sizeof s) > 0);
             ASSERT_EQ(HBPO_CORRECT, hbpo_judge(s, a));
-            c = 0;
-            for (p = s; strncmp(p, "</think>", 8) != 0; p = strchr(p, '\n') + 1)
-                c += memchr(p, '=', (size_t)(strchr(p, '\n') - p)) == NULL;
+            c = st_checks(s);
             direct += strchr(s, '=') == NULL;
             ASSERT_IN_RANGE(0, c, max);
             seen[c]++;
