@@ -156,6 +156,9 @@ typedef struct {
     int   l_max;                     /* L_max */
     float alpha;                     /* deviation penalty per token */
     float beta;                      /* cosine reward scale */
+    int   intra_centered;            /* 0: the paper's A_intra (default); 1: A_intra minus
+                                        its mean over the query's rollouts. Not the paper's:
+                                        the miniature's ablation (hbpo_advantages) */
 } hbpo_budget_config;
 
 /* The paper's setting: b = {512, 1024, 2048, 2560}, L_max 4096, alpha 1/4096, beta 4. */
@@ -1917,10 +1920,11 @@ enum {
     HBPO_SYNTH_L1,            /* L1 (LCPO-Exact) on the 4 budgets */
     HBPO_SYNTH_HBPO_K1,       /* HBPO with 1 budget {32} */
     HBPO_SYNTH_HBPO_K2,       /* HBPO with 2 budgets {16, 40} */
+    HBPO_SYNTH_HBPO_CENTERED, /* HBPO, paper mode, A_intra centred (intra_centered; not the paper's) */
     HBPO_SYNTH_N_METHODS
 };
 /* A short name ("hbpo", "hbpo-official", "grpo", "cosine", "l1", "hbpo-k1",
-   "hbpo-k2"), or NULL; hbpo_synth_method_parse is its inverse (-1: unknown). */
+   "hbpo-k2", "hbpo-centered"), or NULL; hbpo_synth_method_parse is its inverse (-1: unknown). */
 HBPODEF const char *hbpo_synth_method_name(int method);
 HBPODEF int hbpo_synth_method_parse(const char *name);
 /* The training configuration of a method on the miniature: L_max 64, the
@@ -2238,6 +2242,8 @@ HBPODEF int hbpo_budget_config_check(const hbpo_budget_config *c) {
         snprintf(msg, sizeof msg, "alpha = %g: must be finite and >= 0", (double)c->alpha);
     else if (!isfinite(c->beta) || c->beta <= 0)
         snprintf(msg, sizeof msg, "beta = %g: must be finite and > 0", (double)c->beta);
+    else if (c->intra_centered != 0 && c->intra_centered != 1)
+        snprintf(msg, sizeof msg, "intra_centered = %d: must be 0 or 1", c->intra_centered);
     else {
         for (i = 0; i < c->k; i++) {
             if (c->budget[i] < 1 || c->budget[i] > c->l_max) {
@@ -2383,11 +2389,16 @@ HBPODEF double hbpo_intra_advantage(const hbpo_budget_config *c, int n, const fl
 
 /* Algorithm 1, A(i,j) = A_intra(i) + A_inter(i,j). The released code adds the
    intra term twice (core_algos.py adds `aintra` inside and after its branch),
-   and treats a group of one as mean 0, std 1 (A = R / (1 + 1e-6)). */
+   and treats a group of one as mean 0, std 1 (A = R / (1 + 1e-6)).
+   A_intra is never positive (every reward is at most f2 of its budget), so
+   unlike A_inter it does not average to zero over a query: it lowers the
+   likelihood of the sampled responses on the whole. With intra_centered (not
+   the paper's) its mean over the query's rollouts is subtracted, which keeps
+   every difference between rollouts and the mean advantage at zero. */
 HBPODEF void hbpo_advantages(const hbpo_budget_config *c, int n, const float *reward,
                              const int *budget, float *adv) {
     int j, official;
-    double w;
+    double w, center = 0.0;
     if (hbpo__adv_args("hbpo_advantages", n, reward, adv) != 0) return;
     if (!budget || hbpo_budget_config_check(c) != 0) {
         for (j = 0; j < n; j++) adv[j] = 0.0f;
@@ -2401,8 +2412,10 @@ HBPODEF void hbpo_advantages(const hbpo_budget_config *c, int n, const float *re
     }
     hbpo_grpo_advantages(n, reward, adv);
     w = official ? 2.0 : 1.0;
+    if (c->intra_centered)
+        for (j = 0; j < n; j++) center += hbpo_intra_advantage(c, n, reward, budget, budget[j]) / n;
     for (j = 0; j < n; j++)
-        adv[j] = (float)(adv[j] + w * hbpo_intra_advantage(c, n, reward, budget, budget[j]));
+        adv[j] = (float)(adv[j] + w * (hbpo_intra_advantage(c, n, reward, budget, budget[j]) - center));
 }
 
 HBPODEF double hbpo_budget_crossing(const hbpo_budget_config *c, int b_lo, int b_hi) {
@@ -10232,6 +10245,7 @@ static uint64_t hbpo__train_fingerprint(const hbpo_trainer *t) {
     v[4] = c->batch_queries; v[5] = c->ppo_epochs; v[6] = c->mini_batches; v[7] = (int64_t)c->seed;
     v[8] = t->data->n; v[9] = (int64_t)t->model->n_params; v[10] = c->chat_style; v[11] = c->budget.mode;
     for (b = 0; b < c->budget.k; b++) v[12] = v[12] * 131 + c->budget.budget[b];
+    v[13] = c->budget.intra_centered;
     for (i = 0; i < sizeof v; i++) { h ^= p[i]; h *= 1099511628211ull; }
     return h;
 }
@@ -11040,7 +11054,7 @@ small:
 }
 
 static const char *const hbpo__synth_methods[HBPO_SYNTH_N_METHODS] = {
-    "hbpo", "hbpo-official", "grpo", "cosine", "l1", "hbpo-k1", "hbpo-k2"};
+    "hbpo", "hbpo-official", "grpo", "cosine", "l1", "hbpo-k1", "hbpo-k2", "hbpo-centered"};
 
 HBPODEF const char *hbpo_synth_method_name(int method) {
     return method >= 0 && method < HBPO_SYNTH_N_METHODS ? hbpo__synth_methods[method] : NULL;
@@ -11050,7 +11064,8 @@ HBPODEF int hbpo_synth_method_parse(const char *name) {
     int i;
     for (i = 0; name && i < HBPO_SYNTH_N_METHODS; i++)
         if (!strcmp(name, hbpo__synth_methods[i])) return i;
-    return hbpo__fail("unknown method '%s' (hbpo, hbpo-official, grpo, cosine, l1, hbpo-k1, hbpo-k2)",
+    return hbpo__fail("unknown method '%s' (hbpo, hbpo-official, grpo, cosine, l1, hbpo-k1, hbpo-k2, "
+                      "hbpo-centered)",
                       name ? name : "(null)");
 }
 
@@ -11076,6 +11091,7 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
         c->budget.budget[0] = hbpo__synth_budgets[1];
         c->budget.budget[1] = hbpo__synth_budgets[3];
     }
+    c->budget.intra_centered = method == HBPO_SYNTH_HBPO_CENTERED;
     c->budget.l_max = HBPO_SYNTH_L_MAX;
     c->budget.alpha = 1.0f / HBPO_SYNTH_L_MAX;
     c->budget.beta = 4.0f;

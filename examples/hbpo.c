@@ -894,6 +894,8 @@ static int cmd_train(int argc, char **argv) {
         "  --mode M             paper: the paper's piecewise reward and budget prompt\n"
         "                       (\"within B tokens\"); official: the released code's\n"
         "                       min(f1, f2), 2*A_intra and \"with B tokens\" (default paper)\n"
+        "  --intra-centered     subtract A_intra's mean over a query's rollouts, so that\n"
+        "                       the advantages average zero (not the paper's; docs/study.md)\n"
         "  --budgets LIST       ascending token budgets b_1..b_k of hbpo and l1\n"
         "                       (default 512,1024,2048,2560)\n"
         "  --lmax N             L_max, the longest response (default 4096)\n"
@@ -942,6 +944,7 @@ static int cmd_train(int argc, char **argv) {
         O_INT("--max-nonfinite", &c.max_nonfinite_steps, 1, 1000000000),
         O_CHOICE("--algo", &c.algo, "hbpo|grpo|cosine|l1"),
         O_CHOICE("--mode", &c.budget.mode, "paper|official"), O_BUDGETS("--budgets", &c.budget),
+        O_FLAG("--intra-centered", &c.budget.intra_centered),
         O_INT("--lmax", &c.budget.l_max, 1, 1 << 24), O_REAL("--alpha", &c.budget.alpha, 0, 1e6, 0),
         O_REAL("--beta", &c.budget.beta, 0, 1e6, 1), O_REAL("--l1-alpha", &c.l1_alpha, 0, 1e6, 0),
         O_INT("--n", &c.n_rollouts, 1, 4096), O_INT("--batch", &c.batch_queries, 1, 65536),
@@ -1066,7 +1069,8 @@ static int cmd_train(int argc, char **argv) {
     if (c.algo == HBPO_ALGO_HBPO) {
         printf(" (%s reward), budgets ", mode_name[c.budget.mode]);
         print_budgets(&c.budget);
-        printf(", alpha %g, beta %g", (double)c.budget.alpha, (double)c.budget.beta);
+        printf(", alpha %g, beta %g%s", (double)c.budget.alpha, (double)c.budget.beta,
+               c.budget.intra_centered ? ", A_intra centred (not the paper's)" : "");
     } else if (c.algo == HBPO_ALGO_L1) {
         printf(", target budgets ");
         print_budgets(&c.budget);

@@ -327,6 +327,10 @@ typedef struct {
     double *curve_tok[N_METHODS], *curve_acc[N_METHODS];
     int    curve_n[N_METHODS];
     int    seeds_done[N_METHODS];
+    /* over every step of every seed: the mean advantage; the policy's entropy
+       over the first and the last 5 steps (sums, and how many) */
+    double adv_sum[N_METHODS], ent_first[N_METHODS], ent_last[N_METHODS];
+    int    adv_n[N_METHODS], ent_first_n[N_METHODS], ent_last_n[N_METHODS];
 } results;
 
 static int load_eval(const options *o, run_id id, int si, results *R) {
@@ -369,9 +373,13 @@ static void load_curve(const options *o, run_id id, results *R) {
     memset(&doc, 0, sizeof doc);
     while (step < o->steps && hbpo_jsonl_next(&rd, &doc) == 1) {
         const hbpo_json *t = hbpo_json_get(doc.root, "n_gen"), *a = hbpo_json_get(doc.root, "accuracy");
+        const hbpo_json *adv = hbpo_json_get(doc.root, "adv_mean"), *ent = hbpo_json_get(doc.root, "entropy");
         if (t && a && t->type == HBPO_JSON_NUMBER && a->type == HBPO_JSON_NUMBER) {
             R->curve_tok[m][step] += t->num;
             R->curve_acc[m][step] += 100 * a->num;
+            if (adv && adv->type == HBPO_JSON_NUMBER) { R->adv_sum[m] += adv->num; R->adv_n[m]++; }
+            if (ent && ent->type == HBPO_JSON_NUMBER && step < 5) { R->ent_first[m] += ent->num; R->ent_first_n[m]++; }
+            if (ent && ent->type == HBPO_JSON_NUMBER && step >= o->steps - 5) { R->ent_last[m] += ent->num; R->ent_last_n[m]++; }
             step++;
         }
     }
@@ -381,7 +389,7 @@ static void load_curve(const options *o, run_id id, results *R) {
 }
 
 static const char *const COLOR[N_METHODS + 1] = {"#888888", "#c0392b", "#e67e22", "#2980b9", "#27ae60",
-                                                  "#8e44ad", "#f1948a", "#7f8c8d"};
+                                                  "#8e44ad", "#f1948a", "#7f8c8d", "#16a085"};
 
 static const char *label_of(int m) { return m < 0 ? "base" : hbpo_synth_method_name(m); }
 
@@ -507,6 +515,29 @@ static int cmd_report(const options *o, double wall) {
                  "b = 8, 16, 32, 40 -> %.1f, %.1f, %.1f, %.1f tokens (the base: %.1f, %.1f, %.1f, %.1f)",
                  bl[0], bl[1], bl[2], bl[3], bb[0], bb[1], bb[2], bb[3]);
         goal(f, grows, text);
+        fprintf(f, "\n");
+    }
+    /* the ablation: the paper's A_intra is never positive (hbpo_advantages) */
+    {
+        mstat pa = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 0), pt = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 1);
+        mstat pe = over_seeds(&R, HBPO_SYNTH_HBPO, 1, 0, 0), ga = over_seeds(&R, HBPO_SYNTH_GRPO, 0, 0, 0);
+        mstat ca = over_seeds(&R, HBPO_SYNTH_HBPO_CENTERED, 0, 0, 0), ct = over_seeds(&R, HBPO_SYNTH_HBPO_CENTERED, 0, 0, 1);
+        mstat ce = over_seeds(&R, HBPO_SYNTH_HBPO_CENTERED, 1, 0, 0);
+        fprintf(f, "## HBPO's intra term (an ablation, not in the paper)\n\n"
+                   "The paper's A_intra = mean reward of the subgroup - f2(b) is never positive (no reward exceeds f2 of its "
+                   "budget), so HBPO's advantages average below zero and lower the likelihood of the sampled responses on the "
+                   "whole; GRPO's, cosine's and L1's average zero. `hbpo-centered` subtracts A_intra's mean over the query's "
+                   "rollouts (`intra_centered` in `hbpo_budget_config`), keeping every difference between rollouts. Natural "
+                   "setting: HBPO %.1f%% at %.1f tokens, centred %.1f%% at %.1f (GRPO %.1f%%); with the efficiency prompt: "
+                   "HBPO %.1f%%, centred %.1f%%. From the training metrics (`metrics.jsonl`, every step of every seed):\n\n"
+                   "| method | mean advantage | entropy, first 5 steps | entropy, last 5 steps |\n|---|---|---|---|\n",
+                pa.mean, pt.mean, ca.mean, ct.mean, ga.mean, pe.mean, ce.mean);
+        for (m = 0; m < N_METHODS; m++)
+            if (R.adv_n[m] && R.ent_first_n[m] && R.ent_last_n[m]) {
+                double a = R.adv_sum[m] / R.adv_n[m];
+                fprintf(f, "| %s | %+.3f | %.4f | %.4f |\n", label_of(m), fabs(a) < 5e-4 ? 0.0 : a,
+                        R.ent_first[m] / R.ent_first_n[m], R.ent_last[m] / R.ent_last_n[m]);
+            }
         fprintf(f, "\n");
     }
     fprintf(f, "## Natural setting (nothing after `<think>`)\n\n");

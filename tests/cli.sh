@@ -43,7 +43,7 @@ todo() { # todo WANT: the study's "(N to do)" on a re-run
         sed -n 's/.*runs (\([0-9]*\) to do).*/\1/p')
     [ "$n" = "$1" ] || { echo "FAIL cli: study re-run had '$n' runs to do, want $1"; fails=$((fails + 1)); }
 }
-todo 8
+todo 9
 todo 0
 echo stale > "$tmp/st/runs/grpo-s1/done"
 todo 1
@@ -148,6 +148,11 @@ same "$(metric_steps "$run/metrics.jsonl")" '{"step":1 {"step":2 {"step":3 {"ste
 # save -> resume -> continue gives the numbers of one straight run
 expect 0 ""                -- train "$tmp/straight" --steps 4
 same "$(sed 's/,"t_rollout.*//' "$run/metrics.jsonl")" "$(sed 's/,"t_rollout.*//' "$tmp/straight/metrics.jsonl")" "resumed run vs straight run"
+# --intra-centered (the study's ablation) is named, and a run made without it
+# is not resumed with it (the configuration's fingerprint)
+got=$(train "$tmp/centred" --steps 1 --intra-centered 2>&1); rc=$?
+same "$rc $(printf '%s' "$got" | grep -c 'A_intra centred')" "0 1" "train --intra-centered"
+expect 1 "different configuration" -- train "$tmp/straight" --steps 5 --resume --intra-centered
 # checkpoints: step folders with a manifest, the newest --keep (3) kept
 same "$(cd "$run" && ls -d checkpoint-* | tr '\n' ' ')" "checkpoint-000002 checkpoint-000003 checkpoint-000004 " "checkpoint folders kept"
 same "$(grep -c '"fnv1a64"' "$run/checkpoint-000004/manifest.json")" 4 "manifest entries (model, config, state, tokenizer)"

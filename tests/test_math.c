@@ -246,6 +246,47 @@ TEST advantages_official_worked_group(void) {
     PASS();
 }
 
+/* The paper's A_intra is never positive: every reward is at most f2 of its
+   budget, so HBPO's advantages of a query sum to at most 0 (GRPO's to 0). For
+   random groups: rewards from hbpo_reward at random lengths, right or wrong.
+   intra_centered: the mean advantage is 0 and every difference between two
+   rollouts is the paper's. In the worked group above the centre is the mean of
+   {-1.92314112, -1.92314112, -1.69551813, -1.69551813} = -1.80932963. */
+TEST advantages_intra_never_positive_and_centred(void) {
+    hbpo_budget_config c = paper(), cc = paper();
+    float R[16], A[16], C[16], W[4];
+    int bud[16], g, j;
+    hbpo_rng r;
+    cc.intra_centered = 1;
+    ASSERT_EQ(0, hbpo_budget_config_check(&cc));
+    hbpo_rng_seed(&r, 11);
+    for (g = 0; g < 200; g++) {
+        double sum = 0.0, csum = 0.0;
+        for (j = 0; j < 16; j++) {
+            int n_gen = 1 + (int)(hbpo_rng_u32(&r) % 5000), right = hbpo_rng_u32(&r) % 3 != 0;
+            bud[j] = c.budget[j / 4];
+            R[j] = hbpo_reward(&c, right ? HBPO_CORRECT : HBPO_WRONG, n_gen, bud[j]);
+        }
+        /* rewards are floats, f2 a double: a subgroup all within budget is 0 to float rounding */
+        for (j = 0; j < 4; j++) ASSERT(hbpo_intra_advantage(&c, 16, R, bud, c.budget[j]) <= 1e-6);
+        hbpo_advantages(&c, 16, R, bud, A);
+        hbpo_advantages(&cc, 16, R, bud, C);
+        for (j = 0; j < 16; j++) { sum += A[j]; csum += C[j]; }
+        ASSERT(sum <= 1e-4);
+        ASSERT_NEAR(0.0, csum, 1e-4);
+        for (j = 1; j < 16; j++) ASSERT_NEAR(A[j] - A[0], C[j] - C[0], 1e-5);
+    }
+    {
+        float R4[4] = {4, 0, 2, 2};
+        hbpo_advantages(&cc, 4, R4, budgets2, W);
+        ASSERT_NEAR(-0.69839700 + 1.80932963, W[0], 1e-6);
+        ASSERT_NEAR(-1.69551813 + 1.80932963, W[3], 1e-6);
+    }
+    cc.intra_centered = 2;
+    ASSERT(config_refused(cc, "intra_centered = 2"));
+    PASS();
+}
+
 /* All rewards equal (here all wrong): A_inter = 0/(0 + 1e-6) = 0 exactly, so the
    advantage is the intra term alone, -f2(b): smaller budgets are pushed down more. */
 TEST advantages_all_equal(void) {
@@ -421,6 +462,7 @@ SUITE(math_suite) {
     RUN_TEST(reward_bad_arguments);
     RUN_TEST(advantages_paper_worked_group);
     RUN_TEST(advantages_official_worked_group);
+    RUN_TEST(advantages_intra_never_positive_and_centred);
     RUN_TEST(advantages_all_equal);
     RUN_TEST(advantages_subgroups_of_one);
     RUN_TEST(advantages_single_rollout);
