@@ -378,8 +378,10 @@ static void load_curve(const options *o, run_id id, results *R) {
             R->curve_tok[m][step] += t->num;
             R->curve_acc[m][step] += 100 * a->num;
             if (adv && adv->type == HBPO_JSON_NUMBER) { R->adv_sum[m] += adv->num; R->adv_n[m]++; }
-            if (ent && ent->type == HBPO_JSON_NUMBER && step < 5) { R->ent_first[m] += ent->num; R->ent_first_n[m]++; }
-            if (ent && ent->type == HBPO_JSON_NUMBER && step >= o->steps - 5) { R->ent_last[m] += ent->num; R->ent_last_n[m]++; }
+            if (ent && ent->type == HBPO_JSON_NUMBER) {
+                if (step < 5) { R->ent_first[m] += ent->num; R->ent_first_n[m]++; }
+                if (step >= o->steps - 5) { R->ent_last[m] += ent->num; R->ent_last_n[m]++; }
+            }
             step++;
         }
     }
