@@ -2018,8 +2018,16 @@ typedef struct {
     int         n_settings; /* 1..HBPO_SYNTH_SETTINGS */
     int         progress;   /* progress lines with an ETA */
     const hbpo_backend *be; /* where the model runs; NULL: the CPU */
+    /* The RL scale; 0 keeps hbpo_synth_train_config's (lr 3e-5, 4 queries x
+       8 rollouts a step), so a zeroed config is the miniature's. */
+    float       lr;
+    int         batch_queries;
+    int         n_rollouts;
 } hbpo_synth_run_config;
 HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *res);
+/* What hbpo_synth_run trains rc->method with: hbpo_synth_train_config, then
+   rc's scale; checked (hbpo_train_config_check). 0 or -1. */
+HBPODEF int hbpo_synth_run_train_config(const hbpo_synth_run_config *rc, hbpo_train_config *c);
 /* The run's name in records and folders: "base", or "NAME/sSEED" (with '-'
    for '/' when folder is set). */
 HBPODEF int hbpo_synth_run_name(int method, uint64_t seed, int folder, char *out, size_t cap);
@@ -11375,6 +11383,18 @@ HBPODEF int hbpo_synth_run_name(int method, uint64_t seed, int folder, char *out
     return n < 0 || (size_t)n >= cap ? hbpo__fail("hbpo_synth_run_name: buffer too small") : n;
 }
 
+HBPODEF int hbpo_synth_run_train_config(const hbpo_synth_run_config *rc, hbpo_train_config *c) {
+    if (!rc || !c) return hbpo__fail("hbpo_synth_run_train_config: NULL argument");
+    if (!(rc->lr >= 0.0f && rc->lr < 1.0f) || rc->batch_queries < 0 || rc->n_rollouts < 0)
+        return hbpo__fail("hbpo_synth_run_train_config: lr %g, %d queries, %d rollouts (lr in [0, 1), "
+                          "counts >= 0; 0 keeps the miniature's)", (double)rc->lr, rc->batch_queries, rc->n_rollouts);
+    if (hbpo_synth_train_config(rc->method, rc->seed, c) != 0) return -1;
+    if (rc->lr > 0) c->adamw.lr = rc->lr;
+    if (rc->batch_queries > 0) c->batch_queries = rc->batch_queries;
+    if (rc->n_rollouts > 0) c->n_rollouts = rc->n_rollouts;
+    return hbpo_train_config_check(c);
+}
+
 HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *res) {
     hbpo_model m;
     hbpo_tokenizer *tok = NULL;
@@ -11401,7 +11421,7 @@ HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *re
         hbpo_synth_dataset(&test, 7921, rc->eval_n, 1, HBPO_SYNTH_LEVELS) != 0)
         goto done;
     if (rc->method >= 0 && rc->steps > 0) {
-        if (hbpo_synth_train_config(rc->method, rc->seed, &tc) != 0) goto done;
+        if (hbpo_synth_run_train_config(rc, &tc) != 0) goto done;
         if (hbpo_trainer_init(&t, &tc, &m, tok, &train) != 0) goto done;
         have_trainer = 1;
         snprintf(path, sizeof path, "%s/metrics.jsonl", rc->out_dir);

@@ -6,13 +6,17 @@
          (natural setting, per level) so its quality is printed next to its checksum.
      build/study run   [--base models/tiny-base] [--out build/study-runs] [--seeds 3]
                        [--steps 40] [--eval-n 25] [--jobs 2] [--doc docs/study.md] [--fresh]
+                       [--lr 3e-5] [--queries 4] [--rollouts 8] [--methods hbpo,cosine,...]
          from the committed base, the same data and the same steps for every
          method and seed: HBPO (paper and released-code modes), GRPO, cosine, L1,
-         HBPO with 1 and 2 budgets; every model evaluated per level in the natural
-         setting, with the efficiency prompt and under each budget prompt; then
-         the report (below). Runs go to OUT/runs/NAME-sSEED/{metrics,eval}.jsonl;
-         a finished run is not run again unless --fresh, or unless the base or
-         the options it was made with changed (the stamp in its `done` file).
+         HBPO with 1 and 2 budgets, HBPO with its intra term centred; every model
+         evaluated per level in the natural setting, with the efficiency prompt
+         and under each budget prompt; then the report (below). --lr, --queries
+         and --rollouts change the RL scale for every method (queries and
+         rollouts per step); --methods runs a subset. Runs go to
+         OUT/runs/NAME-sSEED/{metrics,eval}.jsonl; a finished run is not run
+         again unless --fresh, or unless the base or the options it was made
+         with changed (the stamp in its `done` file).
      build/study report [--out build/study-runs] [--doc docs/study.md] ...
          the report alone, from the saved files: tables recomputed from the
          per-problem records, SVG figures next to the document, the goals.
@@ -37,6 +41,10 @@ typedef struct {
     const char *cmd, *out, *base, *doc;
     int steps, seeds, eval_n, jobs, threads, fresh, base_steps;
     uint64_t seed;
+    float lr;              /* the RL scale; 0: the miniature's (hbpo_synth_run_config) */
+    int queries, rollouts;
+    int use[N_METHODS];    /* --methods: which methods run (all by default) */
+    const char *methods;   /* the --methods text, or NULL */
 } options;
 
 static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) {
@@ -45,11 +53,36 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
     return -1;
 }
 
-static void usage(void) {
-    printf("usage: study base   [--out DIR (models/tiny-base)] [--steps N (2000)] [--seed S (1)] [--threads N]\n"
+/* --methods hbpo,cosine: o->use[m] for the named methods only */
+static int parse_methods(const char *list, options *o) {
+    char name[64];
+    const char *p = list;
+    int m, any = 0;
+    for (m = 0; m < N_METHODS; m++) o->use[m] = 0;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+        if ((m = hbpo_synth_method_parse(name)) < 0) {
+            fprintf(stderr, "study: --methods: '%s' is not a method (hbpo, hbpo-official, grpo, cosine, l1, "
+                            "hbpo-k1, hbpo-k2, hbpo-centered)\n", name);
+            return -1;
+        }
+        o->use[m] = 1;
+        any = 1;
+        p += n + (p[n] == ',');
+    }
+    if (!any) { fprintf(stderr, "study: --methods is empty\n"); return -1; }
+    o->methods = list;
+    return 0;
+}
+
+static void usage(FILE *to) {
+    fprintf(to, "usage: study base   [--out DIR (models/tiny-base)] [--steps N (2000)] [--seed S (1)] [--threads N]\n"
            "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study-runs)] [--seeds N (3)]\n"
            "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
-           "       study report [--out DIR] [--seeds N] [--steps N] [--eval-n N] [--jobs N] [--doc PATH]\n");
+           "                    [--lr X (3e-5)] [--queries N per step (4)] [--rollouts N per query (8, a multiple of 4)]\n"
+           "                    [--methods NAME,NAME,... (all: hbpo,hbpo-official,grpo,cosine,l1,hbpo-k1,hbpo-k2,hbpo-centered)]\n"
+           "       study report [--out DIR] [the run's options] [--doc PATH]\n");
 }
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -66,14 +99,16 @@ static int parse_options(int argc, char **argv, options *o) {
     o->jobs = 2;
     o->threads = 0;
     o->seed = 1;
+    for (i = 0; i < N_METHODS; i++) o->use[i] = 1;
+    if (!strcmp(o->cmd, "--help") || !strcmp(o->cmd, "-h")) { usage(stdout); exit(0); }
     if (strcmp(o->cmd, "base") && strcmp(o->cmd, "run") && strcmp(o->cmd, "report")) {
-        usage();
+        usage(stderr);
         return -1;
     }
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--fresh")) { o->fresh = 1; continue; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); exit(0); }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (!val) { fprintf(stderr, "study: %s needs a value (or unknown option)\n", a); return -1; }
         if (!strcmp(a, "--out")) o->out = val;
         else if (!strcmp(a, "--base")) o->base = val;
@@ -86,6 +121,22 @@ static int parse_options(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--jobs")) { if (parse_int(a, val, 1, 64, &o->jobs)) return -1; }
         else if (!strcmp(a, "--threads")) { if (parse_int(a, val, 0, 256, &o->threads)) return -1; }
         else if (!strcmp(a, "--seed")) { if (parse_int(a, val, 0, 2147483647, &v)) return -1; o->seed = (uint64_t)v; }
+        else if (!strcmp(a, "--queries")) { if (parse_int(a, val, 1, 4096, &o->queries)) return -1; }
+        else if (!strcmp(a, "--rollouts")) {
+            if (parse_int(a, val, 4, 4096, &o->rollouts)) return -1;
+            if (o->rollouts % 4) { /* every method's subgroups: 4 budgets, 2, 1 */
+                fprintf(stderr, "study: --rollouts %d is not a multiple of 4 (the budgets' subgroups)\n", o->rollouts);
+                return -1;
+            }
+        } else if (!strcmp(a, "--lr")) {
+            char *end;
+            double x = strtod(val, &end);
+            if (end == val || *end || !(x > 0 && x < 1)) {
+                fprintf(stderr, "study: --lr '%s' is not a number in (0, 1)\n", val);
+                return -1;
+            }
+            o->lr = (float)x;
+        } else if (!strcmp(a, "--methods")) { if (parse_methods(val, o)) return -1; }
         else { fprintf(stderr, "study: unknown option '%s' (see --help)\n", a); return -1; }
         i++;
     }
@@ -178,7 +229,8 @@ static int list_runs(const options *o, run_id *r) {
     int n = 0, s, m;
     r[n].method = -1; r[n++].seed = 0;
     for (s = 1; s <= o->seeds; s++) /* seed by seed, so a partial study has every method */
-        for (m = 0; m < N_METHODS; m++) { r[n].method = m; r[n++].seed = s; }
+        for (m = 0; m < N_METHODS; m++)
+            if (o->use[m]) { r[n].method = m; r[n++].seed = s; }
     return n;
 }
 
@@ -188,22 +240,40 @@ static void run_dir(const options *o, run_id id, char *out, size_t cap) {
     snprintf(out, cap, "%s/runs/%s", o->out, name);
 }
 
+/* The library's description of run id, as the options ask. */
+static hbpo_synth_run_config run_config(const options *o, run_id id) {
+    hbpo_synth_run_config rc;
+    memset(&rc, 0, sizeof rc);
+    rc.base_dir = o->base;
+    rc.method = id.method;
+    rc.seed = (uint64_t)id.seed;
+    rc.steps = id.method < 0 ? 0 : o->steps;
+    rc.eval_n = o->eval_n;
+    rc.n_settings = HBPO_SYNTH_SETTINGS;
+    rc.progress = 1;
+    rc.lr = o->lr;
+    rc.batch_queries = o->queries;
+    rc.n_rollouts = o->rollouts;
+    return rc;
+}
+
 /* What a finished run was made from: the version, its steps, problems per
-   level, lr and temperature, and the base's manifest (the size and checksum
-   of every file). A run whose
+   level, lr, temperature, queries and rollouts per step, and the base's
+   manifest (the size and checksum of every file). A run whose
    `done` holds another stamp (a re-made base, other options) is run again.
    NULL when the base has no manifest; free with hbpo_free. */
 static char *run_stamp(const options *o, run_id id) {
-    char path[1100], head[160], *man, *stamp;
+    char path[1100], head[200], *man, *stamp;
     size_t n, len;
     hbpo_train_config c;
+    hbpo_synth_run_config rc = run_config(o, id);
     snprintf(path, sizeof path, "%s/manifest.json", o->base);
     if (!(man = hbpo_read_file(path, 0, &len))) return NULL;
-    if (id.method >= 0 && hbpo_synth_train_config(id.method, (uint64_t)id.seed, &c) != 0) c.adamw.lr = 0;
-    n = (size_t)snprintf(head, sizeof head, "hbpo %d.%d.%d steps %d eval_n %d lr %g T %g\n",
-                         HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH,
-                         id.method < 0 ? 0 : o->steps, o->eval_n, id.method < 0 ? 0 : c.adamw.lr,
-                         id.method < 0 ? 0 : c.temperature);
+    memset(&c, 0, sizeof c);
+    if (id.method >= 0 && hbpo_synth_run_train_config(&rc, &c) != 0) memset(&c, 0, sizeof c);
+    n = (size_t)snprintf(head, sizeof head, "hbpo %d.%d.%d steps %d eval_n %d lr %g T %g queries %d rollouts %d\n",
+                         HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, rc.steps, o->eval_n,
+                         c.adamw.lr, c.temperature, c.batch_queries, c.n_rollouts);
     stamp = (char *)malloc(n + len + 1);
     if (stamp) {
         memcpy(stamp, head, n);
@@ -227,18 +297,10 @@ static int is_done(const options *o, run_id id) {
 }
 
 static int child_run(const options *o, run_id id) {
-    hbpo_synth_run_config rc;
+    hbpo_synth_run_config rc = run_config(o, id);
     char dir[1200], path[1300], *stamp;
     run_dir(o, id, dir, sizeof dir);
-    memset(&rc, 0, sizeof rc);
-    rc.base_dir = o->base;
     rc.out_dir = dir;
-    rc.method = id.method;
-    rc.seed = (uint64_t)id.seed;
-    rc.steps = id.method < 0 ? 0 : o->steps;
-    rc.eval_n = o->eval_n;
-    rc.n_settings = HBPO_SYNTH_SETTINGS;
-    rc.progress = 1;
     if (hbpo_synth_run(&rc, NULL) != 0) return fail(dir);
     snprintf(path, sizeof path, "%s/done", dir);
     if (!(stamp = run_stamp(o, id)) || hbpo_write_file(path, stamp, strlen(stamp)) != 0) {
@@ -258,6 +320,14 @@ static int cmd_runs(const options *o) {
     double t0 = hbpo_wall_time();
     char runs_dir[1100];
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", o->out);
+    for (i = 1; i < n; i++) { /* a scale no method can train with fails here, before any run */
+        hbpo_synth_run_config rc = run_config(o, runs[i]);
+        hbpo_train_config c;
+        if (hbpo_synth_run_train_config(&rc, &c) != 0) {
+            fprintf(stderr, "study: %s: %s\n", hbpo_synth_method_name(runs[i].method), hbpo_last_error());
+            return 2;
+        }
+    }
     if (hbpo_make_dir(o->out) != 0 || hbpo_make_dir(runs_dir) != 0) return fail("output folder");
     for (i = 0; i < n; i++) todo += o->fresh || !is_done(o, runs[i]);
     printf("study: %d runs (%d to do), %d steps each, %d jobs of %d thread(s), base %s -> %s\n", n, todo,
@@ -468,28 +538,49 @@ static int cmd_report(const options *o, double wall) {
     }
     f = fopen(o->doc, "w");
     if (!f) { fprintf(stderr, "study: cannot write %s\n", o->doc); return 1; }
-    fprintf(f, "# The paper's findings in miniature (`make study`)\n\n");
-    fprintf(f, "Written by `build/study report` from the per-problem records of the runs (every figure below is "
-               "recomputed from `%s/runs/*/eval.jsonl`). The design is in [demo.md](demo.md) and in "
-               "`examples/study.c`.\n\n", o->out);
-    fprintf(f, "- command: `make study` = `build/study run --seeds %d --steps %d --eval-n %d --jobs %d`\n",
-            o->seeds, o->steps, o->eval_n, o->jobs);
+    {
+        char scale[512] = ""; /* the options that differ from make study's */
+        size_t k = 0;
+        if (o->lr > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --lr %g", o->lr);
+        if (o->queries > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --queries %d", o->queries);
+        if (o->rollouts > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --rollouts %d", o->rollouts);
+        if (o->methods && k < sizeof scale) k += (size_t)snprintf(scale + k, sizeof scale - k, " --methods %.400s", o->methods);
+        if ((strcmp(o->out, "build/study-runs") || strcmp(o->doc, "docs/study.md")) && k < sizeof scale)
+            snprintf(scale + k, sizeof scale - k, " --out %.200s --doc %.200s", o->out, o->doc);
+        fprintf(f, "# The paper's findings in miniature%s\n\n", scale[0] ? "" : " (`make study`)");
+        fprintf(f, "Written by `build/study report` from the per-problem records of the runs (every figure below is "
+                   "recomputed from `%s/runs/*/eval.jsonl`). The design is in [demo.md](demo.md) and in "
+                   "`examples/study.c`.\n\n", o->out);
+        fprintf(f, "- command: %s`build/study run --seeds %d --steps %d --eval-n %d --jobs %d%s`\n",
+                scale[0] ? "" : "`make study` = ", o->seeds, o->steps, o->eval_n, o->jobs, scale);
+    }
     fprintf(f, "- machine: %s, %d CPU(s) online; %d run(s) at once, 1 thread each; %s\n", cpu, n_cpus(), o->jobs, blas);
     if (wall > 0) fprintf(f, "- wall time: %.0f s (%.1f min) for the runs and this report\n", wall, wall / 60);
     fprintf(f, "- base model: `%s` (committed, checksum verified when loaded)\n", o->base);
-    fprintf(f, "- each method: %d steps of 4 queries x 8 rollouts (two AdamW steps each) from the base, the same training problems; "
-               "evaluation on the same %d held-out problems per level (T 0.6, top-p 0.95, at most %d new tokens); "
-               "mean ± sample sd over seeds\n\n", o->steps, o->eval_n, HBPO_SYNTH_EVAL_MAX);
-    /* goals */
     {
+        run_id h = {HBPO_SYNTH_HBPO, 1};
+        hbpo_synth_run_config rc = run_config(o, h);
+        hbpo_train_config c;
+        if (hbpo_synth_run_train_config(&rc, &c) != 0) return fail("the runs' configuration");
+        fprintf(f, "- each method: %d steps of %d queries x %d rollouts (%d AdamW steps each, lr %g) from the base, the same "
+                   "training problems; evaluation on the same %d held-out problems per level (T 0.6, top-p 0.95, at most "
+                   "%d new tokens); mean ± sample sd over seeds\n\n", o->steps, c.batch_queries, c.n_rollouts,
+                c.mini_batches, c.adamw.lr, o->eval_n, HBPO_SYNTH_EVAL_MAX);
+    }
+    /* goals: they compare HBPO with the base, cosine and HBPO with 1 budget */
+    if (!R.seeds_done[HBPO_SYNTH_HBPO] || !R.seeds_done[HBPO_SYNTH_COSINE] || !R.seeds_done[HBPO_SYNTH_HBPO_K1]) {
+        fprintf(f, "## Goals\n\nNot checked: they need hbpo, cosine and hbpo-k1, and this study ran without one of them.\n\n");
+        printf("study goals: not checked (they need hbpo, cosine and hbpo-k1)\n");
+    } else {
         mstat bt = over_seeds(&R, -1, 0, 0, 1), ba = over_seeds(&R, -1, 0, 0, 0);
         mstat ht = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 1), ha = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 0);
         mstat h1 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 1, 1), h4 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, LV, 1);
         mstat ha4 = over_seeds(&R, HBPO_SYNTH_HBPO, 0, LV, 0), ca4 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, LV, 0);
         mstat c1 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, 1, 1), c4 = over_seeds(&R, HBPO_SYNTH_COSINE, 0, LV, 1);
         mstat k1 = over_seeds(&R, HBPO_SYNTH_HBPO_K1, 0, 0, 0), k2 = over_seeds(&R, HBPO_SYNTH_HBPO_K2, 0, 0, 0);
-        char text[512];
+        char text[512], k2s[32] = "not run";
         double cut = 100 * (1 - ht.mean / bt.mean);
+        if (R.seeds_done[HBPO_SYNTH_HBPO_K2]) snprintf(k2s, sizeof k2s, "%.1f%%", k2.mean);
         int grows = 1;
         double bl[4], bb[4];
         fprintf(f, "## Goals (HBPO paper mode against the base, natural setting, means over seeds)\n\n");
@@ -504,8 +595,8 @@ static int cmd_report(const options *o, double wall) {
                  "spread less by level (level %d / level 1: cosine %.2fx, HBPO %.2fx)", LV, ha4.mean, ca4.mean, LV,
                  c1.mean > 0 ? c4.mean / c1.mean : 0, h1.mean > 0 ? h4.mean / h1.mean : 0);
         goal(f, ha4.mean >= ca4.mean + 5 || (c1.mean > 0 && h1.mean > 0 && c4.mean / c1.mean < h4.mean / h1.mean), text);
-        snprintf(text, sizeof text, "4 budgets >= 1 budget in accuracy: %.1f%% (4) vs %.1f%% (1); 2 budgets %.1f%%",
-                 ha.mean, k1.mean, k2.mean);
+        snprintf(text, sizeof text, "4 budgets >= 1 budget in accuracy: %.1f%% (4) vs %.1f%% (1); 2 budgets %s",
+                 ha.mean, k1.mean, k2s);
         goal(f, ha.mean >= k1.mean, text);
         for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) {
             bl[s - 2] = over_seeds(&R, HBPO_SYNTH_HBPO, s, 0, 1).mean;
@@ -520,7 +611,7 @@ static int cmd_report(const options *o, double wall) {
         fprintf(f, "\n");
     }
     /* the ablation: the paper's A_intra is never positive (hbpo_advantages) */
-    {
+    if (R.seeds_done[HBPO_SYNTH_HBPO] && R.seeds_done[HBPO_SYNTH_HBPO_CENTERED] && R.seeds_done[HBPO_SYNTH_GRPO]) {
         mstat pa = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 0), pt = over_seeds(&R, HBPO_SYNTH_HBPO, 0, 0, 1);
         mstat pe = over_seeds(&R, HBPO_SYNTH_HBPO, 1, 0, 0), ga = over_seeds(&R, HBPO_SYNTH_GRPO, 0, 0, 0);
         mstat ca = over_seeds(&R, HBPO_SYNTH_HBPO_CENTERED, 0, 0, 0), ct = over_seeds(&R, HBPO_SYNTH_HBPO_CENTERED, 0, 0, 1);

@@ -147,6 +147,44 @@ TEST study_method_configs(void) {
     PASS();
 }
 
+/* The RL scale of a run: zeros keep the miniature's configuration; set
+   fields replace lr, queries and rollouts; a scale no method can train with
+   (rollouts not a multiple of the budgets, a negative lr) is refused. */
+TEST study_run_scale(void) {
+    hbpo_synth_run_config rc;
+    hbpo_train_config want, got;
+    memset(&rc, 0, sizeof rc);
+    rc.method = HBPO_SYNTH_HBPO;
+    rc.seed = 2;
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_HBPO, 2, &want));
+    ASSERT_EQ(0, hbpo_synth_run_train_config(&rc, &got));
+    ASSERT_EQ(want.adamw.lr, got.adamw.lr);
+    ASSERT_EQ(want.batch_queries, got.batch_queries);
+    ASSERT_EQ(want.n_rollouts, got.n_rollouts);
+    ASSERT_EQ(want.mini_batches, got.mini_batches);
+    ASSERT_EQ(want.algo, got.algo);
+    rc.lr = 1e-5f;
+    rc.batch_queries = 16;
+    rc.n_rollouts = 16;
+    ASSERT_EQ(0, hbpo_synth_run_train_config(&rc, &got));
+    ASSERT_EQ(16, got.batch_queries);
+    ASSERT_EQ(16, got.n_rollouts);
+    ASSERT_EQ(1e-5f, got.adamw.lr);
+    ASSERT_EQ(want.budget.k, got.budget.k);
+    ASSERT_EQ(want.temperature, got.temperature);
+    rc.n_rollouts = 6; /* 4 budgets */
+    ASSERT_EQ(-1, hbpo_synth_run_train_config(&rc, &got));
+    rc.method = HBPO_SYNTH_HBPO_K2; /* 2 budgets: 6 is fine */
+    ASSERT_EQ(0, hbpo_synth_run_train_config(&rc, &got));
+    rc.lr = -1e-5f;
+    ASSERT_EQ(-1, hbpo_synth_run_train_config(&rc, &got));
+    rc.lr = 0;
+    rc.batch_queries = -1;
+    ASSERT_EQ(-1, hbpo_synth_run_train_config(&rc, &got));
+    ASSERT_EQ(-1, hbpo_synth_run_train_config(NULL, &got));
+    PASS();
+}
+
 /* make base is reproducible: the same SFT (2 steps, 1 thread) twice gives
    the same model checksum in the manifest; another seed another one. */
 TEST study_base_reproducible(void) {
@@ -360,6 +398,7 @@ SUITE(study_suite) {
     RUN_TEST(study_overthink_solutions);
     RUN_TEST(study_overthink_follows_the_prompt);
     RUN_TEST(study_method_configs);
+    RUN_TEST(study_run_scale);
     RUN_TEST(study_base_reproducible);
     RUN_TEST(study_committed_base_verified);
     RUN_TEST(study_each_method_from_the_base);
