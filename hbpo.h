@@ -2019,10 +2019,12 @@ typedef struct {
     int         progress;   /* progress lines with an ETA */
     const hbpo_backend *be; /* where the model runs; NULL: the CPU */
     /* The RL scale; 0 keeps hbpo_synth_train_config's (lr 3e-5, 4 queries x
-       8 rollouts a step), so a zeroed config is the miniature's. */
+       8 rollouts a step, rollouts at T 0.6), so a zeroed config is the
+       miniature's. */
     float       lr;
     int         batch_queries;
     int         n_rollouts;
+    float       temperature; /* of the training rollouts (evaluation stays at 0.6) */
 } hbpo_synth_run_config;
 HBPODEF int hbpo_synth_run(const hbpo_synth_run_config *rc, hbpo_eval_result *res);
 /* What hbpo_synth_run trains rc->method with: hbpo_synth_train_config, then
@@ -11385,13 +11387,16 @@ HBPODEF int hbpo_synth_run_name(int method, uint64_t seed, int folder, char *out
 
 HBPODEF int hbpo_synth_run_train_config(const hbpo_synth_run_config *rc, hbpo_train_config *c) {
     if (!rc || !c) return hbpo__fail("hbpo_synth_run_train_config: NULL argument");
-    if (!(rc->lr >= 0.0f && rc->lr < 1.0f) || rc->batch_queries < 0 || rc->n_rollouts < 0)
-        return hbpo__fail("hbpo_synth_run_train_config: lr %g, %d queries, %d rollouts (lr in [0, 1), "
-                          "counts >= 0; 0 keeps the miniature's)", (double)rc->lr, rc->batch_queries, rc->n_rollouts);
+    if (!(rc->lr >= 0.0f && rc->lr < 1.0f) || rc->batch_queries < 0 || rc->n_rollouts < 0 ||
+        !(rc->temperature >= 0.0f && rc->temperature <= 10.0f))
+        return hbpo__fail("hbpo_synth_run_train_config: lr %g, %d queries, %d rollouts, T %g (lr in [0, 1), "
+                          "counts >= 0, T in [0, 10]; 0 keeps the miniature's)", (double)rc->lr, rc->batch_queries,
+                          rc->n_rollouts, (double)rc->temperature);
     if (hbpo_synth_train_config(rc->method, rc->seed, c) != 0) return -1;
     if (rc->lr > 0) c->adamw.lr = rc->lr;
     if (rc->batch_queries > 0) c->batch_queries = rc->batch_queries;
     if (rc->n_rollouts > 0) c->n_rollouts = rc->n_rollouts;
+    if (rc->temperature > 0) c->temperature = rc->temperature;
     return hbpo_train_config_check(c);
 }
 

@@ -6,14 +6,16 @@
          (natural setting, per level) so its quality is printed next to its checksum.
      build/study run   [--base models/tiny-base] [--out build/study-runs] [--seeds 3]
                        [--steps 40] [--eval-n 25] [--jobs 2] [--doc docs/study.md] [--fresh]
-                       [--lr 3e-5] [--queries 4] [--rollouts 8] [--methods hbpo,cosine,...]
+                       [--lr 3e-5] [--queries 4] [--rollouts 8] [--temperature 0.6]
+                       [--methods hbpo,cosine,...]
          from the committed base, the same data and the same steps for every
          method and seed: HBPO (paper and released-code modes), GRPO, cosine, L1,
          HBPO with 1 and 2 budgets, HBPO with its intra term centred; every model
          evaluated per level in the natural setting, with the efficiency prompt
-         and under each budget prompt; then the report (below). --lr, --queries
-         and --rollouts change the RL scale for every method (queries and
-         rollouts per step); --methods runs a subset. Runs go to
+         and under each budget prompt; then the report (below). --lr, --queries,
+         --rollouts and --temperature change the RL for every method (queries
+         and rollouts per step, the rollouts' temperature; the evaluation stays
+         at T 0.6); --methods runs a subset. Runs go to
          OUT/runs/NAME-sSEED/{metrics,eval}.jsonl; a finished run is not run
          again unless --fresh, or unless the base or the options it was made
          with changed (the stamp in its `done` file).
@@ -41,7 +43,7 @@ typedef struct {
     const char *cmd, *out, *base, *doc;
     int steps, seeds, eval_n, jobs, threads, fresh, base_steps;
     uint64_t seed;
-    float lr;              /* the RL scale; 0: the miniature's (hbpo_synth_run_config) */
+    float lr, temperature; /* the RL scale; 0: the miniature's (hbpo_synth_run_config) */
     int queries, rollouts;
     int use[N_METHODS];    /* --methods: which methods run (all by default) */
     const char *methods;   /* the --methods text, or NULL */
@@ -81,6 +83,7 @@ static void usage(FILE *to) {
            "       study run    [--base DIR (models/tiny-base)] [--out DIR (build/study-runs)] [--seeds N (3)]\n"
            "                    [--steps N (40)] [--eval-n N per level (25)] [--jobs N (2)] [--doc PATH] [--fresh]\n"
            "                    [--lr X (3e-5)] [--queries N per step (4)] [--rollouts N per query (8, a multiple of 4)]\n"
+           "                    [--temperature T of the training rollouts (0.6)]\n"
            "                    [--methods NAME,NAME,... (all: hbpo,hbpo-official,grpo,cosine,l1,hbpo-k1,hbpo-k2,hbpo-centered)]\n"
            "       study report [--out DIR] [the run's options] [--doc PATH]\n");
 }
@@ -136,6 +139,14 @@ static int parse_options(int argc, char **argv, options *o) {
                 return -1;
             }
             o->lr = (float)x;
+        } else if (!strcmp(a, "--temperature")) {
+            char *end;
+            double x = strtod(val, &end);
+            if (end == val || *end || !(x > 0 && x <= 10)) {
+                fprintf(stderr, "study: --temperature '%s' is not a number in (0, 10]\n", val);
+                return -1;
+            }
+            o->temperature = (float)x;
         } else if (!strcmp(a, "--methods")) { if (parse_methods(val, o)) return -1; }
         else { fprintf(stderr, "study: unknown option '%s' (see --help)\n", a); return -1; }
         i++;
@@ -254,6 +265,7 @@ static hbpo_synth_run_config run_config(const options *o, run_id id) {
     rc.lr = o->lr;
     rc.batch_queries = o->queries;
     rc.n_rollouts = o->rollouts;
+    rc.temperature = o->temperature;
     return rc;
 }
 
@@ -544,6 +556,7 @@ static int cmd_report(const options *o, double wall) {
         if (o->lr > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --lr %g", o->lr);
         if (o->queries > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --queries %d", o->queries);
         if (o->rollouts > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --rollouts %d", o->rollouts);
+        if (o->temperature > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --temperature %g", o->temperature);
         if (o->methods && k < sizeof scale) k += (size_t)snprintf(scale + k, sizeof scale - k, " --methods %.400s", o->methods);
         if ((strcmp(o->out, "build/study-runs") || strcmp(o->doc, "docs/study.md")) && k < sizeof scale)
             snprintf(scale + k, sizeof scale - k, " --out %.200s --doc %.200s", o->out, o->doc);
@@ -562,10 +575,10 @@ static int cmd_report(const options *o, double wall) {
         hbpo_synth_run_config rc = run_config(o, h);
         hbpo_train_config c;
         if (hbpo_synth_run_train_config(&rc, &c) != 0) return fail("the runs' configuration");
-        fprintf(f, "- each method: %d steps of %d queries x %d rollouts (%d AdamW steps each, lr %g) from the base, the same "
-                   "training problems; evaluation on the same %d held-out problems per level (T 0.6, top-p 0.95, at most "
-                   "%d new tokens); mean ± sample sd over seeds\n\n", o->steps, c.batch_queries, c.n_rollouts,
-                c.mini_batches, c.adamw.lr, o->eval_n, HBPO_SYNTH_EVAL_MAX);
+        fprintf(f, "- each method: %d steps of %d queries x %d rollouts at T %g (%d AdamW steps each, lr %g) from the base, "
+                   "the same training problems; evaluation on the same %d held-out problems per level (T 0.6, top-p 0.95, "
+                   "at most %d new tokens); mean ± sample sd over seeds\n\n", o->steps, c.batch_queries, c.n_rollouts,
+                c.temperature, c.mini_batches, c.adamw.lr, o->eval_n, HBPO_SYNTH_EVAL_MAX);
     }
     /* goals: they compare HBPO with the base, cosine and HBPO with 1 budget */
     if (!R.seeds_done[HBPO_SYNTH_HBPO] || !R.seeds_done[HBPO_SYNTH_COSINE] || !R.seeds_done[HBPO_SYNTH_HBPO_K1]) {

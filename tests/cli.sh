@@ -42,14 +42,15 @@ expect 2 "usage"           -- $b/study
 expect 2 "multiple of 4"   -- $b/study run --rollouts 6
 expect 2 "--lr"            -- $b/study run --lr 0
 expect 2 "--queries"       -- $b/study run --queries 0
+expect 2 "--temperature"   -- $b/study run --temperature 0
 expect 2 "not a method"    -- $b/study run --methods hbpo,nope
 # a subset of the methods at another RL scale: only those runs, trained at
-# that scale (8 rollouts a step, lr 1e-5), and the report says so
+# that scale (8 rollouts a step at T 1, lr 1e-5), and the report says so
 $b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
-    --queries 2 --rollouts 4 --lr 1e-5 >"$tmp/sq.log" 2>&1 &&
+    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >"$tmp/sq.log" 2>&1 &&
     [ -f "$tmp/sq/runs/hbpo-s1/done" ] && [ -f "$tmp/sq/runs/grpo-s1/done" ] && [ ! -e "$tmp/sq/runs/cosine-s1" ] &&
-    grep -q '"rollouts":8,.*"lr":1e-05' "$tmp/sq/runs/hbpo-s1/metrics.jsonl" &&
-    grep -q "1 steps of 2 queries x 4 rollouts" "$tmp/sq.md" && grep -q "Not checked" "$tmp/sq.md" ||
+    grep -q '"rollouts":8,.*"lr":1e-05' "$tmp/sq/runs/hbpo-s1/metrics.jsonl" && grep -q " T 1 " "$tmp/sq/runs/hbpo-s1/done" &&
+    grep -q "1 steps of 2 queries x 4 rollouts at T 1 " "$tmp/sq.md" && grep -q "Not checked" "$tmp/sq.md" ||
     { echo "FAIL cli: study --methods/--queries/--rollouts/--lr (log: $(tail -3 "$tmp/sq.log"))"; fails=$((fails + 1)); }
 # a finished run is not redone, unless what it was made from changed (its stamp)
 todo() { # todo WANT: the study's "(N to do)" on a re-run

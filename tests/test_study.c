@@ -148,8 +148,9 @@ TEST study_method_configs(void) {
 }
 
 /* The RL scale of a run: zeros keep the miniature's configuration; set
-   fields replace lr, queries and rollouts; a scale no method can train with
-   (rollouts not a multiple of the budgets, a negative lr) is refused. */
+   fields replace lr, queries, rollouts and the rollouts' temperature; a
+   scale no method can train with (rollouts not a multiple of the budgets, a
+   negative lr or temperature) is refused. */
 TEST study_run_scale(void) {
     hbpo_synth_run_config rc;
     hbpo_train_config want, got;
@@ -163,15 +164,20 @@ TEST study_run_scale(void) {
     ASSERT_EQ(want.n_rollouts, got.n_rollouts);
     ASSERT_EQ(want.mini_batches, got.mini_batches);
     ASSERT_EQ(want.algo, got.algo);
+    ASSERT_EQ(want.temperature, got.temperature);
     rc.lr = 1e-5f;
     rc.batch_queries = 16;
     rc.n_rollouts = 16;
+    rc.temperature = 1.0f;
     ASSERT_EQ(0, hbpo_synth_run_train_config(&rc, &got));
     ASSERT_EQ(16, got.batch_queries);
     ASSERT_EQ(16, got.n_rollouts);
     ASSERT_EQ(1e-5f, got.adamw.lr);
+    ASSERT_EQ(1.0f, got.temperature);
     ASSERT_EQ(want.budget.k, got.budget.k);
-    ASSERT_EQ(want.temperature, got.temperature);
+    rc.temperature = -1.0f;
+    ASSERT_EQ(-1, hbpo_synth_run_train_config(&rc, &got));
+    rc.temperature = 0;
     rc.n_rollouts = 6; /* 4 budgets */
     ASSERT_EQ(-1, hbpo_synth_run_train_config(&rc, &got));
     rc.method = HBPO_SYNTH_HBPO_K2; /* 2 budgets: 6 is fine */
