@@ -413,6 +413,10 @@ typedef struct {
        over the first and the last 5 steps (sums, and how many) */
     double adv_sum[N_METHODS], ent_first[N_METHODS], ent_last[N_METHODS];
     int    adv_n[N_METHODS], ent_first_n[N_METHODS], ent_last_n[N_METHODS];
+    /* per budget subgroup, over the first [0] and the last [1] 5 steps: the
+       rollouts' mean length and accuracy (sums over steps, and how many) */
+    double sub_tok[N_METHODS][2][HBPO_MAX_BUDGETS], sub_acc[N_METHODS][2][HBPO_MAX_BUDGETS];
+    int    sub_n[N_METHODS][2], sub_k[N_METHODS];
 } results;
 
 static int load_eval(const options *o, run_id id, int si, results *R) {
@@ -436,6 +440,25 @@ static int load_eval(const options *o, run_id id, int si, results *R) {
         }
     }
     return 0;
+}
+
+/* Adds one step's per-subgroup lengths and accuracies (arrays of k numbers)
+   to window w (0: first 5 steps, 1: last 5; -1: neither). */
+static void add_subgroups(results *R, int m, int w, const hbpo_json *tok, const hbpo_json *acc) {
+    const hbpo_json *t, *a;
+    int i;
+    if (w < 0 || !tok || !acc || tok->type != HBPO_JSON_ARRAY || acc->type != HBPO_JSON_ARRAY ||
+        tok->len != acc->len || tok->len < 1 || tok->len > HBPO_MAX_BUDGETS)
+        return;
+    if (R->sub_k[m] && R->sub_k[m] != (int)tok->len) return;
+    for (t = tok->child, a = acc->child; t && a; t = t->next, a = a->next)
+        if (t->type != HBPO_JSON_NUMBER || a->type != HBPO_JSON_NUMBER) return;
+    R->sub_k[m] = (int)tok->len;
+    for (i = 0, t = tok->child, a = acc->child; t && a; i++, t = t->next, a = a->next) {
+        R->sub_tok[m][w][i] += t->num;
+        R->sub_acc[m][w][i] += 100 * a->num;
+    }
+    R->sub_n[m][w]++;
 }
 
 /* Adds a run's metrics.jsonl to the method's curves (summed; divided later). */
@@ -464,6 +487,8 @@ static void load_curve(const options *o, run_id id, results *R) {
                 if (step < 5) { R->ent_first[m] += ent->num; R->ent_first_n[m]++; }
                 if (step >= o->steps - 5) { R->ent_last[m] += ent->num; R->ent_last_n[m]++; }
             }
+            add_subgroups(R, m, step < 5 ? 0 : step >= o->steps - 5 ? 1 : -1, hbpo_json_get(doc.root, "n_gen_sub"),
+                          hbpo_json_get(doc.root, "accuracy_sub"));
             step++;
         }
     }
@@ -540,6 +565,18 @@ static int cmd_report(const options *o, double wall) {
     memset(&R, 0, sizeof R);
     cpu_name(cpu, sizeof cpu);
     hbpo_blas_describe(blas, sizeof blas);
+    /* the last `study run`'s wall time, kept beside its runs, so that `study
+       report` alone writes the same document */
+    snprintf(path, sizeof path, "%s/wall_seconds", o->out);
+    if (wall > 0) {
+        char text[32];
+        int k = snprintf(text, sizeof text, "%.0f\n", wall);
+        if (hbpo_write_file(path, text, (size_t)k) != 0) fprintf(stderr, "study: cannot write %s\n", path);
+    } else {
+        char *text = hbpo_read_file(path, 64, NULL);
+        if (text) wall = atof(text);
+        hbpo_free(text);
+    }
     if (load_eval(o, runs[0], 0, &R) != 0) return fail("the base model's records (run the study first)");
     for (i = 1; i < n; i++) {
         run_id id = runs[i];
@@ -645,6 +682,41 @@ static int cmd_report(const options *o, double wall) {
                         R.ent_first[m] / R.ent_first_n[m], R.ent_last[m] / R.ent_last_n[m]);
             }
         fprintf(f, "\n");
+    }
+    /* the budget subgroups in training: what each budget's rollouts did */
+    {
+        int any = 0, w, i;
+        for (m = 0; m < N_METHODS; m++) any |= R.sub_k[m] > 1 && R.sub_n[m][0] && R.sub_n[m][1];
+        if (any) {
+            fprintf(f, "## The budget subgroups in training\n\n"
+                       "The training rollouts of each budget subgroup (rollouts prompted with \"within b tokens\"; "
+                       "L_max %d, past it a rollout scores 0): mean length and accuracy over the first and the last "
+                       "5 steps, every seed (`n_gen_sub`, `accuracy_sub` in `metrics.jsonl`).\n\n"
+                       "| method | budgets | first 5 steps: tokens / accuracy | last 5 steps: tokens / accuracy |\n"
+                       "|---|---|---|---|\n", HBPO_SYNTH_L_MAX);
+            for (m = 0; m < N_METHODS; m++) {
+                hbpo_train_config c;
+                run_id id = {0, 1};
+                hbpo_synth_run_config rc;
+                if (R.sub_k[m] < 2 || !R.sub_n[m][0] || !R.sub_n[m][1]) continue;
+                id.method = m;
+                rc = run_config(o, id);
+                if (hbpo_synth_run_train_config(&rc, &c) != 0 || c.budget.k != R.sub_k[m] ||
+                    (c.algo != HBPO_ALGO_HBPO && c.algo != HBPO_ALGO_L1)) /* GRPO and cosine: no budget prompts */
+                    continue;
+                fprintf(f, "| %s |", label_of(m));
+                for (i = 0; i < c.budget.k; i++) fprintf(f, "%s%d", i ? ", " : " ", c.budget.budget[i]);
+                fprintf(f, " |");
+                for (w = 0; w < 2; w++) {
+                    for (i = 0; i < c.budget.k; i++)
+                        fprintf(f, "%s%.1f / %.0f%%", i ? ", " : " ", R.sub_tok[m][w][i] / R.sub_n[m][w],
+                                R.sub_acc[m][w][i] / R.sub_n[m][w]);
+                    fprintf(f, " |");
+                }
+                fprintf(f, "\n");
+            }
+            fprintf(f, "\n");
+        }
     }
     fprintf(f, "## Natural setting (nothing after `<think>`)\n\n");
     table_setting(f, &R, 0);

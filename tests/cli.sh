@@ -52,6 +52,12 @@ $b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp
     grep -q '"rollouts":8,.*"lr":1e-05' "$tmp/sq/runs/hbpo-s1/metrics.jsonl" && grep -q " T 1 " "$tmp/sq/runs/hbpo-s1/done" &&
     grep -q "1 steps of 2 queries x 4 rollouts at T 1 " "$tmp/sq.md" && grep -q "Not checked" "$tmp/sq.md" ||
     { echo "FAIL cli: study --methods/--queries/--rollouts/--lr (log: $(tail -3 "$tmp/sq.log"))"; fails=$((fails + 1)); }
+# `study report` alone writes the same document as the run did (wall time included)
+cp "$tmp/sq.md" "$tmp/sq-run.md"
+$b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
+    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 &&
+    grep -q "wall time" "$tmp/sq.md" && cmp -s "$tmp/sq.md" "$tmp/sq-run.md" ||
+    { echo "FAIL cli: study report alone wrote another document than study run"; fails=$((fails + 1)); }
 # a finished run is not redone, unless what it was made from changed (its stamp)
 todo() { # todo WANT: the study's "(N to do)" on a re-run
     n=$($b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/st" --doc "$tmp/st.md" 2>&1 |
