@@ -55,6 +55,18 @@ static int parse_int(const char *flag, const char *s, int lo, int hi, int *out) 
     return -1;
 }
 
+/* A number x with 0 < x < hi, or x <= hi when closed. */
+static int parse_positive(const char *flag, const char *s, double hi, int closed, float *out) {
+    char *end;
+    double x = strtod(s, &end);
+    if (end == s || *end || !(x > 0 && (x < hi || (closed && x == hi)))) {
+        fprintf(stderr, "study: %s '%s' is not a number in (0, %g%c\n", flag, s, hi, closed ? ']' : ')');
+        return -1;
+    }
+    *out = (float)x;
+    return 0;
+}
+
 /* --methods hbpo,cosine: o->use[m] for the named methods only */
 static int parse_methods(const char *list, options *o) {
     char name[64];
@@ -131,23 +143,9 @@ static int parse_options(int argc, char **argv, options *o) {
                 fprintf(stderr, "study: --rollouts %d is not a multiple of 4 (the budgets' subgroups)\n", o->rollouts);
                 return -1;
             }
-        } else if (!strcmp(a, "--lr")) {
-            char *end;
-            double x = strtod(val, &end);
-            if (end == val || *end || !(x > 0 && x < 1)) {
-                fprintf(stderr, "study: --lr '%s' is not a number in (0, 1)\n", val);
-                return -1;
-            }
-            o->lr = (float)x;
-        } else if (!strcmp(a, "--temperature")) {
-            char *end;
-            double x = strtod(val, &end);
-            if (end == val || *end || !(x > 0 && x <= 10)) {
-                fprintf(stderr, "study: --temperature '%s' is not a number in (0, 10]\n", val);
-                return -1;
-            }
-            o->temperature = (float)x;
-        } else if (!strcmp(a, "--methods")) { if (parse_methods(val, o)) return -1; }
+        } else if (!strcmp(a, "--lr")) { if (parse_positive(a, val, 1, 0, &o->lr)) return -1; }
+        else if (!strcmp(a, "--temperature")) { if (parse_positive(a, val, 10, 1, &o->temperature)) return -1; }
+        else if (!strcmp(a, "--methods")) { if (parse_methods(val, o)) return -1; }
         else { fprintf(stderr, "study: unknown option '%s' (see --help)\n", a); return -1; }
         i++;
     }
@@ -281,8 +279,7 @@ static char *run_stamp(const options *o, run_id id) {
     hbpo_synth_run_config rc = run_config(o, id);
     snprintf(path, sizeof path, "%s/manifest.json", o->base);
     if (!(man = hbpo_read_file(path, 0, &len))) return NULL;
-    memset(&c, 0, sizeof c);
-    if (id.method >= 0 && hbpo_synth_run_train_config(&rc, &c) != 0) memset(&c, 0, sizeof c);
+    if (id.method < 0 || hbpo_synth_run_train_config(&rc, &c) != 0) memset(&c, 0, sizeof c);
     n = (size_t)snprintf(head, sizeof head, "hbpo %d.%d.%d steps %d eval_n %d lr %g T %g queries %d rollouts %d\n",
                          HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, rc.steps, o->eval_n,
                          c.adamw.lr, c.temperature, c.batch_queries, c.n_rollouts);
@@ -570,11 +567,12 @@ static int cmd_report(const options *o, double wall) {
     snprintf(path, sizeof path, "%s/wall_seconds", o->out);
     if (wall > 0) {
         char text[32];
-        int k = snprintf(text, sizeof text, "%.0f\n", wall);
+        int k = snprintf(text, sizeof text, "%.3f\n", wall);
+        wall = strtod(text, NULL); /* the value the file holds, to the digit */
         if (hbpo_write_file(path, text, (size_t)k) != 0) fprintf(stderr, "study: cannot write %s\n", path);
-    } else {
-        char *text = hbpo_read_file(path, 64, NULL);
-        if (text) wall = atof(text);
+    } else { /* absent or not a number: no wall time in the document */
+        char *text = hbpo_read_file(path, 64, NULL), *end;
+        if (text && (wall = strtod(text, &end)) > 0 && *end != '\n' && *end) wall = 0;
         hbpo_free(text);
     }
     if (load_eval(o, runs[0], 0, &R) != 0) return fail("the base model's records (run the study first)");

@@ -58,6 +58,11 @@ $b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$
     --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 &&
     grep -q "wall time" "$tmp/sq.md" && cmp -s "$tmp/sq.md" "$tmp/sq-run.md" ||
     { echo "FAIL cli: study report alone wrote another document than study run"; fails=$((fails + 1)); }
+# a damaged wall_seconds: the report leaves the wall time out, nothing else
+printf 'not a number\n' > "$tmp/sq/wall_seconds"
+$b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
+    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 && ! grep -q "wall time" "$tmp/sq.md" &&
+    grep -q "at T 1 " "$tmp/sq.md" || { echo "FAIL cli: study report with a damaged wall_seconds"; fails=$((fails + 1)); }
 # a finished run is not redone, unless what it was made from changed (its stamp)
 todo() { # todo WANT: the study's "(N to do)" on a re-run
     n=$($b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/st" --doc "$tmp/st.md" 2>&1 |
