@@ -59,7 +59,8 @@ EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo $(BUILD)/st
 ifeq ($(MPI),1)
   EXAMPLES += $(BUILD)/hbpo_mpi $(BUILD)/dp_train
 endif
-BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(wildcard bench/bench_*.c))
+# the CPU benchmarks; bench/bench_cuda.c needs a GPU and is built by `make cuda`
+BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(filter-out bench/bench_cuda.c,$(wildcard bench/bench_*.c)))
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
@@ -131,6 +132,7 @@ _study: all
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)
 	@set -e; for b in $(BENCHES); do echo "== $$b"; $$b; done
+	@echo "== build/bench_cuda: not run by make bench (GPU benchmarks: make cuda, then tools/gpu_check.sh)"
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then echo "== bench/bench_dp.sh"; sh bench/bench_dp.sh $(BUILD); \
 	 else echo "== bench/bench_dp.sh: skipped (no MPI)"; fi
 # the demo's step with 1 and 2 threads, idle and beside a busy loop

@@ -926,11 +926,55 @@ static inline HBPO_HD uint16_t hbpo_k_bf16_bits(float x) {
 }
 
 /* ---- 2. Element-wise ops ------------------------------------------------------ */
+/* exp(x) for the hot element-wise loops (SwiGLU, the attention softmax), within
+   1 ulp of glibc's expf for every float in [-90, 90]. Written by hand because
+   libm's expf is a call the compiler cannot vectorise: this one has no calls
+   and no branches, so `omp simd` loops run it 4 or 8 lanes wide (the special
+   cases are bit masks: a float select would let the compiler move the
+   arithmetic under a branch), and it gives the same bits with every libm.
+   Cephes' method: x = k ln2 + r with |r| <= ln2 / 2 (ln2 in two parts, so r
+   is exact), exp(r) by its degree-7 polynomial, times 2^k built in the
+   exponent bits as two factors, so k = -126..128 stay normal. Results below
+   FLT_MIN flush to 0, above FLT_MAX give infinity, NaN stays NaN.
+   tests/test_hbpo.c (expf_kernel) checks it against expf. */
+static inline HBPO_HD float hbpo_k_expf(float x) {
+    float kf, r, p, s1, s2;
+    uint32_t ux, b1, b2, small, big, nan;
+    int32_t k, k1;
+    memcpy(&ux, &x, sizeof ux);
+    kf = x * 1.44269504088896341f + 12582912.0f; /* round(x / ln2) by the 1.5 * 2^23 shift */
+    memcpy(&b1, &kf, sizeof b1);
+    k = (int32_t)(b1 - 0x4B400000u);
+    kf -= 12582912.0f;
+    r = x - kf * 0.693359375f;
+    r = r - kf * -2.12194440e-4f;
+    p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    k1 = k / 2;
+    b1 = ((uint32_t)k1 + 127u) << 23;
+    b2 = ((uint32_t)k - (uint32_t)k1 + 127u) << 23;
+    memcpy(&s1, &b1, sizeof s1);
+    memcpy(&s2, &b2, sizeof s2);
+    p = p * s1 * s2;
+    memcpy(&b1, &p, sizeof b1);
+    small = 0u - (uint32_t)(ux > 0xC2AEAC50u);                  /* x < ln FLT_MIN, -inf */
+    big = 0u - (uint32_t)((int32_t)ux > (int32_t)0x42B17218u);  /* x > ln FLT_MAX, +inf */
+    nan = 0u - (uint32_t)((ux & 0x7FFFFFFFu) > 0x7F800000u);
+    b1 = (b1 & ~(small | big)) | (big & 0x7F800000u);
+    b1 = (b1 & ~nan) | (ux & nan);
+    memcpy(&p, &b1, sizeof p);
+    return p;
+}
 /* F.silu(gate) * up (the CPU backend's formula, operation for operation). */
-static inline HBPO_HD float hbpo_k_swiglu_forward(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+static inline HBPO_HD float hbpo_k_swiglu_forward(float g, float u) { return g / (1.0f + hbpo_k_expf(-g)) * u; }
 /* d silu(g)/dg = s (1 + g (1 - s)), s = sigmoid(g). */
 static inline HBPO_HD void hbpo_k_swiglu_backward(float *dg, float *du, float d, float g, float u) {
-    float s = 1.0f / (1.0f + expf(-g));
+    float s = 1.0f / (1.0f + hbpo_k_expf(-g));
     *dg = d * u * s * (1.0f + g * (1.0f - s));
     *du = d * g * s;
 }
@@ -2172,6 +2216,23 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #define HBPO__OMP(x) _Pragma(#x)
 #else
 #define HBPO__OMP(x)
+#endif
+
+/* HBPO__SPAN marks the CPU backend's element-wise inner loops (spans of a
+   row or a block, never an OpenMP region: clang does not clone those). On
+   x86-64 Linux with GCC >= 11 or clang >= 14, each is compiled twice, for
+   x86-64-v3 (AVX2, FMA: 8 lanes, fused multiply-adds) and for the baseline,
+   and the loader picks the one this CPU runs (target_clones, an ifunc).
+   The baseline build the compiler makes by default is SSE2 only, and there
+   the element-wise work of a small model cost as much as its products.
+   Results are deterministic for a given CPU, as OpenBLAS's kernels are.
+   Define HBPO_NO_TARGET_CLONES to build one version. */
+#if defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__) && !defined(__CUDACC__) && \
+    !defined(HBPO_NO_TARGET_CLONES) &&                                                       \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && __GNUC__ >= 11))
+#define HBPO__SPAN __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HBPO__SPAN
 #endif
 
 #ifdef __cplusplus
@@ -6024,6 +6085,16 @@ static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
     hbpo_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, bias ? 1.0f : 0.0f, out, OC);
 }
 
+/* sum[0..n) += the n columns of N rows a C wide, rows in order. */
+HBPO__SPAN static void hbpo__colsum_span(float *sum, const float *a, int N, int C, int n) {
+    int i, c;
+    for (i = 0; i < N; i++) {
+        const float *ai = a + (size_t)i * C;
+        HBPO__OMP(omp simd)
+        for (c = 0; c < n; c++) sum[c] += ai[c];
+    }
+}
+
 /* dx = dout @ w; dw += dout.T @ x; dbias += dout.sum(0) (columns split across
    threads, rows summed in order; from the fp32 dout at every precision). */
 static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
@@ -6041,11 +6112,8 @@ static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const 
     if (dbias) {
         int o0;
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
-        for (o0 = 0; o0 < OC; o0 += 64) {
-            int o, i, o1 = o0 + 64 < OC ? o0 + 64 : OC;
-            for (i = 0; i < N; i++)
-                for (o = o0; o < o1; o++) dbias[o] += dout[(size_t)i * OC + o];
-        }
+        for (o0 = 0; o0 < OC; o0 += 32)
+            hbpo__colsum_span(dbias + o0, dout + o0, N, OC, o0 + 32 < OC ? 32 : OC - o0);
     }
 }
 
@@ -6076,52 +6144,68 @@ static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const i
 
 /* Qwen2RMSNorm: variance = x.pow(2).mean(-1); x * torch.rsqrt(variance + eps) * w
    (in float32, the mean accumulated in double). */
+/* One row of RMSNorm: out = w * (x * rstd); returns rstd. */
+HBPO__SPAN static float hbpo__rmsnorm_row(float *out, const float *x, const float *w, int C,
+                                          float eps) {
+    double ss = 0.0;
+    float r;
+    int c;
+    HBPO__OMP(omp simd reduction(+:ss))
+    for (c = 0; c < C; c++) ss += (double)x[c] * x[c];
+    r = hbpo_k_rmsnorm_rstd(ss, C, eps);
+    HBPO__OMP(omp simd)
+    for (c = 0; c < C; c++) out[c] = w[c] * (x[c] * r);
+    return r;
+}
+/* One row of its backward: dx (=, or += when accumulating) r dy w - k x. */
+HBPO__SPAN static void hbpo__rmsnorm_backward_row(float *dx, const float *dy, const float *w,
+                                                  const float *x, float r, int C, int accumulate) {
+    double dot = 0.0;
+    float k;
+    int c;
+    HBPO__OMP(omp simd reduction(+:dot))
+    for (c = 0; c < C; c++) dot += (double)dy[c] * w[c] * x[c];
+    k = hbpo_k_rmsnorm_k(dot, C, r);
+    if (accumulate) {
+        HBPO__OMP(omp simd)
+        for (c = 0; c < C; c++) dx[c] += hbpo_k_rmsnorm_dx(dy[c], w[c], x[c], r, k);
+    } else {
+        HBPO__OMP(omp simd)
+        for (c = 0; c < C; c++) dx[c] = hbpo_k_rmsnorm_dx(dy[c], w[c], x[c], r, k);
+    }
+}
+/* dw[0..n) += sum over the N rows of dy x rstd, rows in order (n columns of
+   rows C wide). */
+HBPO__SPAN static void hbpo__rmsnorm_dw_span(float *dw, const float *dy, const float *x,
+                                             const float *rstd, int N, int C, int n) {
+    int i, c;
+    for (i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C, *gi = dy + (size_t)i * C;
+        float r = rstd[i];
+        HBPO__OMP(omp simd)
+        for (c = 0; c < n; c++) dw[c] += gi[c] * xi[c] * r;
+    }
+}
 static void hbpo__cpu_rmsnorm_forward(float *out, float *rstd, const float *x, const float *w,
                                       int N, int C, float eps) {
     int i;
     HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
     for (i = 0; i < N; i++) {
-        const float *xi = x + (size_t)i * C;
-        float *oi = out + (size_t)i * C;
-        double ss = 0.0;
-        float r;
-        int c;
-        ss = hbpo_k_sumsq_partial(xi, 0, 1, C);
-        r = hbpo_k_rmsnorm_rstd(ss, C, eps);
-        for (c = 0; c < C; c++) oi[c] = w[c] * (xi[c] * r);
+        float r = hbpo__rmsnorm_row(out + (size_t)i * C, x + (size_t)i * C, w, C, eps);
         if (rstd) rstd[i] = r;
     }
 }
-
-/* y = w * x * r with r = (mean(x^2) + eps)^(-1/2). With g = dy * w:
-   dx = r * g - r^3 * x * mean(g * x);  dw += sum over rows of dy * x * r. */
 static void hbpo__cpu_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                                        const float *w, const float *rstd, int N, int C,
                                        int accumulate_dx) {
     int i, c0;
     HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
-    for (i = 0; i < N; i++) {
-        const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
-        float *di = dx + (size_t)i * C;
-        float r = rstd[i], k;
-        double dot = 0.0;
-        int c;
-        dot = hbpo_k_dot3_partial(gi, w, xi, 0, 1, C);
-        k = hbpo_k_rmsnorm_k(dot, C, r);
-        if (accumulate_dx)
-            for (c = 0; c < C; c++) di[c] += hbpo_k_rmsnorm_dx(gi[c], w[c], xi[c], r, k);
-        else
-            for (c = 0; c < C; c++) di[c] = hbpo_k_rmsnorm_dx(gi[c], w[c], xi[c], r, k);
-    }
+    for (i = 0; i < N; i++)
+        hbpo__rmsnorm_backward_row(dx + (size_t)i * C, dout + (size_t)i * C, w, x + (size_t)i * C,
+                                   rstd[i], C, accumulate_dx);
     HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
-    for (c0 = 0; c0 < C; c0 += 64) {
-        int c, c1 = c0 + 64 < C ? c0 + 64 : C;
-        for (i = 0; i < N; i++) {
-            const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
-            float r = rstd[i];
-            for (c = c0; c < c1; c++) dw[c] += gi[c] * xi[c] * r;
-        }
-    }
+    for (c0 = 0; c0 < C; c0 += 64)
+        hbpo__rmsnorm_dw_span(dw + c0, dout + c0, x + c0, rstd, N, C, c0 + 64 < C ? 64 : C - c0);
 }
 
 /* The rotary angle as transformers computes it in float32:
@@ -6186,13 +6270,16 @@ static void hbpo__cpu_rope_backward(float *dx, const int *pos0, int B, int T, in
 #define HBPO__ATT_GEMM_MIN 16
 
 /* One row of scaled scores s[0..n) -> softmax in place; returns logsumexp. */
-static float hbpo__softmax_row(float *s, int n) {
-    float mx = s[0];
+HBPO__SPAN static float hbpo__softmax_row(float *s, int n) {
+    float mx = s[0], inv;
     double sum = 0.0;
     int j;
     for (j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-    for (j = 0; j < n; j++) { s[j] = expf(s[j] - mx); sum += s[j]; }
-    for (j = 0; j < n; j++) s[j] = (float)(s[j] / sum);
+    HBPO__OMP(omp simd reduction(+:sum))
+    for (j = 0; j < n; j++) { s[j] = hbpo_k_expf(s[j] - mx); sum += s[j]; }
+    inv = (float)(1.0 / sum);
+    HBPO__OMP(omp simd)
+    for (j = 0; j < n; j++) s[j] *= inv;
     return mx + (float)log(sum);
 }
 
@@ -6302,6 +6389,19 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
     }
 }
 
+/* One query row of the backward: p = exp(s - lse), ds = p (dp - D) scale
+   over the first `keys` of n columns, zeros after them. */
+HBPO__SPAN static void hbpo__softmax_backward_row(float *p, float *dp, int keys, int n, float lse,
+                                                  float D, float scale) {
+    int j;
+    HBPO__OMP(omp simd)
+    for (j = 0; j < keys; j++) {
+        p[j] = hbpo_k_expf(p[j] - lse);
+        dp[j] = p[j] * (dp[j] - D) * scale;
+    }
+    for (j = keys; j < n; j++) p[j] = dp[j] = 0.0f;
+}
+
 /* With P = softmax(S), S = scale * Q K^T (recomputed from lse, not stored):
    dV = P^T dO;  dP = dO V^T;  dS = P * (dP - rowsum(dO * O));
    dQ = scale * dS K;  dK = scale * dS^T Q. The kv heads of a group sum over
@@ -6336,16 +6436,12 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
         }
         HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * T >= HBPO__PAR_MIN))
         for (r = 0; r < np * T; r++) {
-            int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH, j, d;
+            int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH, d;
             size_t qo = (size_t)b * T * QD + (size_t)h * HS + (size_t)t * QD;
             float *pr = P + p * TT + (size_t)t * T, *dpr = dP + p * TT + (size_t)t * T;
             float l = lse[((size_t)b * NH + h) * T + t], D = 0.0f;
             for (d = 0; d < HS; d++) D += dout[qo + d] * out[qo + d];
-            for (j = 0; j <= t; j++) {
-                pr[j] = expf(pr[j] - l);
-                dpr[j] = pr[j] * (dpr[j] - D) * scale;
-            }
-            for (; j < T; j++) pr[j] = dpr[j] = 0.0f;
+            hbpo__softmax_backward_row(pr, dpr, t + 1, T, l, D, scale);
         }
         /* The query heads of one kv head add into the same dk, dv rows: one
            task per (sequence, kv head), its heads in order, so the sums are
@@ -6381,24 +6477,58 @@ static void hbpo__cpu_kv_write(float *kc, float *vc, const float *k, const float
     }
 }
 
+/* Element-wise ops run in blocks of HBPO__BLOCK elements, each block one
+   span call on one thread. */
+#define HBPO__BLOCK 8192
+#define HBPO__BLOCKS(n) ((long)(((n) + HBPO__BLOCK - 1) / HBPO__BLOCK))
+#define HBPO__BLOCK_LEN(n, c) \
+    ((n) - (size_t)(c) * HBPO__BLOCK < HBPO__BLOCK ? (n) - (size_t)(c) * HBPO__BLOCK : HBPO__BLOCK)
+
+HBPO__SPAN static void hbpo__swiglu_forward_span(float *h, const float *gate, const float *up,
+                                                 size_t n) {
+    size_t i;
+    HBPO__OMP(omp simd)
+    for (i = 0; i < n; i++) h[i] = hbpo_k_swiglu_forward(gate[i], up[i]);
+}
+HBPO__SPAN static void hbpo__swiglu_backward_span(float *dgate, float *dup, const float *dh,
+                                                  const float *gate, const float *up, size_t n) {
+    size_t i;
+    HBPO__OMP(omp simd)
+    for (i = 0; i < n; i++) hbpo_k_swiglu_backward(&dgate[i], &dup[i], dh[i], gate[i], up[i]);
+}
 /* SwiGLU: F.silu(gate) * up, silu(g) = g * sigmoid(g). */
 static void hbpo__cpu_swiglu_forward(float *h, const float *gate, const float *up, size_t n) {
-    long i;
+    long c;
     HBPO__OMP(omp parallel for schedule(static) if ((double)n * 8 >= HBPO__PAR_MIN))
-    for (i = 0; i < (long)n; i++) h[i] = hbpo_k_swiglu_forward(gate[i], up[i]);
+    for (c = 0; c < HBPO__BLOCKS(n); c++) {
+        size_t o = (size_t)c * HBPO__BLOCK;
+        hbpo__swiglu_forward_span(h + o, gate + o, up + o, HBPO__BLOCK_LEN(n, c));
+    }
 }
 /* d silu(g) / dg = s (1 + g (1 - s)), s = sigmoid(g). */
 static void hbpo__cpu_swiglu_backward(float *dgate, float *dup, const float *dh,
                                       const float *gate, const float *up, size_t n) {
-    long i;
+    long c;
     HBPO__OMP(omp parallel for schedule(static) if ((double)n * 8 >= HBPO__PAR_MIN))
-    for (i = 0; i < (long)n; i++) hbpo_k_swiglu_backward(&dgate[i], &dup[i], dh[i], gate[i], up[i]);
+    for (c = 0; c < HBPO__BLOCKS(n); c++) {
+        size_t o = (size_t)c * HBPO__BLOCK;
+        hbpo__swiglu_backward_span(dgate + o, dup + o, dh + o, gate + o, up + o,
+                                   HBPO__BLOCK_LEN(n, c));
+    }
 }
 
+HBPO__SPAN static void hbpo__add_span(float *out, const float *a, const float *b, size_t n) {
+    size_t i;
+    HBPO__OMP(omp simd)
+    for (i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
 static void hbpo__cpu_add(float *out, const float *a, const float *b, size_t n) {
-    long i;
+    long c;
     HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
-    for (i = 0; i < (long)n; i++) out[i] = a[i] + b[i];
+    for (c = 0; c < HBPO__BLOCKS(n); c++) {
+        size_t o = (size_t)c * HBPO__BLOCK;
+        hbpo__add_span(out + o, a + o, b + o, HBPO__BLOCK_LEN(n, c));
+    }
 }
 
 static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows, int n, int C) {
@@ -6478,14 +6608,24 @@ static int hbpo__cpu_sample(int *tokens, float *logp, const float *logits, int n
 }
 
 /* torch.optim.AdamW's step (single tensor, no amsgrad), in float. */
+HBPO__SPAN static void hbpo__adamw_span(float *p, const float *g, float *m, float *v, size_t n,
+                                        float grad_scale, float lr, float b1, float b2, float eps,
+                                        float wd, float step, float bc2_sqrt) {
+    size_t i; /* not `omp simd`: sqrtf may set errno, so no compiler vectorises it */
+    for (i = 0; i < n; i++)
+        hbpo_k_adamw(&p[i], &m[i], &v[i], g[i], grad_scale, lr, b1, b2, eps, wd, step, bc2_sqrt);
+}
 static void hbpo__cpu_adamw(float *p, const float *g, float *m, float *v, size_t n, float lr,
                             float b1, float b2, float eps, float wd, float bc1, float bc2,
                             float grad_scale) {
     long i;
     float step = lr / bc1, bc2_sqrt = sqrtf(bc2);
     HBPO__OMP(omp parallel for schedule(static) if ((double)n * 4 >= HBPO__PAR_MIN))
-    for (i = 0; i < (long)n; i++)
-        hbpo_k_adamw(&p[i], &m[i], &v[i], g[i], grad_scale, lr, b1, b2, eps, wd, step, bc2_sqrt);
+    for (i = 0; i < HBPO__BLOCKS(n); i++) {
+        size_t o = (size_t)i * HBPO__BLOCK;
+        hbpo__adamw_span(p + o, g + o, m + o, v + o, HBPO__BLOCK_LEN(n, i), grad_scale, lr, b1,
+                         b2, eps, wd, step, bc2_sqrt);
+    }
 }
 
 /* Fixed blocks summed in parallel, then the block sums in order: the same

@@ -4,6 +4,12 @@
 
 #include <stdlib.h>
 
+/* qsort order for doubles, ascending. */
+static int bench_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 /* Best of `reps` timings (after one warm-up) of C (M,N) = A (M,K) B^T
    through hbpo_sgemm: GFLOP/s, the same-run reference the benchmarks print
    their model's rate against. 0 when out of memory. */

@@ -37,6 +37,7 @@ int main(int argc, char **argv) {
     const char *qs[BATCH], *ss[BATCH];
     int steps = 20, threads = 0, compare = 0, i, s, b;
     double matmul_params, flops = 0, tokens = 0, total = 0, total2 = 0, peak_gf, shape_gf;
+    double *rates; /* each step's GFLOP/s: the median and the best resist a busy machine */
     hbpo_rng rng;
     hbpo_program_start(argv);
     for (i = 1; i < argc; i++) {
@@ -77,6 +78,8 @@ int main(int argc, char **argv) {
                          (double)cfg.num_attention_heads * cfg.head_dim * cfg.hidden_size +
                          3.0 * cfg.hidden_size * cfg.intermediate_size) +
                     (double)cfg.vocab_size * cfg.hidden_size;
+    rates = (double *)malloc(sizeof(double) * (size_t)steps);
+    if (!rates) { fprintf(stderr, "bench_small: out of memory\n"); return 1; }
     hbpo_rng_seed(&rng, 17);
     opt.lr = 1e-3f;
     opt.weight_decay = 0.0f;
@@ -118,6 +121,7 @@ int main(int argc, char **argv) {
             if (s > 0) total2 += hbpo_wall_time() - t1;
         }
         if (s == 0) continue; /* warm-up: the first step allocates */
+        rates[s - 1] = step_flops / dt * 1e-9;
         total += dt;
         tokens += step_tokens;
         flops += step_flops;
@@ -126,6 +130,11 @@ int main(int argc, char **argv) {
            "%6.1f GFLOP/s = %.0f%% of the 2048^3 sgemm, %.0f%% of the demo-shape sgemm\n",
            tokens / steps, m.n_params / 1e6, total / steps, tokens / total, flops / total * 1e-9,
            100.0 * flops / total * 1e-9 / peak_gf, 100.0 * flops / total * 1e-9 / shape_gf);
+    qsort(rates, (size_t)steps, sizeof *rates, bench_cmp_double);
+    printf("demo SFT step, each step's rate: median %.1f GFLOP/s, best %.1f GFLOP/s (of %d steps)\n",
+           steps % 2 ? rates[steps / 2] : 0.5 * (rates[steps / 2 - 1] + rates[steps / 2]),
+           rates[steps - 1], steps);
+    free(rates);
     {
         /* decoding as the demo's rollouts do it: 128 sequences, 24-token
            prompts (a level-4 question in ChatML), 96 new tokens each */
