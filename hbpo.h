@@ -6003,6 +6003,13 @@ HBPODEF void hbpo_progress(const char *what, long done, long total, double t0, c
    one thread: starting a team and meeting at its barrier costs more, and far
    more when another process holds a core. */
 #define HBPO__PAR_MIN 32768.0
+/* The same for loops that only move memory (copies, adds, column sums):
+   below about a million floats, splitting them saves less than the team
+   costs, and on a machine where another process holds a core a team can
+   cost a scheduler time slice. With the demo's model, these loops running
+   teams made 2 threads beside a busy loop 1.3x slower than 1 thread; on
+   one thread they are 0.93x (docs/performance.md, bench/busy.sh). */
+#define HBPO__PAR_MIN_MEM 1048576.0
 /* Multiply-adds below which a group of small products runs on one thread. */
 #define HBPO__SGEMM_TEAM_MIN 262144.0
 
@@ -6079,7 +6086,7 @@ static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
     x = hbpo__cpu_round_or_keep(0, x, (size_t)N * IC, precision);
     w = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
     if (bias) {
-        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN_MEM))
         for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
     }
     hbpo_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, bias ? 1.0f : 0.0f, out, OC);
@@ -6111,7 +6118,7 @@ static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const 
     }
     if (dbias) {
         int o0;
-        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN))
+        HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN_MEM))
         for (o0 = 0; o0 < OC; o0 += 32)
             hbpo__colsum_span(dbias + o0, dout + o0, N, OC, o0 + 32 < OC ? 32 : OC - o0);
     }
@@ -6121,7 +6128,7 @@ static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const 
 static void hbpo__cpu_embedding_forward(float *out, const int *tokens, const float *wte, int N,
                                         int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN_MEM))
     for (i = 0; i < N; i++)
         memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, sizeof(float) * (size_t)C);
 }
@@ -6131,7 +6138,7 @@ static void hbpo__cpu_embedding_forward(float *out, const int *tokens, const flo
 static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const int *tokens,
                                          int N, int C) {
     int c0;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)N * C >= HBPO__PAR_MIN_MEM))
     for (c0 = 0; c0 < C; c0 += 64) {
         int i, c, c1 = c0 + 64 < C ? c0 + 64 : C;
         for (i = 0; i < N; i++) {
@@ -6469,7 +6476,7 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
 static void hbpo__cpu_kv_write(float *kc, float *vc, const float *k, const float *v,
                                const int *slot, const int *pos, int n, int KVD, int S) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)n * KVD >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * KVD >= HBPO__PAR_MIN_MEM))
     for (i = 0; i < n; i++) {
         size_t dst = ((size_t)slot[i] * S + (size_t)pos[i]) * KVD, src = (size_t)i * KVD;
         memcpy(kc + dst, k + src, sizeof(float) * (size_t)KVD);
@@ -6524,7 +6531,7 @@ HBPO__SPAN static void hbpo__add_span(float *out, const float *a, const float *b
 }
 static void hbpo__cpu_add(float *out, const float *a, const float *b, size_t n) {
     long c;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n >= HBPO__PAR_MIN_MEM))
     for (c = 0; c < HBPO__BLOCKS(n); c++) {
         size_t o = (size_t)c * HBPO__BLOCK;
         hbpo__add_span(out + o, a + o, b + o, HBPO__BLOCK_LEN(n, c));
@@ -6533,7 +6540,7 @@ static void hbpo__cpu_add(float *out, const float *a, const float *b, size_t n) 
 
 static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows, int n, int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN_MEM))
     for (i = 0; i < n; i++)
         memcpy(dst + (size_t)i * C, src + (size_t)rows[i] * C, sizeof(float) * (size_t)C);
 }
@@ -6541,7 +6548,7 @@ static void hbpo__cpu_gather_rows(float *dst, const float *src, const int *rows,
 static void hbpo__cpu_scatter_add_rows(float *dst, const float *src, const int *rows, int n,
                                        int C) {
     int i;
-    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN))
+    HBPO__OMP(omp parallel for schedule(static) if ((double)n * C >= HBPO__PAR_MIN_MEM))
     for (i = 0; i < n; i++) {
         float *d = dst + (size_t)rows[i] * C;
         const float *s = src + (size_t)i * C;
