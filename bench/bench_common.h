@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 /* qsort order for doubles, ascending. */
-static int bench_cmp_double(const void *a, const void *b) {
+static inline int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
