@@ -1,4 +1,4 @@
-/* hbpo.h - v0.2.0 - Hierarchical Budget Policy Optimization in one C header.
+/* hbpo.h - v0.2.1 - Hierarchical Budget Policy Optimization in one C header.
    MIT licence (see the end of this file).
 
    What it is
@@ -102,9 +102,12 @@
 #ifndef HBPO_H
 #define HBPO_H
 
+/* The patch version goes up whenever results change by rounding (0.2.1:
+   the vectorised element-wise kernels), so that saved runs stamped with the
+   version (examples/study.c) are not taken for the new code's. */
 #define HBPO_VERSION_MAJOR 0
 #define HBPO_VERSION_MINOR 2
-#define HBPO_VERSION_PATCH 0
+#define HBPO_VERSION_PATCH 1
 
 #include <float.h>
 #include <math.h>

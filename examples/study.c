@@ -270,8 +270,9 @@ static hbpo_synth_run_config run_config(const options *o, run_id id) {
 /* What a finished run was made from: the version, its steps, problems per
    level, lr, temperature, queries and rollouts per step, and the base's
    manifest (the size and checksum of every file). A run whose
-   `done` holds another stamp (a re-made base, other options) is run again.
-   NULL when the base has no manifest; free with hbpo_free. */
+   `done` holds another stamp (a re-made base, other options, another
+   version: hbpo.h's patch version goes up whenever its numerics change) is
+   run again. NULL when the base has no manifest; free with hbpo_free. */
 static char *run_stamp(const options *o, run_id id) {
     char path[1100], head[200], *man, *stamp;
     size_t n, len;
