@@ -939,7 +939,7 @@ static inline HBPO_HD uint16_t hbpo_k_bf16_bits(float x) {
    is exact), exp(r) by its degree-7 polynomial, times 2^k built in the
    exponent bits as two factors, so k = -126..128 stay normal. Results below
    FLT_MIN flush to 0, above FLT_MAX give infinity, NaN stays NaN.
-   tests/test_hbpo.c (expf_kernel) checks it against expf. */
+   tests/test_cuda_host.c (expf_kernel_within_two_ulp) checks it against expf. */
 static inline HBPO_HD float hbpo_k_expf(float x) {
     float kf, r, p, s1, s2;
     uint32_t ux, b1, b2, small, big, nan;
@@ -6009,9 +6009,10 @@ HBPODEF void hbpo_progress(const char *what, long done, long total, double t0, c
 /* The same for loops that only move memory (copies, adds, column sums):
    below about a million floats, splitting them saves less than the team
    costs, and on a machine where another process holds a core a team can
-   cost a scheduler time slice. With the demo's model, these loops running
-   teams made 2 threads beside a busy loop 1.3x slower than 1 thread; on
-   one thread they are 0.93x (docs/performance.md, bench/busy.sh). */
+   cost a scheduler time slice. With the demo's model, in one run of
+   bench/busy.sh each, 2 threads beside a busy loop took 1.32x the time of
+   1 thread while these loops ran teams, 0.93x with them on one thread
+   (docs/performance.md; single runs move by 10-20%). */
 #define HBPO__PAR_MIN_MEM 1048576.0
 /* Multiply-adds below which a group of small products runs on one thread. */
 #define HBPO__SGEMM_TEAM_MIN 262144.0
