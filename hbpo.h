@@ -6154,8 +6154,8 @@ static void hbpo__cpu_embedding_backward(float *dwte, const float *dout, const i
 }
 
 /* Qwen2RMSNorm: variance = x.pow(2).mean(-1); x * torch.rsqrt(variance + eps) * w
-   (in float32, the mean accumulated in double). */
-/* One row of RMSNorm: out = w * (x * rstd); returns rstd. */
+   (in float32, the mean accumulated in double). One row: out = w * (x * rstd);
+   returns rstd. */
 HBPO__SPAN static float hbpo__rmsnorm_row(float *out, const float *x, const float *w, int C,
                                           float eps) {
     double ss = 0.0;
@@ -6168,7 +6168,9 @@ HBPO__SPAN static float hbpo__rmsnorm_row(float *out, const float *x, const floa
     for (c = 0; c < C; c++) out[c] = w[c] * (x[c] * r);
     return r;
 }
-/* One row of its backward: dx (=, or += when accumulating) r dy w - k x. */
+/* y = w * x * r with r = (mean(x^2) + eps)^(-1/2). With g = dy * w:
+   dx = r * g - r^3 * x * mean(g * x);  dw += sum over rows of dy * x * r.
+   One row of dx (=, or += when accumulating): r dy w - k x. */
 HBPO__SPAN static void hbpo__rmsnorm_backward_row(float *dx, const float *dy, const float *w,
                                                   const float *x, float r, int C, int accumulate) {
     double dot = 0.0;
