@@ -1,4 +1,4 @@
-/* hbpo.h - v0.2.1 - Hierarchical Budget Policy Optimization in one C header.
+/* hbpo.h - v0.2.2 - Hierarchical Budget Policy Optimization in one C header.
    MIT licence (see the end of this file).
 
    What it is
@@ -103,11 +103,12 @@
 #define HBPO_H
 
 /* The patch version goes up whenever results change by rounding (0.2.1:
-   the vectorised element-wise kernels), so that saved runs stamped with the
-   version (examples/study.c) are not taken for the new code's. */
+   the vectorised element-wise kernels; 0.2.2: attention on tiles), so that
+   saved runs stamped with the version (examples/study.c) are not taken for
+   the new code's. */
 #define HBPO_VERSION_MAJOR 0
 #define HBPO_VERSION_MINOR 2
-#define HBPO_VERSION_PATCH 1
+#define HBPO_VERSION_PATCH 2
 
 #include <float.h>
 #include <math.h>
@@ -6279,22 +6280,81 @@ static void hbpo__cpu_rope_backward(float *dx, const int *pos0, int B, int T, in
     hbpo__cpu_rope(dx, pos0, B, T, nh, HS, theta, -1.0f);
 }
 
-/* Below this many queries per sequence, attention runs as plain loops in
-   parallel over (sequence, head); at or above it, as two sgemm per head. */
+/* Below this many queries per sequence (decoding), attention runs as plain
+   loops in parallel over (sequence, head); at or above it, on the tiles below
+   (up to HBPO__ATT_TILE_MAX queries) or as two sgemm per head. */
 #define HBPO__ATT_GEMM_MIN 16
+#define HBPO__ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
 
-/* One row of scaled scores s[0..n) -> softmax in place; returns logsumexp. */
-HBPO__SPAN static float hbpo__softmax_row(float *s, int n) {
-    float mx = s[0], inv;
+/* One row of scaled scores: softmax of s[0..keys) in place, zeros in
+   s[keys..n); returns the logsumexp. Up to the next multiple of 8 within n
+   the masked scores are set to -inf (exp gives 0), so that short rows run
+   in whole vectors; the maximum is kept in 8 lanes for the same reason. */
+HBPO__SPAN static float hbpo__softmax_row(float *s, int keys, int n) {
+    int n8 = HBPO__ROUND_UP(keys, 8) < n ? HBPO__ROUND_UP(keys, 8) : n, j, u;
+    float m[8], mx, inv;
     double sum = 0.0;
-    int j;
-    for (j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+    for (j = keys; j < n8; j++) s[j] = -INFINITY;
+    for (u = 0; u < 8; u++) m[u] = s[0];
+    for (j = 0; j + 8 <= n8; j += 8)
+        for (u = 0; u < 8; u++) m[u] = s[j + u] > m[u] ? s[j + u] : m[u];
+    for (; j < n8; j++) m[0] = s[j] > m[0] ? s[j] : m[0];
+    mx = m[0];
+    for (u = 1; u < 8; u++) mx = m[u] > mx ? m[u] : mx;
     HBPO__OMP(omp simd reduction(+:sum))
-    for (j = 0; j < n; j++) { s[j] = hbpo_k_expf(s[j] - mx); sum += s[j]; }
+    for (j = 0; j < n8; j++) { s[j] = hbpo_k_expf(s[j] - mx); sum += s[j]; }
     inv = (float)(1.0 / sum);
     HBPO__OMP(omp simd)
-    for (j = 0; j < n; j++) s[j] *= inv;
+    for (j = 0; j < n8; j++) s[j] *= inv;
+    for (j = n8; j < n; j++) s[j] = 0.0f;
     return mx + (float)log(sum);
+}
+
+/* One query row of the backward: p = exp(s - lse), ds = p (dp - D) scale
+   over the first `keys` of n columns, zeros after them (padded with -inf
+   and 0 to a multiple of 8, as in the forward). */
+HBPO__SPAN static void hbpo__softmax_backward_row(float *p, float *dp, int keys, int n, float lse,
+                                                  float D, float scale) {
+    int n8 = HBPO__ROUND_UP(keys, 8) < n ? HBPO__ROUND_UP(keys, 8) : n, j;
+    for (j = keys; j < n8; j++) { p[j] = -INFINITY; dp[j] = 0.0f; }
+    HBPO__OMP(omp simd)
+    for (j = 0; j < n8; j++) {
+        p[j] = hbpo_k_expf(p[j] - lse);
+        dp[j] = p[j] * (dp[j] - D) * scale;
+    }
+    for (j = n8; j < n; j++) p[j] = dp[j] = 0.0f;
+}
+
+/* One query against its keys (the plain-loop path: decoding): out = softmax(
+   scale q k^T) v over keys rows of k and v (row stride ldkv), s a scratch
+   row of keys floats; returns the logsumexp. */
+HBPO__SPAN static float hbpo__att_query(float *out, float *s, const float *q, const float *k,
+                                        const float *v, size_t ldkv, int keys, int HS, float scale) {
+    /* accumulated on the stack (head_dim <= 1024): no aliasing with v, so
+       the 8-wide blocks vectorise */
+    float acc[1024], l;
+    int j, d, u;
+    for (j = 0; j < keys; j++) {
+        const float *kj = k + (size_t)j * ldkv;
+        /* eight partial sums: a fixed order the compiler can vectorise at -O2 */
+        float p[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dot;
+        for (d = 0; d + 8 <= HS; d += 8)
+            for (u = 0; u < 8; u++) p[u] += q[d + u] * kj[d + u];
+        dot = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+        for (; d < HS; d++) dot += q[d] * kj[d];
+        s[j] = dot * scale;
+    }
+    l = hbpo__softmax_row(s, keys, keys);
+    for (d = 0; d < HS; d++) acc[d] = 0.0f;
+    for (j = 0; j < keys; j++) {
+        const float *vj = v + (size_t)j * ldkv;
+        float pj = s[j];
+        for (d = 0; d + 8 <= HS; d += 8)
+            for (u = 0; u < 8; u++) acc[d + u] += pj * vj[d + u];
+        for (; d < HS; d++) acc[d] += pj * vj[d];
+    }
+    for (d = 0; d < HS; d++) out[d] = acc[d];
+    return l;
 }
 
 /* Score matrices held at once by the sgemm path: pairs of (sequence, head)
@@ -6311,6 +6371,211 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
     return n < (size_t)pairs ? (int)n : pairs;
 }
 
+/* ---- Attention at small sizes: tiles of our own instead of sgemm calls ----
+   A training sequence of the demo is about 70 tokens with heads of 32, so a
+   (sequence, head) product is some 100 thousand multiply-adds, and an sgemm
+   call spends more on its dispatch, packing and zeroing than on them: with
+   7 products per pair (2 forward, 5 backward) they were 3,600 of a step's
+   4,300 sgemm calls and a quarter of its time for 4% of its arithmetic.
+   OpenBLAS 0.3.21 (Debian 12) has no batched sgemm, so up to
+   HBPO__ATT_TILE_MAX queries the attention of a (sequence, kv head) runs
+   here, on one thread, and skips the tiles the causal mask leaves empty;
+   longer sequences keep the sgemm path. Written by hand because a single
+   header can bring no kernel library. A tile keeps its sums in GNU vector
+   registers (GCC, clang); other compilers keep the sgemm path. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HBPO__ATT_TILE_MAX 256
+typedef float hbpo__v8 __attribute__((vector_size(32)));
+#else
+#define HBPO__ATT_TILE_MAX 0
+#endif
+#define HBPO__MR 4  /* rows of a register tile */
+#define HBPO__NR 16 /* columns of a register tile: two 8-lane vectors */
+/* GCC contracts a * b + c into one fused multiply-add in ISO C mode only when
+   asked to; clang does by default. Without it the tile runs at half speed. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HBPO__CONTRACT __attribute__((optimize("fp-contract=fast")))
+#else
+#define HBPO__CONTRACT
+#endif
+
+enum {
+    HBPO__TILE_COLS_LOWER, /* row i needs the columns < off + i + 1 only (scores) */
+    HBPO__TILE_K_LOWER,    /* A is zero for k >= off + i + 1 (P V, dS K) */
+    HBPO__TILE_K_UPPER     /* A is zero for k < i (P^T dO, dS^T Q) */
+};
+
+#if HBPO__ATT_TILE_MAX > 0
+/* C = alpha * A B (+ C when accumulate) for rows i < M of C; B and C
+   row-major, N a multiple of NR, A's element (i, k) at A[i * ars + k * acs]
+   (so A^T is read in place). Each MR x NR tile of C sums over k in order,
+   in 8 registers; a last partial tile repeats row M-1 and stores only
+   rows < M. */
+HBPO__SPAN HBPO__CONTRACT static void hbpo__tile_gemm(float *C, int ldc, const float *A, size_t ars,
+                                                      size_t acs, const float *B, int ldb, int M,
+                                                      int N, int K, float alpha, int accumulate,
+                                                      int causal, int off) {
+    int i0, j0, k, r, h;
+    for (i0 = 0; i0 < M; i0 += HBPO__MR) {
+        int k0 = 0, k1 = K, n1 = N;
+        const float *a[HBPO__MR];
+        for (r = 0; r < HBPO__MR; r++) a[r] = A + (size_t)(i0 + r < M ? i0 + r : M - 1) * ars;
+        if (causal == HBPO__TILE_COLS_LOWER && off + i0 + HBPO__MR < N)
+            n1 = HBPO__ROUND_UP(off + i0 + HBPO__MR, HBPO__NR);
+        if (causal == HBPO__TILE_K_LOWER && off + i0 + HBPO__MR < K) k1 = off + i0 + HBPO__MR;
+        if (causal == HBPO__TILE_K_UPPER) k0 = i0;
+        for (j0 = 0; j0 < n1; j0 += HBPO__NR) {
+            hbpo__v8 z = {0}, c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, b0, b1;
+            for (k = k0; k < k1; k++) {
+                float a0 = a[0][k * acs], a1 = a[1][k * acs], a2 = a[2][k * acs], a3 = a[3][k * acs];
+                memcpy(&b0, B + (size_t)k * ldb + j0, sizeof b0);
+                memcpy(&b1, B + (size_t)k * ldb + j0 + 8, sizeof b1);
+                c00 += a0 * b0; c01 += a0 * b1;
+                c10 += a1 * b0; c11 += a1 * b1;
+                c20 += a2 * b0; c21 += a2 * b1;
+                c30 += a3 * b0; c31 += a3 * b1;
+            }
+            {
+                hbpo__v8 c[HBPO__MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+                for (r = 0; r < HBPO__MR && i0 + r < M; r++)
+                    for (h = 0; h < 2; h++) {
+                        float *p = C + (size_t)(i0 + r) * ldc + j0 + 8 * h;
+                        hbpo__v8 x = alpha * c[r][h], y;
+                        if (accumulate) { memcpy(&y, p, sizeof y); x += y; }
+                        memcpy(p, &x, sizeof x);
+                    }
+            }
+        }
+    }
+}
+
+/* dst (a rows_pad x cols_pad block, zeros around) = src (rows x cols, row
+   stride lds), or its transpose (cols_pad x rows_pad) when trans. */
+static void hbpo__att_pack(float *dst, const float *src, size_t lds, int rows, int cols,
+                           int rows_pad, int cols_pad, int trans) {
+    int r, c;
+    memset(dst, 0, sizeof(float) * (size_t)rows_pad * (size_t)cols_pad);
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++) {
+            if (trans) dst[(size_t)c * rows_pad + r] = src[(size_t)r * lds + c];
+            else dst[(size_t)r * cols_pad + c] = src[(size_t)r * lds + c];
+        }
+}
+
+/* A B operand (load) or C result of HS columns: in place when HS is a
+   multiple of NR, else in a zero-padded block of HSp columns. */
+typedef struct { float *p; int ld; } hbpo__att_mat;
+static hbpo__att_mat hbpo__att_in_place(float *x, int ld, float *pad, int rows, int HS, int HSp,
+                                        int load) {
+    hbpo__att_mat m;
+    if (HS == HSp) { m.p = x; m.ld = ld; return m; }
+    if (load) hbpo__att_pack(pad, x, (size_t)ld, rows, HS, rows, HSp, 0);
+    m.p = pad; m.ld = HSp;
+    return m;
+}
+static void hbpo__att_copy_out(float *x, int ld, hbpo__att_mat m, int rows, int HS) {
+    int r;
+    if (m.p == x) return;
+    for (r = 0; r < rows; r++) memcpy(x + (size_t)r * ld, m.p + (size_t)r * m.ld, sizeof(float) * (size_t)HS);
+}
+
+/* Floats of scratch one (sequence, kv head) needs: forward (n keys) or backward. */
+static size_t hbpo__att_tile_floats(int T, int n, int HS, int backward) {
+    size_t np = HBPO__ROUND_UP((size_t)n, HBPO__NR), HSp = HBPO__ROUND_UP((size_t)HS, HBPO__NR);
+    if (!backward) return HS * np + np * HSp + (size_t)T * np + (size_t)T * HSp;
+    return 2 * HS * np + 6 * np * HSp + 2 * (size_t)T * np;
+}
+
+/* The forward of one (sequence, kv head) on the tiles: its `group` query
+   heads (q and out advance by HS a head, lse by T) against n keys and values
+   (row stride ldkv), the last T of which are the queries' own positions. */
+static void hbpo__att_tile_forward_unit(float *w, float *out, float *lse, const float *q, int ldq,
+                                        const float *k, const float *v, int ldkv, int T, int n,
+                                        int HS, int group) {
+    int np = HBPO__ROUND_UP(n, HBPO__NR), HSp = HBPO__ROUND_UP(HS, HBPO__NR), pos0 = n - T, e, t;
+    float *Kt = w, *Vp = Kt + (size_t)HS * np, *P = Vp + (size_t)np * HSp, *O = P + (size_t)T * np;
+    hbpo__att_mat vm, om;
+    hbpo__att_pack(Kt, k, (size_t)ldkv, n, HS, np, HS, 1);
+    vm = hbpo__att_in_place((float *)v, ldkv, Vp, n, HS, HSp, 1);
+    for (e = 0; e < group; e++) {
+        float *oe = out + (size_t)e * HS;
+        /* P = softmax(scale Q K^T), then out = P V */
+        hbpo__tile_gemm(P, np, q + (size_t)e * HS, (size_t)ldq, 1, Kt, np, T, np, HS,
+                        1.0f / sqrtf((float)HS), 0, HBPO__TILE_COLS_LOWER, pos0);
+        for (t = 0; t < T; t++) {
+            float l = hbpo__softmax_row(P + (size_t)t * np, pos0 + t + 1, np);
+            if (lse) lse[(size_t)e * T + t] = l;
+        }
+        om = hbpo__att_in_place(oe, ldq, O, T, HS, HSp, 0);
+        hbpo__tile_gemm(om.p, om.ld, P, (size_t)np, 1, vm.p, vm.ld, T, HSp, n, 1.0f, 0,
+                        HBPO__TILE_K_LOWER, pos0);
+        hbpo__att_copy_out(oe, ldq, om, T, HS);
+    }
+}
+
+/* The backward of one (sequence, kv head) on the tiles: its `group` query
+   heads in order (q, dout, out, dq advance by HS a head, lse by T), their
+   dk and dv summed in that order. Training shapes: n = T keys. */
+static void hbpo__att_tile_backward_unit(float *w, float *dq, float *dk, float *dv, const float *dout,
+                                         const float *q, const float *k, const float *v,
+                                         const float *out, const float *lse, int ldq, int ldkv,
+                                         int T, int HS, int group) {
+    int np = HBPO__ROUND_UP(T, HBPO__NR), HSp = HBPO__ROUND_UP(HS, HBPO__NR), e, t, d;
+    size_t sk = (size_t)HS * np, sp = (size_t)np * HSp, ss = (size_t)T * np;
+    float *Kt = w, *Vt = Kt + sk, *Kp = Vt + sk, *Qp = Kp + sp, *dOp = Qp + sp, *dQp = dOp + sp;
+    float *dKp = dQp + sp, *dVp = dKp + sp, *P = dVp + sp, *dS = P + ss;
+    float scale = 1.0f / sqrtf((float)HS);
+    hbpo__att_mat km, qm, dom, dqm, dkm, dvm;
+    hbpo__att_pack(Kt, k, (size_t)ldkv, T, HS, np, HS, 1);
+    hbpo__att_pack(Vt, v, (size_t)ldkv, T, HS, np, HS, 1);
+    km = hbpo__att_in_place((float *)k, ldkv, Kp, T, HS, HSp, 1);
+    dkm = hbpo__att_in_place(dk, ldkv, dKp, T, HS, HSp, 0);
+    dvm = hbpo__att_in_place(dv, ldkv, dVp, T, HS, HSp, 0);
+    for (e = 0; e < group; e++) {
+        const float *qe = q + (size_t)e * HS, *de = dout + (size_t)e * HS, *oe = out + (size_t)e * HS;
+        float *dqe = dq + (size_t)e * HS;
+        /* S = scale Q K^T (in P until its row below), dP = dO V^T (in dS) */
+        hbpo__tile_gemm(P, np, qe, (size_t)ldq, 1, Kt, np, T, np, HS, scale, 0, HBPO__TILE_COLS_LOWER, 0);
+        hbpo__tile_gemm(dS, np, de, (size_t)ldq, 1, Vt, np, T, np, HS, 1.0f, 0, HBPO__TILE_COLS_LOWER, 0);
+        for (t = 0; t < T; t++) {
+            float D = 0.0f;
+            for (d = 0; d < HS; d++) D += de[(size_t)t * ldq + d] * oe[(size_t)t * ldq + d];
+            hbpo__softmax_backward_row(P + (size_t)t * np, dS + (size_t)t * np, t + 1, np,
+                                       lse[(size_t)e * T + t], D, scale);
+        }
+        /* dQ = dS K (dS holds the scale); dK += dS^T Q and dV += P^T dO over
+           the group's heads, the transposes read in place */
+        dqm = hbpo__att_in_place(dqe, ldq, dQp, T, HS, HSp, 0);
+        hbpo__tile_gemm(dqm.p, dqm.ld, dS, (size_t)np, 1, km.p, km.ld, T, HSp, T, 1.0f, 0, HBPO__TILE_K_LOWER, 0);
+        hbpo__att_copy_out(dqe, ldq, dqm, T, HS);
+        qm = hbpo__att_in_place((float *)qe, ldq, Qp, T, HS, HSp, 1);
+        dom = hbpo__att_in_place((float *)de, ldq, dOp, T, HS, HSp, 1);
+        hbpo__tile_gemm(dkm.p, dkm.ld, dS, 1, (size_t)np, qm.p, qm.ld, T, HSp, T, 1.0f, e > 0, HBPO__TILE_K_UPPER, 0);
+        hbpo__tile_gemm(dvm.p, dvm.ld, P, 1, (size_t)np, dom.p, dom.ld, T, HSp, T, 1.0f, e > 0, HBPO__TILE_K_UPPER, 0);
+    }
+    hbpo__att_copy_out(dk, ldkv, dkm, T, HS);
+    hbpo__att_copy_out(dv, ldkv, dvm, T, HS);
+}
+
+static int hbpo__att_tile_forward(float *out, float *lse, const float *q, const float *k,
+                                  const float *v, const int *pos0, const int *slot, int B, int T,
+                                  int S, int NH, int KVH, int HS) {
+    int QD = NH * HS, KVD = KVH * HS, group = NH / KVH, u, failed = 0;
+    HBPO__OMP(omp parallel for schedule(dynamic) if ((double)B * NH * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
+    for (u = 0; u < B * KVH; u++) {
+        int b = u / KVH, kh = u % KVH, n = pos0[b] + T;
+        size_t qo = (size_t)b * T * QD + (size_t)kh * group * HS;
+        size_t ko = (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)kh * HS;
+        float *w = (float *)HBPO_MALLOC(sizeof(float) * hbpo__att_tile_floats(T, n, HS, 0));
+        if (!w) { failed = 1; continue; }
+        hbpo__att_tile_forward_unit(w, out + qo, lse ? lse + ((size_t)b * NH + (size_t)kh * group) * T : NULL,
+                                    q + qo, QD, k + ko, v + ko, KVD, T, n, HS, group);
+        HBPO_FREE(w);
+    }
+    return failed ? hbpo__fail("attention: out of memory for the tiles of %d x %d", T, S) : 0;
+}
+#endif
+
 /* scores = q @ k.T / sqrt(HS) masked causally; att = softmax(scores) @ v
    (transformers' eager_attention_forward with repeat_kv for GQA). */
 static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, const float *k,
@@ -6318,6 +6583,10 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
                                        int T, int S, int NH, int KVH, int HS) {
     int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
     float scale = 1.0f / sqrtf((float)HS);
+#if HBPO__ATT_TILE_MAX > 0
+    if (T >= HBPO__ATT_GEMM_MIN && T <= HBPO__ATT_TILE_MAX)
+        return hbpo__att_tile_forward(out, lse, q, k, v, pos0, slot, B, T, S, NH, KVH, HS);
+#endif
     if (T >= HBPO__ATT_GEMM_MIN) {
         /* Per (sequence, head) pair: P = softmax(scale * Q K^T) (T, n) and
            O = P V by sgemm, n = the keys the last query sees. */
@@ -6340,10 +6609,9 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
             HBPO__OMP(omp parallel for schedule(static) if ((double)np * T * S >= HBPO__PAR_MIN))
             for (r = 0; r < np * T; r++) {
                 int p = r / T, t = r % T, b = (p0 + p) / NH, h = (p0 + p) % NH;
-                int n = pos0[b] + T, keys = pos0[b] + t + 1, j;
+                int n = pos0[b] + T, keys = pos0[b] + t + 1;
                 float *row = P + (size_t)p * per_pair + (size_t)t * n;
-                float l = hbpo__softmax_row(row, keys);
-                for (j = keys; j < n; j++) row[j] = 0.0f;
+                float l = hbpo__softmax_row(row, keys, n);
                 if (lse) lse[((size_t)b * NH + h) * T + t] = l;
             }
             HBPO__OMP(omp parallel for schedule(dynamic) if ((double)np * T * S * HS >= HBPO__SGEMM_TEAM_MIN))
@@ -6360,60 +6628,19 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
         int bh, failed = 0;
         HBPO__OMP(omp parallel for schedule(dynamic) if ((double)B * NH * T * S * HS >= HBPO__PAR_MIN))
         for (bh = 0; bh < B * NH; bh++) {
-            int b = bh / NH, h = bh % NH, sb = slot ? slot[b] : b, t, j, d;
+            int b = bh / NH, h = bh % NH, t;
+            size_t ko = (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / group) * HS;
             float *s = (float *)HBPO_MALLOC(sizeof(float) * (size_t)S);
             if (!s) { failed = 1; continue; }
             for (t = 0; t < T; t++) {
-                const float *qt = q + ((size_t)b * T + t) * QD + (size_t)h * HS;
-                float *ot = out + ((size_t)b * T + t) * QD + (size_t)h * HS;
-                int keys = pos0[b] + t + 1;
-                float l;
-                for (j = 0; j < keys; j++) {
-                    const float *kj = k + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
-                    /* eight partial sums: a fixed order the compiler can vectorise at -O2 */
-                    float p[8] = {0, 0, 0, 0, 0, 0, 0, 0}, dot;
-                    int u;
-                    for (d = 0; d + 8 <= HS; d += 8)
-                        for (u = 0; u < 8; u++) p[u] += qt[d + u] * kj[d + u];
-                    dot = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
-                    for (; d < HS; d++) dot += qt[d] * kj[d];
-                    s[j] = dot * scale;
-                }
-                l = hbpo__softmax_row(s, keys);
+                size_t qo = ((size_t)b * T + t) * QD + (size_t)h * HS;
+                float l = hbpo__att_query(out + qo, s, q + qo, k + ko, v + ko, (size_t)KVD, pos0[b] + t + 1, HS, scale);
                 if (lse) lse[((size_t)b * NH + h) * T + t] = l;
-                {
-                    /* accumulated on the stack (head_dim <= 1024): no aliasing with v,
-                       so the 8-wide blocks vectorise */
-                    float acc[1024];
-                    int u;
-                    for (d = 0; d < HS; d++) acc[d] = 0.0f;
-                    for (j = 0; j < keys; j++) {
-                        const float *vj = v + ((size_t)sb * S + j) * KVD + (size_t)(h / group) * HS;
-                        float pj = s[j];
-                        for (d = 0; d + 8 <= HS; d += 8)
-                            for (u = 0; u < 8; u++) acc[d + u] += pj * vj[d + u];
-                        for (; d < HS; d++) acc[d] += pj * vj[d];
-                    }
-                    for (d = 0; d < HS; d++) ot[d] = acc[d];
-                }
             }
             HBPO_FREE(s);
         }
         return failed ? hbpo__fail("attention: out of memory") : 0;
     }
-}
-
-/* One query row of the backward: p = exp(s - lse), ds = p (dp - D) scale
-   over the first `keys` of n columns, zeros after them. */
-HBPO__SPAN static void hbpo__softmax_backward_row(float *p, float *dp, int keys, int n, float lse,
-                                                  float D, float scale) {
-    int j;
-    HBPO__OMP(omp simd)
-    for (j = 0; j < keys; j++) {
-        p[j] = hbpo_k_expf(p[j] - lse);
-        dp[j] = p[j] * (dp[j] - D) * scale;
-    }
-    for (j = keys; j < n; j++) p[j] = dp[j] = 0.0f;
 }
 
 /* With P = softmax(S), S = scale * Q K^T (recomputed from lse, not stored):
@@ -6428,6 +6655,23 @@ static int hbpo__cpu_attention_backward(float *dq, float *dk, float *dv, const f
     float scale = 1.0f / sqrtf((float)HS);
     size_t TT = hbpo__mul_size((size_t)T, (size_t)T);
     float *P, *dP;
+#if HBPO__ATT_TILE_MAX > 0
+    if (T <= HBPO__ATT_TILE_MAX) {
+        int u, failed = 0;
+        HBPO__OMP(omp parallel for schedule(dynamic) if ((double)pairs * T * T * HS >= HBPO__SGEMM_TEAM_MIN))
+        for (u = 0; u < B * KVH; u++) {
+            int b = u / KVH, kh = u % KVH;
+            size_t qo = (size_t)b * T * QD + (size_t)kh * group * HS, ko = (size_t)b * T * KVD + (size_t)kh * HS;
+            float *w = (float *)HBPO_MALLOC(sizeof(float) * hbpo__att_tile_floats(T, T, HS, 1));
+            if (!w) { failed = 1; continue; }
+            hbpo__att_tile_backward_unit(w, dq + qo, dk + ko, dv + ko, dout + qo, q + qo, k + ko, v + ko,
+                                         out + qo, lse + ((size_t)b * NH + (size_t)kh * group) * T, QD, KVD,
+                                         T, HS, group);
+            HBPO_FREE(w);
+        }
+        return failed ? hbpo__fail("attention backward: out of memory for the tiles of %d x %d", T, T) : 0;
+    }
+#endif
     chunk = hbpo__att_chunk_pairs(TT, pairs);
     P = (float *)HBPO_MALLOC(sizeof(float) * TT * (size_t)chunk * 2);
     if (!P || TT == 0) {

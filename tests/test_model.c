@@ -260,7 +260,118 @@ static int attention_grad_case(int T) {
 
 TEST model_attention_backward_finite_differences(void) {
     ASSERT(attention_grad_case(5));
-    ASSERT(attention_grad_case(17)); /* forward through the sgemm path */
+    ASSERT(attention_grad_case(17));
+    PASS();
+}
+
+/* Double reference of the backward (training shapes, n = T keys): with
+   P = softmax(scale Q K^T) causal, dV = P^T dO, dS = P * (dO V^T - rowsum(dO * O)),
+   dQ = scale dS K, dK = scale dS^T Q, summed over the query heads of a kv head. */
+static void attention_backward_ref(double *dq, double *dk, double *dv, const float *dout,
+                                   const float *q, const float *k, const float *v, int B, int T,
+                                   int NH, int KVH, int HS) {
+    int b, h, t, j, d, QD = NH * HS, KVD = KVH * HS;
+    double scale = 1.0 / sqrt((double)HS);
+    double *P = (double *)malloc(sizeof(double) * (size_t)T * T), *o = (double *)malloc(sizeof(double) * (size_t)HS);
+    memset(dk, 0, sizeof(double) * (size_t)B * T * KVD);
+    memset(dv, 0, sizeof(double) * (size_t)B * T * KVD);
+    for (b = 0; b < B; b++)
+        for (h = 0; h < NH; h++) {
+            int kh = h / (NH / KVH);
+#define Q_(t, d) ((double)q[((size_t)b * T + (t)) * QD + h * HS + (d)])
+#define O_(t, d) ((double)dout[((size_t)b * T + (t)) * QD + h * HS + (d)])
+#define K_(j, d) ((double)k[((size_t)b * T + (j)) * KVD + kh * HS + (d)])
+#define V_(j, d) ((double)v[((size_t)b * T + (j)) * KVD + kh * HS + (d)])
+            for (t = 0; t < T; t++) {
+                double mx = -1e300, sum = 0, D = 0;
+                for (j = 0; j <= t; j++) {
+                    double s = 0;
+                    for (d = 0; d < HS; d++) s += Q_(t, d) * K_(j, d);
+                    P[t * T + j] = s * scale;
+                    mx = P[t * T + j] > mx ? P[t * T + j] : mx;
+                }
+                for (j = 0; j <= t; j++) { P[t * T + j] = exp(P[t * T + j] - mx); sum += P[t * T + j]; }
+                for (j = 0; j <= t; j++) P[t * T + j] /= sum;
+                for (d = 0; d < HS; d++) {
+                    o[d] = 0;
+                    for (j = 0; j <= t; j++) o[d] += P[t * T + j] * V_(j, d);
+                    D += O_(t, d) * o[d];
+                }
+                for (d = 0; d < HS; d++) dq[((size_t)b * T + t) * QD + h * HS + d] = 0;
+                for (j = 0; j <= t; j++) {
+                    double dp = 0, ds;
+                    for (d = 0; d < HS; d++) dp += O_(t, d) * V_(j, d);
+                    ds = P[t * T + j] * (dp - D) * scale;
+                    for (d = 0; d < HS; d++) {
+                        dq[((size_t)b * T + t) * QD + h * HS + d] += ds * K_(j, d);
+                        dk[((size_t)b * T + j) * KVD + kh * HS + d] += ds * Q_(t, d);
+                        dv[((size_t)b * T + j) * KVD + kh * HS + d] += P[t * T + j] * O_(t, d);
+                    }
+                }
+            }
+#undef Q_
+#undef O_
+#undef K_
+#undef V_
+        }
+    free(P); free(o);
+}
+
+static int close_to(const char *what, const float *x, const double *ref, size_t n, double tol) {
+    size_t i;
+    double scale = 0;
+    for (i = 0; i < n; i++) scale = fabs(ref[i]) > scale ? fabs(ref[i]) : scale;
+    for (i = 0; i < n; i++)
+        if (!(fabs(x[i] - ref[i]) <= tol * (scale + 1e-30))) {
+            printf("\n  %s[%zu]: %.9g vs reference %.9g (largest %.3g)\n", what, i, (double)x[i], ref[i], scale);
+            return 0;
+        }
+    return 1;
+}
+
+/* Forward and backward of each path against the double references: the
+   tiles (16 <= T <= 256), sgemm (T > 256) and plain loops (forward, T < 16),
+   with head sizes that the tiles use in place (16, 32) and padded (4, 24),
+   and groups of 1, 2 and 4 query heads per kv head. */
+static int attention_path_case(int B, int T, int NH, int KVH, int HS) {
+    const hbpo_backend *be = hbpo_backend_cpu();
+    int QD = NH * HS, KVD = KVH * HS, b, *pos0 = (int *)calloc((size_t)B, sizeof(int)), ok;
+    size_t nq = (size_t)B * T * QD, nk = (size_t)B * T * KVD;
+    float *q = falloc(nq), *k = falloc(nk), *v = falloc(nk), *out = falloc(nq), *dout = falloc(nq);
+    float *lse = falloc((size_t)B * NH * T), *dq = falloc(nq), *dk = falloc(nk), *dv = falloc(nk);
+    double *ref = (double *)malloc(sizeof(double) * nq), *rq = (double *)malloc(sizeof(double) * nq);
+    double *rk = (double *)malloc(sizeof(double) * nk), *rv = (double *)malloc(sizeof(double) * nk);
+    hbpo_rng rng;
+    char what[64];
+    hbpo_rng_seed(&rng, 11 + (uint64_t)T * 7 + (uint64_t)HS);
+    fill_normal(q, nq, 1.5f, &rng); fill_normal(k, nk, 1.5f, &rng);
+    fill_normal(v, nk, 1, &rng); fill_normal(dout, nq, 1, &rng);
+    for (b = 0; b < (int)nk; b++) dk[b] = dv[b] = NAN; /* every element must be written */
+    ok = be->attention_forward(out, lse, q, k, v, pos0, NULL, B, T, T, NH, KVH, HS) == 0 &&
+         be->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, NH, KVH, HS) == 0;
+    attention_ref(ref, q, k, v, pos0, B, T, T, NH, KVH, HS);
+    attention_backward_ref(rq, rk, rv, dout, q, k, v, B, T, NH, KVH, HS);
+    snprintf(what, sizeof what, "T=%d NH=%d KVH=%d HS=%d out", T, NH, KVH, HS);
+    ok = ok && close_to(what, out, ref, nq, 1e-5);
+    snprintf(what, sizeof what, "T=%d NH=%d KVH=%d HS=%d dq", T, NH, KVH, HS);
+    ok = ok && close_to(what, dq, rq, nq, 1e-4);
+    snprintf(what, sizeof what, "T=%d NH=%d KVH=%d HS=%d dk", T, NH, KVH, HS);
+    ok = ok && close_to(what, dk, rk, nk, 1e-4);
+    snprintf(what, sizeof what, "T=%d NH=%d KVH=%d HS=%d dv", T, NH, KVH, HS);
+    ok = ok && close_to(what, dv, rv, nk, 1e-4);
+    free(pos0); free(q); free(k); free(v); free(out); free(dout); free(lse); free(dq); free(dk); free(dv);
+    free(ref); free(rq); free(rk); free(rv);
+    return ok;
+}
+
+TEST model_attention_paths_match_reference(void) {
+    ASSERT(attention_path_case(2, 7, 4, 2, 4));    /* loop forward, tile backward */
+    ASSERT(attention_path_case(2, 16, 4, 2, 32));  /* tiles, operands in place */
+    ASSERT(attention_path_case(3, 37, 4, 1, 16));  /* tiles, a group of 4 */
+    ASSERT(attention_path_case(2, 70, 2, 2, 24));  /* tiles, padded heads, no grouping */
+    ASSERT(attention_path_case(1, 256, 2, 1, 4));  /* the longest on the tiles */
+    ASSERT(attention_path_case(1, 257, 2, 1, 32)); /* the shortest on sgemm */
+    ASSERT(attention_path_case(1, 300, 4, 2, 4));
     PASS();
 }
 
@@ -703,6 +814,7 @@ SUITE(model_suite) {
     RUN_TEST(model_rope_rotates_like_transformers);
     RUN_TEST(model_attention_matches_reference);
     RUN_TEST(model_attention_backward_finite_differences);
+    RUN_TEST(model_attention_paths_match_reference);
     RUN_TEST(model_swiglu_forward_backward);
     RUN_TEST(model_logprob_entropy_and_backward);
     RUN_TEST(model_embedding_backward_sums_repeated_tokens);
