@@ -57,8 +57,11 @@
      OpenMP is used when the compiler enables it (_OPENMP): rows and heads
      are split across threads, every reduction has a fixed order, and with
      OpenBLAS the products run single-threaded per block of rows (one thread
-     pool, see hbpo__sgemm_split). Results are deterministic for a given
-     build and thread count; hbpo_set_threads(n) sets the count.
+     pool; the blocks follow from the shapes, see hbpo__sgemm_split). Results
+     are deterministic for a given build and the same bits for any thread
+     count (tests/test_model.c checks 1, 2 and 3); without OpenMP, OpenBLAS
+     uses its own threads and only a fixed count is deterministic.
+     hbpo_set_threads(n) sets the count.
 
    Errors
      The library never calls exit() or abort() on bad input. Functions return
@@ -1989,7 +1992,7 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
    b of the 4 budgets), and the solution follows hbpo_synth_overthink's
    prompt prior. lr warmed up over 200 steps to 1e-3, then a cosine to 1e-4;
    no weight decay. A progress line every 100 steps when progress is set.
-   Deterministic for a seed and thread count. 0 or -1. */
+   Deterministic for a seed, on any thread count (OpenMP builds). 0 or -1. */
 HBPODEF int hbpo_synth_sft(hbpo_model *m, const hbpo_tokenizer *tok, uint64_t seed, int steps,
                            int progress);
 /* Saves a model as a whole checkpoint folder: the model (F32), tokenizer.json
@@ -2056,7 +2059,7 @@ HBPODEF int hbpo_svg_chart(const char *path, const char *title, const char *xlab
    level, T 0.6, top-p 0.95, HBPO_SYNTH_EVAL_MAX new tokens) in settings
    0..n_settings-1, with per-problem records in OUT/eval.jsonl (run "NAME/sSEED",
    or "base" when method is -1: no training). res (may be NULL) receives the
-   n_settings results. Deterministic for a seed and thread count. 0 or -1. */
+   n_settings results. Deterministic for a seed, on any thread count. 0 or -1. */
 typedef struct {
     const char *base_dir;   /* the committed base model folder */
     const char *out_dir;    /* created (one level) */
@@ -5727,34 +5730,37 @@ static void hbpo__sgemm_loops(int trans_a, int trans_b, int M, int N, int K, flo
    parallel region, fight for the cores when small products alternate with
    element-wise OpenMP loops: measured 2.5x slower for a training step on 2
    cores. So OpenBLAS runs single-threaded, and hbpo splits each large product
-   into one block of rows (or columns) of C per OpenMP thread. A block's
-   elements are computed exactly as in the whole product (same K order), and
-   calls made inside a parallel region (attention's per-head products) simply
-   run on the calling thread. */
-#define HBPO__SGEMM_SPLIT_MIN 262144.0 /* multiply-adds below which one thread is faster */
+   into blocks of rows (or columns) of C that the OpenMP threads take as they
+   come. The blocks follow from the shape alone, never from the thread count,
+   and a block's elements are computed exactly as in a call for it alone, so
+   a product gives the same bits on any number of threads; and a thread that
+   the OS sets aside for another process holds up one block, not half the
+   product. Calls made inside a parallel region run their blocks in turn. */
+#define HBPO__SGEMM_SPLIT_MIN 262144.0 /* multiply-adds below which one call is faster */
+/* Rows (or columns) of C in a block: each block packs the shared operand
+   again, which costs about 10 / HBPO__SGEMM_BLOCK of the block's work. */
+#define HBPO__SGEMM_BLOCK 256
 
 static void hbpo__sgemm_split(int trans_a, int trans_b, int M, int N, int K, float alpha,
                               const float *A, int lda, const float *B, int ldb, float beta,
                               float *C, int ldc) {
     static int blas_single = 0;
-    int nt = omp_in_parallel() ? 1 : omp_get_max_threads(), part;
+    double work = (double)M * N * K;
+    /* split the longer side of C in blocks that are multiples of 16 */
+    int rows = M >= N, len = rows ? M : N, nblk = 1, blk, part;
     if (!blas_single) { /* once: benign if two threads race to set the same value */
         openblas_set_num_threads(1);
         blas_single = 1;
     }
-    if (nt <= 1 || (double)M * N * K < HBPO__SGEMM_SPLIT_MIN) {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta,
-                    C, ldc);
-        return;
+    if (work >= HBPO__SGEMM_SPLIT_MIN) { /* at least two blocks, for two threads */
+        nblk = len / HBPO__SGEMM_BLOCK;
+        if (nblk < 2) nblk = len >= 32 ? 2 : 1;
     }
-    HBPO__OMP(omp parallel for num_threads(nt) schedule(static))
-    for (part = 0; part < nt; part++) {
-        /* split the longer side of C in blocks that are multiples of 16 */
-        int rows = M >= N, len = rows ? M : N;
-        int blk = ((len + nt - 1) / nt + 15) / 16 * 16, lo = part * blk;
-        int hi = lo + blk < len ? lo + blk : len;
-        if (lo >= hi) continue;
+    blk = ((len + nblk - 1) / nblk + 15) / 16 * 16;
+    nblk = (len + blk - 1) / blk;
+    HBPO__OMP(omp parallel for schedule(dynamic) if (nblk > 1 && !omp_in_parallel() && omp_get_max_threads() > 1))
+    for (part = 0; part < nblk; part++) {
+        int lo = part * blk, hi = lo + blk < len ? lo + blk : len;
         if (rows)
             cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                         trans_b ? CblasTrans : CblasNoTrans, hi - lo, N, K, alpha,
@@ -6021,9 +6027,10 @@ HBPODEF void hbpo_progress(const char *what, long done, long total, double t0, c
 
 /* ---- The CPU backend: the reference implementation of every operation ----
    Each comment quotes the PyTorch expression computed. Loops over rows run
-   in parallel with OpenMP (static schedule, each row written by one thread),
-   and every reduction has a fixed order, so a build gives the same bits for
-   any thread count except inside cblas_sgemm (OpenBLAS may split K). */
+   in parallel with OpenMP (each row written by one thread), every reduction
+   has a fixed order, and products are split in blocks that follow from
+   their shapes (hbpo__sgemm_split), so a build gives the same bits for any
+   thread count. */
 
 static void *hbpo__cpu_alloc(size_t bytes) {
     void *p = HBPO_MALLOC(bytes ? bytes : 1);
