@@ -122,7 +122,7 @@ STUDY_JOBS  ?= 2
 base: deps
 	@$(MAKE) --no-print-directory _base
 _base: all
-	$(BUILD)/study base --out $(BASE_DIR) --steps $(BASE_STEPS) --seed 1 --threads 1
+	$(BUILD)/study base --out $(BASE_DIR) --steps $(BASE_STEPS) --seed 1
 study: deps
 	@$(MAKE) --no-print-directory _study
 _study: all

@@ -430,9 +430,18 @@ HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alph
                        const float *A, int lda, const float *B, int ldb, float beta,
                        float *C, int ldc);
 /* hbpo_sgemm returns 0, or -1 after bad arguments (C unchanged). */
-/* Threads for OpenMP regions and for OpenBLAS (n <= 0: back to the count in
-   effect before the first call). Call it from one thread, outside parallel work. */
+/* Threads for OpenMP regions and for OpenBLAS. n > 0 fixes the count; n <= 0
+   goes back to the default: the count in effect before the first call (all
+   cores), lowered before each forward pass to the cores other processes
+   leave free, when OpenMP workers sleep between regions (OMP_WAIT_POLICY=
+   passive, which hbpo_program_start sets). Results are the same bits for
+   any count (OpenMP builds), so this changes only the speed. Call it from
+   one thread, outside parallel work. */
 HBPODEF void hbpo_set_threads(int n);
+/* The threads the default count uses when `running` tasks are runnable on
+   the machine, the caller included (/proc/loadavg's fourth field): one core
+   for each task of another process is left to it, at least one thread. */
+HBPODEF int hbpo_threads_free(int max_threads, int running);
 
 /* The matrix-product path in use and whether it fits the CPU. OpenBLAS picks
    its kernel from the CPU model when the library loads; a CPU model newer
@@ -5819,17 +5828,55 @@ HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alph
    stays single-threaded (see hbpo__sgemm_split); without OpenMP, OpenBLAS
    gets the n threads. The first call records the counts in effect, so that
    n <= 0 can restore them. */
-HBPODEF void hbpo_set_threads(int n) {
+static int hbpo__threads_fixed = 0; /* hbpo_set_threads(n > 0) was called */
 #ifdef _OPENMP
-    static int omp_default = 0;
-    if (omp_default == 0) omp_default = omp_get_max_threads();
-    omp_set_num_threads(n > 0 ? n : omp_default);
+static int hbpo__omp_default(void) {
+    static int n = 0; /* the same value whichever thread sets it first */
+    if (n == 0) n = omp_get_max_threads();
+    return n;
+}
+#endif
+HBPODEF void hbpo_set_threads(int n) {
+    hbpo__threads_fixed = n > 0;
+#ifdef _OPENMP
+    omp_set_num_threads(n > 0 ? n : hbpo__omp_default());
 #elif defined(HBPO_USE_OPENBLAS)
     static int blas_default = 0;
     if (blas_default == 0) blas_default = openblas_get_num_threads();
     openblas_set_num_threads(n > 0 ? n : blas_default);
 #endif
     (void)n;
+}
+
+HBPODEF int hbpo_threads_free(int max_threads, int running) {
+    int n = max_threads - (running - 1);
+    return n < 1 ? 1 : n > max_threads ? max_threads : n;
+}
+
+/* The default thread count fitted to the load (hbpo_set_threads), at most
+   every 50 ms: beside a process that holds one of two cores, two threads
+   get 4/3 of a core between them and each region waits for the slower, so
+   they are no faster than one thread, which has a core of its own
+   (docs/performance.md). Only with sleeping workers: spinning ones would
+   count themselves as load. */
+static void hbpo__threads_fit(void) {
+#if defined(_OPENMP) && defined(__linux__)
+    static HBPO__THREAD_LOCAL double last = -1.0;
+    const char *w = getenv("OMP_WAIT_POLICY");
+    double now, l1, l5, l15;
+    int running, total;
+    FILE *f;
+    if (hbpo__threads_fixed || omp_in_parallel() || !w || (strcmp(w, "passive") && strcmp(w, "PASSIVE")))
+        return;
+    now = hbpo_wall_time();
+    if (last >= 0.0 && now - last < 0.05) return;
+    last = now;
+    f = fopen("/proc/loadavg", "r");
+    if (!f) return;
+    if (fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) == 5)
+        omp_set_num_threads(hbpo_threads_free(hbpo__omp_default(), running));
+    fclose(f);
+#endif
 }
 
 /* ---- The BLAS kernel check, and what programs share (timing, progress) ---- */
@@ -7598,6 +7645,7 @@ HBPODEF int hbpo_model_forward(hbpo_model *m, const int *inputs, const int *targ
     if (!m || !m->params) return hbpo__fail("hbpo_model_forward: model is not created");
     c = &m->config;
     be = m->be;
+    hbpo__threads_fit();
     V = c->vocab_size;
     C = c->hidden_size;
     if (!inputs || !mask) return hbpo__fail("hbpo_model_forward: inputs or mask is NULL");

@@ -783,6 +783,17 @@ TEST model_training_same_bits_on_any_thread_count(void) {
     PASS();
 }
 
+/* The default thread count leaves a core to each runnable task of another
+   process (hbpo_threads_free; /proc/loadavg counts the caller too). */
+TEST model_threads_fit_the_load(void) {
+    ASSERT_EQ(2, hbpo_threads_free(2, 1));   /* idle: all cores */
+    ASSERT_EQ(1, hbpo_threads_free(2, 2));   /* a busy loop beside us: one thread */
+    ASSERT_EQ(1, hbpo_threads_free(2, 7));   /* never fewer than one */
+    ASSERT_EQ(13, hbpo_threads_free(16, 4)); /* three other tasks */
+    ASSERT_EQ(4, hbpo_threads_free(4, 0));   /* never more than asked */
+    PASS();
+}
+
 TEST model_init_random_statistics(void) {
     hbpo_model_config cfg = hbpo_model_config_default();
     const hbpo_tensor_info *t;
@@ -870,6 +881,7 @@ SUITE(model_suite) {
     RUN_TEST(model_adamw_step_matches_torch_recurrence);
     RUN_TEST(model_training_is_deterministic);
     RUN_TEST(model_training_same_bits_on_any_thread_count);
+    RUN_TEST(model_threads_fit_the_load);
     RUN_TEST(model_init_random_statistics);
     RUN_TEST(model_bad_input);
 }
