@@ -438,10 +438,9 @@ HBPODEF int hbpo_sgemm(int trans_a, int trans_b, int M, int N, int K, float alph
    any count (OpenMP builds), so this changes only the speed. Call it from
    one thread, outside parallel work. */
 HBPODEF void hbpo_set_threads(int n);
-/* The threads the default count uses when `running` tasks are runnable on
-   the machine, the caller included (/proc/loadavg's fourth field): one core
-   for each task of another process is left to it, at least one thread. */
-HBPODEF int hbpo_threads_free(int max_threads, int running);
+/* The threads the default count uses when `others` tasks of other processes
+   are runnable: one core is left to each, at least one thread remains. */
+HBPODEF int hbpo_threads_free(int max_threads, int others);
 
 /* The matrix-product path in use and whether it fits the CPU. OpenBLAS picks
    its kernel from the CPU model when the library loads; a CPU model newer
@@ -5848,17 +5847,42 @@ HBPODEF void hbpo_set_threads(int n) {
     (void)n;
 }
 
-HBPODEF int hbpo_threads_free(int max_threads, int running) {
-    int n = max_threads - (running - 1);
+HBPODEF int hbpo_threads_free(int max_threads, int others) {
+    int n = max_threads - others;
     return n < 1 ? 1 : n > max_threads ? max_threads : n;
 }
+
+#if defined(_OPENMP) && defined(__linux__)
+#include <dirent.h> /* opendir: this process's threads */
+/* Tasks of this process in state R (running or runnable), from
+   /proc/self/task/TID/stat: "TID (comm) STATE ...", comm may hold spaces. */
+static int hbpo__own_running(void) {
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return 1;
+    while ((e = readdir(d)) != NULL) {
+        char path[64], line[256], *p;
+        FILE *f;
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+        if (!(f = fopen(path, "r"))) continue;
+        if (fgets(line, sizeof line, f) && (p = strrchr(line, ')')) != NULL && p[1] == ' ' && p[2] == 'R') n++;
+        fclose(f);
+    }
+    closedir(d);
+    return n > 0 ? n : 1;
+}
+#endif
 
 /* The default thread count fitted to the load (hbpo_set_threads), at most
    every 50 ms: beside a process that holds one of two cores, two threads
    get 4/3 of a core between them and each region waits for the slower, so
    they are no faster than one thread, which has a core of its own
-   (docs/performance.md). Only with sleeping workers: spinning ones would
-   count themselves as load. */
+   (docs/performance.md). Other processes' runnable tasks are the machine's
+   (/proc/loadavg) less this process's own, which may still be on their way
+   to sleep after a region. Only with sleeping workers: spinning ones would
+   look like load. */
 static void hbpo__threads_fit(void) {
 #if defined(_OPENMP) && defined(__linux__)
     static HBPO__THREAD_LOCAL double last = -1.0;
@@ -5874,7 +5898,7 @@ static void hbpo__threads_fit(void) {
     f = fopen("/proc/loadavg", "r");
     if (!f) return;
     if (fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) == 5)
-        omp_set_num_threads(hbpo_threads_free(hbpo__omp_default(), running));
+        omp_set_num_threads(hbpo_threads_free(hbpo__omp_default(), running - hbpo__own_running()));
     fclose(f);
 #endif
 }

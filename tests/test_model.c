@@ -784,13 +784,13 @@ TEST model_training_same_bits_on_any_thread_count(void) {
 }
 
 /* The default thread count leaves a core to each runnable task of another
-   process (hbpo_threads_free; /proc/loadavg counts the caller too). */
+   process (hbpo_threads_free). */
 TEST model_threads_fit_the_load(void) {
-    ASSERT_EQ(2, hbpo_threads_free(2, 1));   /* idle: all cores */
-    ASSERT_EQ(1, hbpo_threads_free(2, 2));   /* a busy loop beside us: one thread */
-    ASSERT_EQ(1, hbpo_threads_free(2, 7));   /* never fewer than one */
-    ASSERT_EQ(13, hbpo_threads_free(16, 4)); /* three other tasks */
-    ASSERT_EQ(4, hbpo_threads_free(4, 0));   /* never more than asked */
+    ASSERT_EQ(2, hbpo_threads_free(2, 0));   /* idle: all cores */
+    ASSERT_EQ(1, hbpo_threads_free(2, 1));   /* a busy loop beside us: one thread */
+    ASSERT_EQ(1, hbpo_threads_free(2, 6));   /* never fewer than one */
+    ASSERT_EQ(13, hbpo_threads_free(16, 3)); /* three other tasks */
+    ASSERT_EQ(4, hbpo_threads_free(4, -1));  /* never more than asked */
     PASS();
 }
 
