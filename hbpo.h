@@ -6456,9 +6456,9 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
    7 products per pair (2 forward, 5 backward) they were 3,600 of a step's
    4,300 sgemm calls and a quarter of its time for 4% of its arithmetic.
    OpenBLAS 0.3.21 (Debian 12) has no batched sgemm, so up to
-   HBPO__ATT_TILE_MAX queries the attention of a (sequence, kv head) runs
-   here, on one thread, and skips the tiles the causal mask leaves empty;
-   longer sequences keep the sgemm path. Written by hand because a single
+   HBPO__ATT_TILE_MAX queries (and 8 times as many keys) the attention of a
+   (sequence, kv head) runs here, on one thread, and skips the tiles the
+   causal mask leaves empty; longer sequences keep the sgemm path. Written by hand because a single
    header can bring no kernel library. A tile keeps its sums in GNU vector
    registers (GCC, clang); other compilers keep the sgemm path. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -6662,8 +6662,13 @@ static int hbpo__cpu_attention_forward(float *out, float *lse, const float *q, c
     int QD = NH * HS, KVD = KVH * HS, group = NH / KVH;
     float scale = 1.0f / sqrtf((float)HS);
 #if HBPO__ATT_TILE_MAX > 0
-    if (T >= HBPO__ATT_GEMM_MIN && T <= HBPO__ATT_TILE_MAX)
-        return hbpo__att_tile_forward(out, lse, q, k, v, pos0, slot, B, T, S, NH, KVH, HS);
+    if (T >= HBPO__ATT_GEMM_MIN && T <= HBPO__ATT_TILE_MAX) {
+        /* a task's scores are T x n: up to 2 MiB (n <= 8 T_max) on the tiles */
+        int b, n_max = 0;
+        for (b = 0; b < B; b++) n_max = pos0[b] + T > n_max ? pos0[b] + T : n_max;
+        if (n_max <= 8 * HBPO__ATT_TILE_MAX)
+            return hbpo__att_tile_forward(out, lse, q, k, v, pos0, slot, B, T, S, NH, KVH, HS);
+    }
 #endif
     if (T >= HBPO__ATT_GEMM_MIN) {
         /* Per (sequence, head) pair: P = softmax(scale * Q K^T) (T, n) and

@@ -215,12 +215,13 @@ static int attention_case(int B, int T, int S, const int *pos0) {
 }
 
 TEST model_attention_matches_reference(void) {
-    int zero[2] = {0, 0}, cache[2] = {3, 9}, cache1[1] = {40};
+    int zero[2] = {0, 0}, cache[2] = {3, 9}, cache1[1] = {40}, cache2[2] = {2080, 7};
     ASSERT(attention_case(2, 5, 5, zero));     /* training shape, loop path */
-    ASSERT(attention_case(2, 20, 20, zero));   /* training shape, sgemm path */
+    ASSERT(attention_case(2, 20, 20, zero));   /* training shape, tiles */
     ASSERT(attention_case(2, 1, 12, cache));   /* one decode step each, different positions */
     ASSERT(attention_case(2, 2, 12, cache));
-    ASSERT(attention_case(1, 17, 64, cache1)); /* prefill of 17 after 40 cached, sgemm path */
+    ASSERT(attention_case(1, 17, 64, cache1)); /* prefill of 17 after 40 cached, tiles */
+    ASSERT(attention_case(2, 17, 2100, cache2)); /* 2,097 keys: too many for the tiles, sgemm */
     PASS();
 }
 
