@@ -6454,7 +6454,8 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
    (sequence, head) product is some 100 thousand multiply-adds, and an sgemm
    call spends more on its dispatch, packing and zeroing than on them: with
    7 products per pair (2 forward, 5 backward) they were 3,600 of a step's
-   4,300 sgemm calls and a quarter of its time for 4% of its arithmetic.
+   4,300 sgemm calls and a fifth to a quarter of its time for 4% of its
+   arithmetic (build/bench_attention times them).
    OpenBLAS 0.3.21 (Debian 12) has no batched sgemm, so up to
    HBPO__ATT_TILE_MAX queries (and 8 times as many keys) the attention of a
    (sequence, kv head) runs here, on one thread, and skips the tiles the
