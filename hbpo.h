@@ -6455,13 +6455,13 @@ static int hbpo__att_chunk_pairs(size_t per_pair, int pairs) {
    call spends more on its dispatch, packing and zeroing than on them: with
    7 products per pair (2 forward, 5 backward) they were 3,600 of a step's
    4,300 sgemm calls and a fifth to a quarter of its time for 4% of its
-   arithmetic (build/bench_attention times them).
-   OpenBLAS 0.3.21 (Debian 12) has no batched sgemm, so up to
-   HBPO__ATT_TILE_MAX queries (and 8 times as many keys) the attention of a
-   (sequence, kv head) runs here, on one thread, and skips the tiles the
-   causal mask leaves empty; longer sequences keep the sgemm path. Written by hand because a single
-   header can bring no kernel library. A tile keeps its sums in GNU vector
-   registers (GCC, clang); other compilers keep the sgemm path. */
+   arithmetic (build/bench_attention times them). OpenBLAS 0.3.21 (Debian
+   12) has no batched sgemm, so up to HBPO__ATT_TILE_MAX queries (and 8 times
+   as many keys) the attention of a (sequence, kv head) runs here, on one
+   thread, and skips the tiles the causal mask leaves empty; longer sequences
+   keep the sgemm path. Written by hand because a single header can bring no
+   kernel library. A tile keeps its sums in GNU vector registers (GCC,
+   clang); other compilers keep the sgemm path. */
 #if defined(__GNUC__) || defined(__clang__)
 #define HBPO__ATT_TILE_MAX 256
 typedef float hbpo__v8 __attribute__((vector_size(32)));
