@@ -2234,6 +2234,9 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #define HBPO__OMP(x)
 #endif
 
+/* x rounded up to a multiple of m (x >= 0, m > 0). */
+#define HBPO__ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
+
 /* HBPO__SPAN marks the CPU backend's element-wise inner loops (spans of a
    row or a block, never an OpenMP region: clang does not clone those). On
    x86-64 Linux with GCC >= 11 or clang >= 14, each is compiled twice, for
@@ -5764,7 +5767,7 @@ static void hbpo__sgemm_split(int trans_a, int trans_b, int M, int N, int K, flo
         nblk = len / HBPO__SGEMM_BLOCK;
         if (nblk < 2) nblk = len >= 32 ? 2 : 1;
     }
-    blk = ((len + nblk - 1) / nblk + 15) / 16 * 16;
+    blk = HBPO__ROUND_UP((len + nblk - 1) / nblk, 16);
     nblk = (len + blk - 1) / blk;
     HBPO__OMP(omp parallel for schedule(dynamic) if (nblk > 1 && !omp_in_parallel() && omp_get_max_threads() > 1))
     for (part = 0; part < nblk; part++) {
@@ -6362,14 +6365,19 @@ static void hbpo__cpu_rope_backward(float *dx, const int *pos0, int B, int T, in
    loops in parallel over (sequence, head); at or above it, on the tiles below
    (up to HBPO__ATT_TILE_MAX queries) or as two sgemm per head. */
 #define HBPO__ATT_GEMM_MIN 16
-#define HBPO__ROUND_UP(x, m) (((x) + (m) - 1) / (m) * (m))
+
+/* The end of the part of a row of n that the softmax loops run over: keys
+   rounded up to whole 8-float vectors, within n. */
+static int hbpo__softmax_end(int keys, int n) {
+    return HBPO__ROUND_UP(keys, 8) < n ? HBPO__ROUND_UP(keys, 8) : n;
+}
 
 /* One row of scaled scores: softmax of s[0..keys) in place, zeros in
    s[keys..n); returns the logsumexp. Up to the next multiple of 8 within n
    the masked scores are set to -inf (exp gives 0), so that short rows run
    in whole vectors; the maximum is kept in 8 lanes for the same reason. */
 HBPO__SPAN static float hbpo__softmax_row(float *s, int keys, int n) {
-    int n8 = HBPO__ROUND_UP(keys, 8) < n ? HBPO__ROUND_UP(keys, 8) : n, j, u;
+    int n8 = hbpo__softmax_end(keys, n), j, u;
     float m[8], mx, inv;
     double sum = 0.0;
     for (j = keys; j < n8; j++) s[j] = -INFINITY;
@@ -6393,7 +6401,7 @@ HBPO__SPAN static float hbpo__softmax_row(float *s, int keys, int n) {
    and 0 to a multiple of 8, as in the forward). */
 HBPO__SPAN static void hbpo__softmax_backward_row(float *p, float *dp, int keys, int n, float lse,
                                                   float D, float scale) {
-    int n8 = HBPO__ROUND_UP(keys, 8) < n ? HBPO__ROUND_UP(keys, 8) : n, j;
+    int n8 = hbpo__softmax_end(keys, n), j;
     for (j = keys; j < n8; j++) { p[j] = -INFINITY; dp[j] = 0.0f; }
     HBPO__OMP(omp simd)
     for (j = 0; j < n8; j++) {
@@ -6544,10 +6552,10 @@ static void hbpo__att_pack(float *dst, const float *src, size_t lds, int rows, i
 /* A B operand (load) or C result of HS columns: in place when HS is a
    multiple of NR, else in a zero-padded block of HSp columns. */
 typedef struct { float *p; int ld; } hbpo__att_mat;
-static hbpo__att_mat hbpo__att_in_place(float *x, int ld, float *pad, int rows, int HS, int HSp,
-                                        int load) {
+static hbpo__att_mat hbpo__att_in_place(const float *x, int ld, float *pad, int rows, int HS,
+                                        int HSp, int load) {
     hbpo__att_mat m;
-    if (HS == HSp) { m.p = x; m.ld = ld; return m; }
+    if (HS == HSp) { m.p = (float *)x; m.ld = ld; return m; } /* inputs are only read through m */
     if (load) hbpo__att_pack(pad, x, (size_t)ld, rows, HS, rows, HSp, 0);
     m.p = pad; m.ld = HSp;
     return m;
@@ -6575,7 +6583,7 @@ static void hbpo__att_tile_forward_unit(float *w, float *out, float *lse, const 
     float *Kt = w, *Vp = Kt + (size_t)HS * np, *P = Vp + (size_t)np * HSp, *O = P + (size_t)T * np;
     hbpo__att_mat vm, om;
     hbpo__att_pack(Kt, k, (size_t)ldkv, n, HS, np, HS, 1);
-    vm = hbpo__att_in_place((float *)v, ldkv, Vp, n, HS, HSp, 1);
+    vm = hbpo__att_in_place(v, ldkv, Vp, n, HS, HSp, 1);
     for (e = 0; e < group; e++) {
         float *oe = out + (size_t)e * HS;
         /* P = softmax(scale Q K^T), then out = P V */
@@ -6607,7 +6615,7 @@ static void hbpo__att_tile_backward_unit(float *w, float *dq, float *dk, float *
     hbpo__att_mat km, qm, dom, dqm, dkm, dvm;
     hbpo__att_pack(Kt, k, (size_t)ldkv, T, HS, np, HS, 1);
     hbpo__att_pack(Vt, v, (size_t)ldkv, T, HS, np, HS, 1);
-    km = hbpo__att_in_place((float *)k, ldkv, Kp, T, HS, HSp, 1);
+    km = hbpo__att_in_place(k, ldkv, Kp, T, HS, HSp, 1);
     dkm = hbpo__att_in_place(dk, ldkv, dKp, T, HS, HSp, 0);
     dvm = hbpo__att_in_place(dv, ldkv, dVp, T, HS, HSp, 0);
     for (e = 0; e < group; e++) {
@@ -6627,8 +6635,8 @@ static void hbpo__att_tile_backward_unit(float *w, float *dq, float *dk, float *
         dqm = hbpo__att_in_place(dqe, ldq, dQp, T, HS, HSp, 0);
         hbpo__tile_gemm(dqm.p, dqm.ld, dS, (size_t)np, 1, km.p, km.ld, T, HSp, T, 1.0f, 0, HBPO__TILE_K_LOWER, 0);
         hbpo__att_copy_out(dqe, ldq, dqm, T, HS);
-        qm = hbpo__att_in_place((float *)qe, ldq, Qp, T, HS, HSp, 1);
-        dom = hbpo__att_in_place((float *)de, ldq, dOp, T, HS, HSp, 1);
+        qm = hbpo__att_in_place(qe, ldq, Qp, T, HS, HSp, 1);
+        dom = hbpo__att_in_place(de, ldq, dOp, T, HS, HSp, 1);
         hbpo__tile_gemm(dkm.p, dkm.ld, dS, 1, (size_t)np, qm.p, qm.ld, T, HSp, T, 1.0f, e > 0, HBPO__TILE_K_UPPER, 0);
         hbpo__tile_gemm(dvm.p, dvm.ld, P, 1, (size_t)np, dom.p, dom.ld, T, HSp, T, 1.0f, e > 0, HBPO__TILE_K_UPPER, 0);
     }
