@@ -14,6 +14,8 @@
 #   make cuda       the CUDA build: build/hbpo-cuda, build/tiny_hbpo-cuda, build/test_cuda,
 #                   build/bench_cuda (skipped with a message without nvcc)
 #   make test-cuda  every CUDA op against the CPU backend (needs a GPU; says so without one)
+#   make test-cuda-emu  the same program with hbpo_cuda.cu run on a CPU emulator of the
+#                   CUDA runtime, cuBLAS and CUB (no GPU, no nvcc; part of make test)
 #   make clean
 # Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
 # when the compiler accepts -fopenmp), MPI=1/0 (default 1 when mpicc is found: builds
@@ -64,7 +66,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/%,$(filter-out bench/bench_cuda.c,$(w
 TEST_SRC  := $(sort $(wildcard tests/*.c))
 TEST_HDRS := tests/hbpo_test.h
 
-.PHONY: all run study base _study _base test sanitize cuda _cuda test-cuda clean deps info compile-matrix bench bench-busy \
+.PHONY: all run study base _study _base test sanitize cuda _cuda test-cuda test-cuda-emu emu-gpu-check clean deps info compile-matrix bench bench-busy \
         _run _test _sanitize \
         fuzz fuzz-smoke fuzz-build
 
@@ -142,8 +144,10 @@ bench-busy: info $(BUILD)/bench_small
 # --- tests ------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory _test
-_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close
+_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close $(BUILD)/test_cuda_emu
 	@sh tests/cli.sh $(BUILD)
+	@echo "== hbpo_cuda.cu on the CPU emulator (tests/gpu/emu/cuda_emu.h): its kernels, launches, memory spaces and products; not a GPU run"
+	@$(BUILD)/test_cuda_emu
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then sh tests/mpi.sh $(BUILD); \
 	 else echo "  - MPI tests skipped: no mpicc or mpirun (apt-get install openmpi-bin libopenmpi-dev)"; fi
 	@sh tests/blas_kernel.sh $(BUILD)
@@ -279,6 +283,40 @@ $(BUILD)/tiny_hbpo-cuda: $(CUDA_DIR)/tiny_hbpo.o $(CUDA_DIR)/hbpo_cuda.o
 $(BUILD)/hbpo_nccl_check: examples/nccl_check.c $(CUDA_DIR)/hbpo_cuda.o $(TEST_HDRS) $(HEADERS) | $(CUDA_DIR)
 	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $(CUDA_DIR)/nccl_check.o $<
 	$(CUDA_LINK) -o $@ $(CUDA_DIR)/nccl_check.o $(CUDA_DIR)/hbpo_cuda.o $(CUDA_LIBS) $$($(MPICC) --showme:link)
+
+# The CUDA backend run on the CPU (tests/gpu/emu/cuda_emu.h): hbpo_cuda.cu compiled
+# as C++ against CPU stand-ins of the CUDA runtime, cuBLAS and CUB, each launch
+# k<<<grid, block>>>(args) rewritten as HBPO_EMU_LAUNCH(k, grid, block)(args), and
+# linked with the GPU test program. No nvcc needed; make test runs it. It checks
+# the backend's kernels, launches, memory spaces and products, not a GPU.
+EMU_DIR := $(BUILD)/emu
+$(EMU_DIR):
+	@mkdir -p $(EMU_DIR)
+$(EMU_DIR)/hbpo_cuda_emu.cc: hbpo_cuda.cu | $(EMU_DIR)
+	@{ echo '#line 1 "hbpo_cuda.cu"'; perl -0pe 's/(\w+)<<<(.*?)>>>\(/HBPO_EMU_LAUNCH($$1, $$2)(/gs' hbpo_cuda.cu; } > $@
+$(EMU_DIR)/hbpo_cuda_emu.o: $(EMU_DIR)/hbpo_cuda_emu.cc $(wildcard tests/gpu/emu/*.h) $(HEADERS)
+	$(CXX) -std=c++20 $(CFLAGS) -U_FORTIFY_SOURCE $(WARN) $(BLAS_CFLAGS) -Itests/gpu/emu -I. -DHBPO__CUDA_ARCH_NUM=90 -c -o $@ $<
+$(EMU_DIR)/test_cuda.o: tests/gpu/test_cuda.c $(TEST_HDRS) $(HEADERS) | $(EMU_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -Itests -c -o $@ $<
+$(EMU_DIR)/%.o: examples/%.c $(TEST_HDRS) $(HEADERS) | $(EMU_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
+$(BUILD)/test_cuda_emu: $(EMU_DIR)/test_cuda.o $(EMU_DIR)/hbpo_cuda_emu.o
+	$(CXX) -o $@ $^ $(LDLIBS)
+$(EMU_DIR)/tiny_hbpo $(EMU_DIR)/hbpo $(EMU_DIR)/cuda_check: $(EMU_DIR)/%: $(EMU_DIR)/%.o $(EMU_DIR)/hbpo_cuda_emu.o
+	$(CXX) -o $@ $^ $(LDLIBS)
+$(EMU_DIR)/bench_cuda.o: bench/bench_cuda.c bench/bench_common.h $(TEST_HDRS) $(HEADERS) | $(EMU_DIR)
+	$(CC) $(ALL_CFLAGS) -DHBPO_WITH_CUDA -c -o $@ $<
+$(EMU_DIR)/bench_cuda: $(EMU_DIR)/bench_cuda.o $(EMU_DIR)/hbpo_cuda_emu.o
+	$(CXX) -o $@ $^ $(LDLIBS)
+# tools/gpu_check.sh --prebuilt run against the emulator (BUILD=build/emu/gpu):
+# the script itself checked where there is no GPU
+emu-gpu-check: $(BUILD)/test_cuda_emu $(EMU_DIR)/tiny_hbpo $(EMU_DIR)/cuda_check $(EMU_DIR)/bench_cuda
+	@mkdir -p $(EMU_DIR)/gpu
+	@ln -sf ../../test_cuda_emu $(EMU_DIR)/gpu/test_cuda; ln -sf ../tiny_hbpo $(EMU_DIR)/gpu/tiny_hbpo-cuda
+	@ln -sf ../cuda_check $(EMU_DIR)/gpu/hbpo_cuda_check; ln -sf ../bench_cuda $(EMU_DIR)/gpu/bench_cuda
+	BUILD=$(EMU_DIR)/gpu OUT=$(EMU_DIR)/gpu_check sh tools/gpu_check.sh --prebuilt
+test-cuda-emu: $(BUILD)/test_cuda_emu
+	$(BUILD)/test_cuda_emu
 
 # every CUDA op against the CPU backend, the fixtures, greedy parity, determinism
 # (on a GPU; without one it says that 0 tests ran)

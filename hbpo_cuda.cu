@@ -14,7 +14,12 @@
 
    STATUS: this code compiles and links (make cuda, -Werror) but has NOT run
    on a GPU: nothing here is verified on a device. make test-cuda
-   (tests/test_cuda.cu) is the check to run on one (tools/gpu_check.sh).
+   (tests/gpu/test_cuda.c) is the check to run on one (tools/gpu_check.sh).
+   make test runs the same program with this file on a CPU emulator of the
+   CUDA runtime, cuBLAS and CUB (tests/gpu/emu/cuda_emu.h): every kernel,
+   launch, copy and product runs there, with host pointers, writes past an
+   allocation and bad launch configurations caught; timing, races and real
+   cuBLAS are not.
 
    Design
    - One device per process, one stream (the legacy default stream, so the

@@ -32,6 +32,12 @@ expect 0 ""                -- $b/tiny_hbpo --help
 expect 2 "no CUDA backend" -- $b/tiny_hbpo --device cuda --out "$tmp/demo"
 expect 2 "cuda:N"          -- $b/tiny_hbpo --device cuda:x --out "$tmp/demo"
 expect 2 "cuda:N"          -- $b/tiny_hbpo --device cuda:99999999999 --out "$tmp/demo"
+# tools/gpu_check.sh runs the demo on a GPU with its DEMO_FLAGS: they must parse
+# (this CPU build then stops at --device cuda, having accepted every other flag)
+gflags=$(sed -n 's/^DEMO_FLAGS="\([^"]*\)".*/\1/p' tools/gpu_check.sh)
+[ -n "$gflags" ] || { echo "FAIL cli: no DEMO_FLAGS in tools/gpu_check.sh"; fails=$((fails + 1)); }
+# shellcheck disable=SC2086
+expect 2 "no CUDA backend" -- $b/tiny_hbpo --device cuda --out "$tmp/g" --svg "$tmp/g.svg" $gflags
 # the study (make study, make base) likewise
 expect 2 "unknown option"  -- $b/study run --bogus x
 expect 2 "--seeds"         -- $b/study run --seeds 0

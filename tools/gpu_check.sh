@@ -12,7 +12,8 @@
 #   2. build/test_cuda: every CUDA op against the CPU backend, the transformers
 #      fixtures, greedy parity, bitwise repeatability ("N passed, N failed")
 #   3. compute-sanitizer memcheck on the small op tests, when it is installed
-#   4. the tiny demo with --device cuda, shortened (SFT 300 steps, 4 HBPO steps)
+#   4. the tiny demo with --device cuda, shortened (4 RL steps from models/tiny-base,
+#      20 problems per level)
 #   5. build/bench_cuda --quick, and bench/torch_gpu_reference.py --quick beside
 #      it when python3 has torch and transformers
 # The summary goes to $OUT/gpu_check.txt when OUT is set (else
@@ -85,7 +86,9 @@ fi
 
 # 4. the demo on the GPU, shortened
 demo=$(mktemp -d /tmp/hbpo_gpu_demo.XXXXXX)
-run demo 90 "$BUILD/tiny_hbpo-cuda" --device cuda --out "$demo" --fresh --sft-steps 300 --rl-steps 4 --eval-n 20
+DEMO_FLAGS="--steps 4 --eval-n 20" # tests/cli.sh checks that tiny_hbpo accepts them
+# shellcheck disable=SC2086
+run demo 90 "$BUILD/tiny_hbpo-cuda" --device cuda --out "$demo" --svg "$demo/tokens_by_level.svg" $DEMO_FLAGS
 tail -n 12 "$DIR/gpu_check.demo.log" 2>/dev/null | sed 's/^/    /' | tee -a "$SUM"
 rm -rf "$demo"
 

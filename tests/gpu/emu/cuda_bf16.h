@@ -1,0 +1,2 @@
+/* the CPU stand-in of <cuda_bf16.h> for build/test_cuda_emu: see cuda_emu.h */
+#include "cuda_emu.h"
