@@ -1332,6 +1332,60 @@ static inline HBPO_HD int hbpo_k_sample_row(const float *logits, int V, float te
     return tok;
 }
 
+/* Plain sampling (temperature > 0, no top-k, top-p 1: the training rollouts'
+   default) runs block-parallel on the GPU. Thread t of n owns the contiguous
+   ids [lo, hi) (hbpo_k_chunk) and sums their e^(z - mx) in id order
+   (hbpo_k_exp_share); one thread then walks the n shares in order to the
+   share where the running mass passes coin * total, and the ids of that
+   share in order (hbpo_k_pick_chunked). The same inverse CDF as
+   hbpo_k_sample_row, with the sums grouped by share: the token differs from
+   hbpo_sample's only when the coin falls within rounding (about 1e-16 of the
+   mass) of a boundary, and the log-prob in its last bits. */
+static inline HBPO_HD void hbpo_k_chunk(int V, int t, int n, int *lo, int *hi) {
+    int c = (V + n - 1) / n;
+    *lo = t * c < V ? t * c : V;
+    *hi = *lo + c < V ? *lo + c : V;
+}
+/* sum of e^(z_j inv - mx) over j in [lo, hi) in order; *last: the last such j
+   with a positive term (-1 none) */
+static inline HBPO_HD double hbpo_k_exp_share(const float *z, int lo, int hi, float inv, float mx,
+                                              int *last) {
+    double s = 0.0, e;
+    int j;
+    *last = -1;
+    for (j = lo; j < hi; j++) {
+        e = exp((double)(z[j] * inv - mx));
+        if (e > 0.0) *last = j;
+        s += e;
+    }
+    return s;
+}
+/* The token for coin in [0, 1) from the n shares (part, last) of a row;
+   *total: the row's mass (the shares added in order). */
+static inline HBPO_HD int hbpo_k_pick_chunked(const float *z, int V, float inv, float mx,
+                                              const double *part, const int *last, int n,
+                                              float coin, double *total) {
+    double sum = 0.0, target, acc = 0.0;
+    int t, j, lo, hi, tail = -1;
+    for (t = 0; t < n; t++) {
+        sum += part[t];
+        if (last[t] >= 0) tail = last[t];
+    }
+    *total = sum;
+    target = (double)coin * sum;
+    for (t = 0; t < n; t++) {
+        double a = acc;
+        if (!(acc + part[t] > target)) { acc += part[t]; continue; }
+        hbpo_k_chunk(V, t, n, &lo, &hi);
+        for (j = lo; j < hi; j++) {
+            a += exp((double)(z[j] * inv - mx));
+            if (a > target) return j;
+        }
+        acc += part[t]; /* rounding: the ids did not pass it; on to the next share */
+    }
+    return tail; /* rounding left target unreached: the last token with mass */
+}
+
 /* ---- cuBLAS argument mapping ---- */
 /* hbpo's products are row-major; cuBLAS is column-major. A row-major (r,c)
    array with row stride ld is, read column-major, the (c,r) matrix with

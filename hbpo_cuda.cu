@@ -47,9 +47,9 @@
      attention kernels (one thread per query row with an online softmax that
      saves the logsumexp - the flash-attention recurrence, without its tiling:
      the next step for speed is a tiled tensor-core kernel), the sampler
-     (greedy: a block per row; otherwise one thread per row running
-     hbpo_sample's exact algorithm, the next thing to parallelise), and the
-     small row kernels.
+     (greedy and plain sampling: a block per row; with top-k or top-p, one
+     thread per row running hbpo_sample's exact algorithm, the next thing to
+     parallelise), and the small row kernels.
 
    Build: make cuda (nvcc -arch=sm_90, -lcublas, -lnccl). */
 #include <stdarg.h>
@@ -752,6 +752,38 @@ __global__ void hbpo__sample_kernel(int *tok, float *logp, const float *logits, 
     tok[i] = hbpo_k_sample_row(logits + (size_t)i * V, V, temperature, top_p, top_k, coins[i],
                                work + (size_t)i * V, &logp[i]);
 }
+/* plain sampling (temperature > 0, no top-k, top-p 1): one block per row;
+   contiguous shares of the ids, then thread 0 walks the shares
+   (hbpo_k_pick_chunked). tok -1: a scaled logit is not finite. */
+__global__ void hbpo__sample_plain_kernel(int *tok, float *logp, const float *logits, int V,
+                                          float inv, const float *coins) {
+    __shared__ double sh[HBPO_K_THREADS], part[HBPO_K_THREADS];
+    __shared__ float shf[HBPO_K_THREADS];
+    __shared__ int last[HBPO_K_THREADS];
+    const float *z = logits + (size_t)blockIdx.x * V;
+    int t = threadIdx.x, lo, hi, j, k;
+    float mx = -INFINITY;
+    double bad = 0.0, total;
+    hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
+    for (j = lo; j < hi; j++) {
+        float x = z[j] * inv;
+        if (!(x - x == 0.0f)) bad = 1.0;
+        if (x > mx) mx = x;
+    }
+    mx = hbpo__block_max(shf, mx);
+    bad = hbpo__block_sum(sh, bad);
+    part[t] = bad > 0.0 ? 0.0 : hbpo_k_exp_share(z, lo, hi, inv, mx, &last[t]);
+    __syncthreads();
+    if (t != 0) return;
+    if (bad > 0.0) {
+        tok[blockIdx.x] = -1;
+        logp[blockIdx.x] = 0.0f;
+        return;
+    }
+    k = hbpo_k_pick_chunked(z, V, inv, mx, part, last, HBPO_K_THREADS, coins[blockIdx.x], &total);
+    tok[blockIdx.x] = k;
+    logp[blockIdx.x] = (float)((double)(z[k] * inv - mx) - log(total));
+}
 /* greedy: one block per row, argmax by (value, lowest id), log-prob by a tree sum */
 __global__ void hbpo__sample_greedy_kernel(int *tok, float *logp, const float *logits, int V) {
     __shared__ float sb[HBPO_K_THREADS];
@@ -803,6 +835,11 @@ static int hbpo__cu_sample(int *tokens, float *logp, const float *logits, int n,
     if (greedy) {
         hbpo__sample_greedy_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V);
         HBPO_LAUNCHED("hbpo__sample_greedy_kernel");
+    } else if (s->top_p >= 1.0f && (s->top_k <= 0 || s->top_k >= V) && V > 1) {
+        hbpo__sample_plain_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V,
+                                                         1.0f / s->temperature,
+                                                         (const float *)(ws + ints + fl));
+        HBPO_LAUNCHED("hbpo__sample_plain_kernel");
     } else {
         hbpo__sample_kernel<<<(n + 31) / 32, 32>>>((int *)ws, (float *)(ws + ints), logits, n, V,
                                                    s->temperature, s->top_p, s->top_k,

@@ -560,6 +560,60 @@ TEST greedy_block_equals_hbpo_sample(void) {
     PASS();
 }
 
+/* The plain sampling kernel (a block per row: contiguous shares of the ids,
+   then one thread walks them, hbpo_k_pick_chunked) in its threads' order
+   picks hbpo_sample's token on every row here: V below, at and far above the
+   block's width, rows of ties, a dominant logit, two temperatures, coins
+   near 0 and 1; its log-prob agrees to rounding; a non-finite logit is -1. */
+TEST plain_sample_block_equals_hbpo_sample(void) {
+    static const int Vs[5] = {1, 7, 256, 1000, 5003};
+    hbpo_sampler_config s = hbpo_sampler_config_default();
+    float *z = fa(5003), *work = fa(5003);
+    hbpo_rng r;
+    int iv, rep, t, j;
+    hbpo_rng_seed(&r, 71);
+    s.top_p = 1.0f;
+    s.top_k = 0;
+    for (iv = 0; iv < 5; iv++)
+        for (rep = 0; rep < 120; rep++) {
+            int V = Vs[iv], last[HBPO_K_THREADS], lo, hi, t0, t1, bad = 0;
+            double part[HBPO_K_THREADS], total;
+            float mx = -INFINITY, inv, lp0 = 0.0f, lp1, coin;
+            s.temperature = rep % 2 ? 0.6f : 1.0f;
+            inv = 1.0f / s.temperature;
+            coin = rep % 10 == 3 ? 0.0f : rep % 10 == 7 ? 0.99999994f : hbpo_rng_uniform(&r);
+            for (j = 0; j < V; j++)
+                z[j] = rep % 3 == 0 ? (float)(hbpo_rng_u32(&r) % 4u) : 3.0f * hbpo_rng_normal(&r);
+            if (rep % 5 == 4) z[hbpo_rng_u32(&r) % (unsigned)V] = 60.0f;
+            if (rep == 119) z[V - 1] = INFINITY;
+            for (t = 0; t < HBPO_K_THREADS; t++) { /* each thread's share, then the block's max */
+                hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
+                for (j = lo; j < hi; j++) {
+                    float x = z[j] * inv;
+                    if (!(x - x == 0.0f)) bad = 1;
+                    if (x > mx) mx = x;
+                }
+            }
+            t0 = hbpo_sample(z, V, &s, coin, work, &lp0);
+            if (bad) {
+                ASSERT_EQ(119, rep);
+                ASSERT_EQ(-1, t0);
+                continue;
+            }
+            for (t = 0; t < HBPO_K_THREADS; t++) {
+                hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
+                part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, &last[t]);
+            }
+            t1 = hbpo_k_pick_chunked(z, V, inv, mx, part, last, HBPO_K_THREADS, coin, &total);
+            lp1 = (float)((double)(z[t1] * inv - mx) - log(total));
+            ASSERT_EQ_FMT(t0, t1, "%d");
+            ASSERT_NEAR(lp0, lp1, 1e-6 * fabs(lp0) + 1e-7);
+        }
+    free(z);
+    free(work);
+    PASS();
+}
+
 /* --- 7. cuBLAS argument mapping -------------------------------------------------------------- */
 
 /* Column-major C (m,n) = alpha op(A) op(B) + beta C, as cublasSgemm reads
@@ -806,6 +860,7 @@ SUITE(cuda_host_suite) {
     RUN_TEST(bias_colsum_chunks_match_cpu);
     RUN_TEST(sample_row_errors_reach_hbpo_sample);
     RUN_TEST(greedy_block_equals_hbpo_sample);
+    RUN_TEST(plain_sample_block_equals_hbpo_sample);
     RUN_TEST(gemm_mapping_replays_cpu_matmul);
     RUN_TEST(gemm_mapping_rounded_inputs_match_cpu_precisions);
     RUN_TEST(kv_write_index_matches_cpu);
