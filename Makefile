@@ -148,6 +148,8 @@ _test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close $(
 	@sh tests/cli.sh $(BUILD)
 	@echo "== hbpo_cuda.cu on the CPU emulator (tests/gpu/emu/cuda_emu.h): its kernels, launches, memory spaces and products; not a GPU run"
 	@$(BUILD)/test_cuda_emu
+	@echo "== the same with blocks and threads run last to first (HBPO_EMU_ORDER=reverse: a race shows as a difference)"
+	@HBPO_EMU_ORDER=reverse $(BUILD)/test_cuda_emu
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then sh tests/mpi.sh $(BUILD); \
 	 else echo "  - MPI tests skipped: no mpicc or mpirun (apt-get install openmpi-bin libopenmpi-dev)"; fi
 	@sh tests/blas_kernel.sh $(BUILD)
@@ -317,6 +319,7 @@ emu-gpu-check: $(BUILD)/test_cuda_emu $(EMU_DIR)/tiny_hbpo $(EMU_DIR)/cuda_check
 	BUILD=$(EMU_DIR)/gpu OUT=$(EMU_DIR)/gpu_check sh tools/gpu_check.sh --prebuilt
 test-cuda-emu: $(BUILD)/test_cuda_emu
 	$(BUILD)/test_cuda_emu
+	HBPO_EMU_ORDER=reverse $(BUILD)/test_cuda_emu
 
 # every CUDA op against the CPU backend, the fixtures, greedy parity, determinism
 # (on a GPU; without one it says that 0 tests ran)

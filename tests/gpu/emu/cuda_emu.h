@@ -28,8 +28,12 @@
    A failure is sticky, as a device fault is: the next cudaDeviceSynchronize
    returns it, and the message ("emu: ...") is printed to stderr.
 
-   What it cannot check: timing, coalescing, races between threads (fibers
-   run one at a time), the asynchrony of streams, real cuBLAS and CUB.
+   - HBPO_EMU_ORDER=reverse runs blocks and threads last to first: a race
+     (a result that depends on the order CUDA does not promise) shows as a
+     difference between the two runs of make test.
+
+   What it cannot check: timing, coalescing, races that both orders hide
+   (fibers run one at a time), the asynchrony of streams, real cuBLAS and CUB.
    Passing here is not running on a GPU; tools/gpu_check.sh is that. */
 #ifndef HBPO_CUDA_EMU_H
 #define HBPO_CUDA_EMU_H
@@ -226,6 +230,21 @@ inline void set_thread(int t) {
     threadIdx = dim3((unsigned)t % blockDim.x, (unsigned)t / blockDim.x % blockDim.y,
                      (unsigned)t / (blockDim.x * blockDim.y));
 }
+/* HBPO_EMU_ORDER=reverse runs the blocks of a grid, and the threads of a
+   block between two barriers, last to first. CUDA promises no order, so a
+   kernel whose result depends on it (a race through shared or global
+   memory) gives different results in the two orders: make test runs the GPU
+   tests in both. */
+inline int reverse_order() {
+    static int r = -1;
+    if (r < 0) r = getenv("HBPO_EMU_ORDER") && !strcmp(getenv("HBPO_EMU_ORDER"), "reverse");
+    return r;
+}
+/* The i-th block (i-th thread) of count in the chosen order. */
+inline size_t nth(size_t i, size_t count) { return reverse_order() ? count - 1 - i : i; }
+inline dim3 block_of(size_t i, dim3 g) {
+    return dim3((unsigned)(i % g.x), (unsigned)(i / g.x % g.y), (unsigned)(i / ((size_t)g.x * g.y)));
+}
 /* Runs body(arg) as every thread of every block of the grid. A kernel whose
    first launched block never waits at a barrier runs its threads as plain
    calls from then on (fibers cost two system calls a switch); should such a
@@ -235,20 +254,19 @@ inline cudaError_t run(dim3 g, dim3 b, void (*body)(void *), void *arg, const ch
     static std::map<const void *, int> direct; /* kernel -> 1: no barrier seen */
     sched &s = sc();
     int n = (int)(b.x * b.y * b.z);
+    size_t blocks = (size_t)g.x * g.y * g.z;
     std::map<const void *, int>::iterator d = direct.find(kernel);
+    gridDim = g;
+    blockDim = b;
     if (d != direct.end() && d->second) {
-        gridDim = g;
-        blockDim = b;
         s.cur = DIRECT;
-        for (unsigned bz = 0; bz < g.z; bz++)
-            for (unsigned by = 0; by < g.y; by++)
-                for (unsigned bx = 0; bx < g.x; bx++) {
-                    blockIdx = dim3(bx, by, bz);
-                    for (int t = 0; t < n && s.cur == DIRECT; t++) {
-                        set_thread(t);
-                        body(arg);
-                    }
-                }
+        for (size_t i = 0; i < blocks; i++) {
+            blockIdx = block_of(nth(i, blocks), g);
+            for (int k = 0; k < n && s.cur == DIRECT; k++) {
+                set_thread((int)nth((size_t)k, (size_t)n));
+                body(arg);
+            }
+        }
         if (s.cur != DIRECT)
             return fault(cudaErrorLaunchFailure, "%s: __syncthreads in a kernel run without "
                          "fibers (its first block had no barrier)", name);
@@ -261,46 +279,43 @@ inline cudaError_t run(dim3 g, dim3 b, void (*body)(void *), void *arg, const ch
         s.f = new fiber[MAX_THREADS]();
         if (s.stacks == MAP_FAILED) return fault(cudaErrorMemoryAllocation, "no fiber stacks");
     }
-    gridDim = g;
-    blockDim = b;
     s.body = body;
     s.arg = arg;
     s.n = n;
-    for (unsigned bz = 0; bz < g.z; bz++)
-        for (unsigned by = 0; by < g.y; by++)
-            for (unsigned bx = 0; bx < g.x; bx++) {
-                int live = n, t;
-                blockIdx = dim3(bx, by, bz);
-                for (t = 0; t < n; t++) prepare(t);
-                /* one round runs every live thread to its next barrier or its end */
-                while (live > 0) {
-                    unsigned want = 0;
-                    int first = 1;
-                    for (t = 0; t < n; t++) {
-                        if (s.f[t].done) continue;
-                        s.cur = t;
-                        set_thread(t);
-                        resume(t);
-                    }
-                    live = 0;
-                    for (t = 0; t < n; t++) {
-                        if (s.f[t].done) continue;
-                        live++;
-                        if (first) want = s.f[t].barriers, first = 0;
-                        else if (s.f[t].barriers != want) {
-                            s.cur = -1;
-                            return fault(cudaErrorLaunchFailure, "%s: block (%u,%u,%u): threads "
-                                         "wait at different __syncthreads (divergent barrier)",
-                                         name, bx, by, bz);
-                        }
-                    }
-                }
-                if (d == direct.end()) { /* the first block: did any thread wait? */
-                    unsigned waits = 0;
-                    for (t = 0; t < n; t++) waits += s.f[t].barriers;
-                    d = direct.insert(std::make_pair(kernel, waits == 0 ? 1 : 0)).first;
+    for (size_t i = 0; i < blocks; i++) {
+        int live = n, t, k;
+        blockIdx = block_of(nth(i, blocks), g);
+        for (t = 0; t < n; t++) prepare(t);
+        /* one round runs every live thread to its next barrier or its end */
+        while (live > 0) {
+            unsigned want = 0;
+            int first = 1;
+            for (k = 0; k < n; k++) {
+                t = (int)nth((size_t)k, (size_t)n);
+                if (s.f[t].done) continue;
+                s.cur = t;
+                set_thread(t);
+                resume(t);
+            }
+            live = 0;
+            for (t = 0; t < n; t++) {
+                if (s.f[t].done) continue;
+                live++;
+                if (first) want = s.f[t].barriers, first = 0;
+                else if (s.f[t].barriers != want) {
+                    s.cur = -1;
+                    return fault(cudaErrorLaunchFailure, "%s: block (%u,%u,%u): threads wait at "
+                                 "different __syncthreads (divergent barrier)", name, blockIdx.x,
+                                 blockIdx.y, blockIdx.z);
                 }
             }
+        }
+        if (d == direct.end()) { /* the first block: did any thread wait? */
+            unsigned waits = 0;
+            for (t = 0; t < n; t++) waits += s.f[t].barriers;
+            d = direct.insert(std::make_pair(kernel, waits == 0 ? 1 : 0)).first;
+        }
+    }
     s.cur = -1;
     return cudaSuccess;
 }
