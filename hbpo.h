@@ -1053,25 +1053,36 @@ static inline HBPO_HD void hbpo_k_rope_pair(float *a, float *b, float c, float s
    q, out (B,T,NH,HS), k, v: (n_slots,S,KVH,HS); the query (b,t,h) sits at
    position p = pos0[b] + t, reads cache slot sl and attends keys 0..p.
    Returns the logsumexp of the scaled scores. acc: HS floats of scratch. */
+/* One key of the row: the online softmax's step with key kj and value vj
+   (HS each), the tiled CUDA kernel's too (it reads them from shared memory). */
+static inline HBPO_HD void hbpo_k_attn_forward_key(float *acc, float *m, float *l, const float *qt,
+                                                  const float *kj, const float *vj, int HS, float scale) {
+    float s = 0.0f, mn, corr, p;
+    int d;
+    for (d = 0; d < HS; d++) s += qt[d] * kj[d];
+    s *= scale;
+    mn = s > *m ? s : *m;
+    corr = expf(*m - mn); /* 0 on the first key (m = -inf) */
+    p = expf(s - mn);
+    *l = *l * corr + p;
+    for (d = 0; d < HS; d++) acc[d] = acc[d] * corr + p * vj[d];
+    *m = mn;
+}
+/* out = acc / l; returns the logsumexp m + log l */
+static inline HBPO_HD float hbpo_k_attn_forward_finish(float *out, const float *acc, float m, float l,
+                                                     int HS) {
+    int d;
+    for (d = 0; d < HS; d++) out[d] = acc[d] / l;
+    return m + logf(l);
+}
 static inline HBPO_HD float hbpo_k_attn_forward_row(float *out, float *acc, const float *qt, const float *kb,
                                       const float *vb, int keys, int KVD, int HS, float scale) {
     float m = -INFINITY, l = 0.0f;
     int j, d;
     for (d = 0; d < HS; d++) acc[d] = 0.0f;
-    for (j = 0; j < keys; j++) {
-        const float *kj = kb + (size_t)j * KVD, *vj = vb + (size_t)j * KVD;
-        float s = 0.0f, mn, corr, p;
-        for (d = 0; d < HS; d++) s += qt[d] * kj[d];
-        s *= scale;
-        mn = s > m ? s : m;
-        corr = expf(m - mn); /* 0 on the first key (m = -inf) */
-        p = expf(s - mn);
-        l = l * corr + p;
-        for (d = 0; d < HS; d++) acc[d] = acc[d] * corr + p * vj[d];
-        m = mn;
-    }
-    for (d = 0; d < HS; d++) out[d] = acc[d] / l;
-    return m + logf(l);
+    for (j = 0; j < keys; j++)
+        hbpo_k_attn_forward_key(acc, &m, &l, qt, kb + (size_t)j * KVD, vb + (size_t)j * KVD, HS, scale);
+    return hbpo_k_attn_forward_finish(out, acc, m, l, HS);
 }
 /* D = rowsum(dO * O) of one query row (the softmax backward's constant). */
 static inline HBPO_HD float hbpo_k_attn_D(const float *dout, const float *out, int HS) {

@@ -45,8 +45,9 @@
      into the output first and the product added (beta = 1), as on the CPU.
    - Hand-written here because no library does them on our layout: the
      attention kernels (one thread per query row with an online softmax that
-     saves the logsumexp - the flash-attention recurrence, without its tiling:
-     the next step for speed is a tiled tensor-core kernel), the sampler
+     saves the logsumexp - the flash-attention recurrence; the forward stages
+     tiles of keys and values in shared memory for a block of 64 rows, the
+     backward does not yet, and neither uses tensor cores), the sampler
      (greedy and plain sampling: a block per row; with top-k or top-p, one
      thread per row running hbpo_sample's exact algorithm, the next thing to
      parallelise), and the small row kernels.
@@ -480,9 +481,63 @@ __global__ void hbpo__attention_forward_kernel(float *out, float *lse, const flo
         if (lse) lse[e] = l; /* e == (b*NH + h)*T + t */
     }
 }
+/* The same rows with the keys and values staged in shared memory: a block
+   holds HBPO__ATT_BR consecutive query rows of one (b, h), one a thread, and
+   its threads load HBPO__ATT_BC keys at a time, which every row of the
+   block then reads from there instead of from global memory. Each row
+   takes its keys in the same order through the same step
+   (hbpo_k_attn_forward_key), so the result is hbpo__attention_forward_kernel's
+   bit for bit. Head sizes up to HBPO__ATT_TILE_HS (the 0.5B and 1.5B models:
+   64, 128); larger ones keep the kernel above. */
+#define HBPO__ATT_BR 64
+#define HBPO__ATT_BC 32
+#define HBPO__ATT_TILE_HS 128
+__global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, const float *q,
+                                                     const float *k, const float *v,
+                                                     const int *pos0, const int *slot, int T,
+                                                     int S, int NH, int KVH, int HS) {
+    __shared__ float ks[HBPO__ATT_BC * HBPO__ATT_TILE_HS], vs[HBPO__ATT_BC * HBPO__ATT_TILE_HS];
+    int QD = NH * HS, KVD = KVH * HS, tiles = (T + HBPO__ATT_BR - 1) / HBPO__ATT_BR;
+    int bh = blockIdx.x / tiles, t0 = (int)(blockIdx.x % tiles) * HBPO__ATT_BR;
+    int b = bh / NH, h = bh % NH, t = t0 + (int)threadIdx.x, live = t < T;
+    int rows = T - t0 < HBPO__ATT_BR ? T - t0 : HBPO__ATT_BR;
+    int keys = live ? pos0[b] + t + 1 : 0, block_keys = pos0[b] + t0 + rows, j0, j, e, n;
+    size_t qo = ((size_t)b * T + (live ? t : 0)) * QD + (size_t)h * HS;
+    size_t ko = (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / (NH / KVH)) * HS;
+    float scale = 1.0f / sqrtf((float)HS), m = -INFINITY, l = 0.0f;
+    float qr[HBPO__ATT_TILE_HS], acc[HBPO__ATT_TILE_HS];
+    for (e = 0; e < HS; e++) {
+        qr[e] = live ? q[qo + e] : 0.0f;
+        acc[e] = 0.0f;
+    }
+    for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
+        n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
+        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) { /* row-major: consecutive threads, consecutive floats */
+            size_t src = ko + (size_t)(j0 + e / HS) * KVD + (size_t)(e % HS);
+            ks[e] = k[src];
+            vs[e] = v[src];
+        }
+        __syncthreads();
+        for (j = 0; j < n && j0 + j < keys; j++)
+            hbpo_k_attn_forward_key(acc, &m, &l, qr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale);
+        __syncthreads();
+    }
+    if (live) {
+        float r = hbpo_k_attn_forward_finish(out + qo, acc, m, l, HS);
+        if (lse) lse[((size_t)b * NH + h) * T + t] = r;
+    }
+}
 static int hbpo__cu_attention_forward(float *out, float *lse, const float *q, const float *k,
                                       const float *v, const int *pos0, const int *slot, int B,
                                       int T, int S, int NH, int KVH, int HS) {
+    if (B <= 0 || T <= 0) return 0;
+    if (HS <= HBPO__ATT_TILE_HS) {
+        unsigned tiles = (unsigned)((T + HBPO__ATT_BR - 1) / HBPO__ATT_BR);
+        hbpo__attention_forward_tiled_kernel<<<(unsigned)(B * NH) * tiles, HBPO__ATT_BR>>>(
+            out, lse, q, k, v, pos0, slot, T, S, NH, KVH, HS);
+        HBPO_LAUNCHED("hbpo__attention_forward_tiled_kernel");
+        return 0;
+    }
     hbpo__attention_forward_kernel<<<hbpo__blocks((size_t)B * NH * T), HBPO_K_THREADS>>>(
         out, lse, q, k, v, pos0, slot, B, T, S, NH, KVH, HS);
     HBPO_LAUNCHED("hbpo__attention_forward_kernel");

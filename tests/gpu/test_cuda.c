@@ -268,6 +268,10 @@ static int check_attention(int B, int T, int S, int NH, int KVH, int HS, int mod
 }
 TEST attention_small(void) {
     if (check_attention(3, 17, 17, 6, 2, 20, 0) != HBPO_TEST_PASS) return HBPO_TEST_FAIL;
+    /* a partial second tile of 64 rows, and a head size past the tiled kernel's 128 */
+    if (check_attention(2, 100, 100, 4, 2, 16, 0) != HBPO_TEST_PASS) return HBPO_TEST_FAIL;
+    if (check_attention(2, 70, 90, 2, 1, 160, 1) != HBPO_TEST_PASS) return HBPO_TEST_FAIL;
+    if (check_attention(2, 9, 9, 2, 1, 160, 0) != HBPO_TEST_PASS) return HBPO_TEST_FAIL;
     if (check_attention(3, 5, 40, 6, 2, 20, 1) != HBPO_TEST_PASS) return HBPO_TEST_FAIL;
     return check_attention(3, 1, 40, 6, 2, 20, 2);
 }
