@@ -1093,18 +1093,38 @@ static inline HBPO_HD float hbpo_k_attn_D(const float *dout, const float *out, i
 }
 /* dq of one query row: dq = scale * sum_j P_j (dO.v_j - D) k_j with
    P_j = exp(scale q.k_j - lse), over keys 0..t (pos0 = 0, S = T). */
+/* One key of a dq row: dq += scale P (dO.v_j - D) k_j (the tiled CUDA
+   kernel's step too, with k_j and v_j from shared memory). */
+static inline HBPO_HD void hbpo_k_attn_dq_key(float *dq, const float *qt, const float *dot_, const float *kj,
+                                             const float *vj, int HS, float scale, float lse, float D) {
+    float s = 0.0f, dp = 0.0f, p, ds;
+    int d;
+    for (d = 0; d < HS; d++) { s += qt[d] * kj[d]; dp += dot_[d] * vj[d]; }
+    p = expf(s * scale - lse);
+    ds = p * (dp - D) * scale;
+    for (d = 0; d < HS; d++) dq[d] += ds * kj[d];
+}
 static inline HBPO_HD void hbpo_k_attn_dq_row(float *dq, const float *qt, const float *dot_, const float *kb,
                                 const float *vb, int keys, int KVD, int HS, float scale,
                                 float lse, float D) {
     int j, d;
     for (d = 0; d < HS; d++) dq[d] = 0.0f;
-    for (j = 0; j < keys; j++) {
-        const float *kj = kb + (size_t)j * KVD, *vj = vb + (size_t)j * KVD;
-        float s = 0.0f, dp = 0.0f, p, ds;
-        for (d = 0; d < HS; d++) { s += qt[d] * kj[d]; dp += dot_[d] * vj[d]; }
-        p = expf(s * scale - lse);
-        ds = p * (dp - D) * scale;
-        for (d = 0; d < HS; d++) dq[d] += ds * kj[d];
+    for (j = 0; j < keys; j++)
+        hbpo_k_attn_dq_key(dq, qt, dot_, kb + (size_t)j * KVD, vb + (size_t)j * KVD, HS, scale, lse, D);
+}
+/* One query of a key row's dk, dv: dk += ds q_t, dv += P dO_t (the tiled
+   CUDA kernel's step too, with q_t and dO_t from shared memory). */
+static inline HBPO_HD void hbpo_k_attn_dkdv_query(float *dk, float *dv, const float *kj, const float *vj,
+                                                 const float *qt, const float *dot_, float lse, float D,
+                                                 int HS, float scale) {
+    float s = 0.0f, dp = 0.0f, p, ds;
+    int d;
+    for (d = 0; d < HS; d++) { s += qt[d] * kj[d]; dp += dot_[d] * vj[d]; }
+    p = expf(s * scale - lse);
+    ds = p * (dp - D) * scale;
+    for (d = 0; d < HS; d++) {
+        dk[d] += ds * qt[d];
+        dv[d] += p * dot_[d];
     }
 }
 /* dk, dv of one key row j of kv head g: the sum over the query heads of the
@@ -1117,20 +1137,11 @@ static inline HBPO_HD void hbpo_k_attn_dkdv_row(float *dk, float *dv, const floa
                                   float scale) {
     int e, t, d;
     for (d = 0; d < HS; d++) dk[d] = dv[d] = 0.0f;
-    for (e = 0; e < group; e++) {
-        for (t = j; t < T; t++) {
-            const float *qt = qb + (size_t)t * QD + (size_t)e * HS;
-            const float *dot_ = doutb + (size_t)t * QD + (size_t)e * HS;
-            float s = 0.0f, dp = 0.0f, p, ds;
-            for (d = 0; d < HS; d++) { s += qt[d] * kj[d]; dp += dot_[d] * vj[d]; }
-            p = expf(s * scale - lseb[(size_t)e * T + t]);
-            ds = p * (dp - Db[(size_t)e * T + t]) * scale;
-            for (d = 0; d < HS; d++) {
-                dk[d] += ds * qt[d];
-                dv[d] += p * dot_[d];
-            }
-        }
-    }
+    for (e = 0; e < group; e++)
+        for (t = j; t < T; t++)
+            hbpo_k_attn_dkdv_query(dk, dv, kj, vj, qb + (size_t)t * QD + (size_t)e * HS,
+                                   doutb + (size_t)t * QD + (size_t)e * HS, lseb[(size_t)e * T + t],
+                                   Db[(size_t)e * T + t], HS, scale);
 }
 
 /* ---- 5. Log-prob rows ----------------------------------------------------------- */

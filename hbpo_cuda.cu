@@ -45,9 +45,10 @@
      into the output first and the product added (beta = 1), as on the CPU.
    - Hand-written here because no library does them on our layout: the
      attention kernels (one thread per query row with an online softmax that
-     saves the logsumexp - the flash-attention recurrence; the forward stages
-     tiles of keys and values in shared memory for a block of 64 rows, the
-     backward does not yet, and neither uses tensor cores), the sampler
+     saves the logsumexp - the flash-attention recurrence; for head sizes up
+     to 128 the forward and dq stage tiles of keys and values, and dk/dv
+     tiles of queries, in shared memory for a block of 64 rows; no tensor
+     cores), the sampler
      (greedy and plain sampling: a block per row; with top-k or top-p, one
      thread per row running hbpo_sample's exact algorithm, the next thing to
      parallelise), and the small row kernels.
@@ -605,6 +606,88 @@ __global__ void hbpo__attention_group_sum_kernel(float *dk, float *dv, const flo
         dv[e] = sv;
     }
 }
+/* The backward in tiles, head sizes up to HBPO__ATT_TILE_HS, with each
+   row's terms in the untiled kernels' order (bit for bit theirs):
+   dq: a block of HBPO__ATT_BR query rows of (b, h) stages HBPO__ATT_BC keys
+   and values at a time, as the forward does;
+   dk, dv: a block of HBPO__ATT_BR key rows j of (b, h) (this head's share,
+   summed over the group by hbpo__attention_group_sum_kernel) stages
+   HBPO__ATT_BC queries t >= the block's first j at a time: q, dO, lse, D. */
+__global__ void hbpo__attention_dq_tiled_kernel(float *dq, const float *dout, const float *q,
+                                                const float *k, const float *v, const float *lse,
+                                                const float *D, int T, int NH, int KVH, int HS) {
+    __shared__ float ks[HBPO__ATT_BC * HBPO__ATT_TILE_HS], vs[HBPO__ATT_BC * HBPO__ATT_TILE_HS];
+    int QD = NH * HS, KVD = KVH * HS, tiles = (T + HBPO__ATT_BR - 1) / HBPO__ATT_BR;
+    int bh = blockIdx.x / tiles, t0 = (int)(blockIdx.x % tiles) * HBPO__ATT_BR;
+    int b = bh / NH, h = bh % NH, t = t0 + (int)threadIdx.x, live = t < T;
+    int rows = T - t0 < HBPO__ATT_BR ? T - t0 : HBPO__ATT_BR, block_keys = t0 + rows, j0, j, e, n;
+    size_t qo = ((size_t)b * T + (live ? t : 0)) * QD + (size_t)h * HS;
+    size_t ko = (size_t)b * T * KVD + (size_t)(h / (NH / KVH)) * HS, r = ((size_t)b * NH + h) * T + (live ? t : 0);
+    float scale = 1.0f / sqrtf((float)HS), l = live ? lse[r] : 0.0f, Dr = live ? D[r] : 0.0f;
+    float qr[HBPO__ATT_TILE_HS], dr[HBPO__ATT_TILE_HS], acc[HBPO__ATT_TILE_HS];
+    for (e = 0; e < HS; e++) {
+        qr[e] = live ? q[qo + e] : 0.0f;
+        dr[e] = live ? dout[qo + e] : 0.0f;
+        acc[e] = 0.0f;
+    }
+    for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
+        n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
+        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) {
+            size_t src = ko + (size_t)(j0 + e / HS) * KVD + (size_t)(e % HS);
+            ks[e] = k[src];
+            vs[e] = v[src];
+        }
+        __syncthreads();
+        for (j = 0; j < n && j0 + j <= t; j++)
+            hbpo_k_attn_dq_key(acc, qr, dr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale, l, Dr);
+        __syncthreads();
+    }
+    if (live)
+        for (e = 0; e < HS; e++) dq[qo + e] = acc[e];
+}
+__global__ void hbpo__attention_dkdv_tiled_kernel(float *pk, float *pv, const float *dout,
+                                                  const float *q, const float *k, const float *v,
+                                                  const float *lse, const float *D, int T, int NH,
+                                                  int KVH, int HS) {
+    __shared__ float qs[HBPO__ATT_BC * HBPO__ATT_TILE_HS], ds[HBPO__ATT_BC * HBPO__ATT_TILE_HS];
+    __shared__ float ls[HBPO__ATT_BC], Ds[HBPO__ATT_BC];
+    int QD = NH * HS, KVD = KVH * HS, tiles = (T + HBPO__ATT_BR - 1) / HBPO__ATT_BR;
+    int bh = blockIdx.x / tiles, j0 = (int)(blockIdx.x % tiles) * HBPO__ATT_BR;
+    int b = bh / NH, h = bh % NH, j = j0 + (int)threadIdx.x, live = j < T, t0, t, e, n;
+    size_t ko = ((size_t)b * T + (live ? j : 0)) * KVD + (size_t)(h / (NH / KVH)) * HS;
+    size_t qb = (size_t)b * T * QD + (size_t)h * HS, lb = ((size_t)b * NH + h) * T;
+    size_t po = (((size_t)b * T + (live ? j : 0)) * NH + h) * HS;
+    float scale = 1.0f / sqrtf((float)HS);
+    float kr[HBPO__ATT_TILE_HS], vr[HBPO__ATT_TILE_HS], dk[HBPO__ATT_TILE_HS], dv[HBPO__ATT_TILE_HS];
+    for (e = 0; e < HS; e++) {
+        kr[e] = live ? k[ko + e] : 0.0f;
+        vr[e] = live ? v[ko + e] : 0.0f;
+        dk[e] = dv[e] = 0.0f;
+    }
+    for (t0 = j0; t0 < T; t0 += HBPO__ATT_BC) {
+        n = T - t0 < HBPO__ATT_BC ? T - t0 : HBPO__ATT_BC;
+        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) {
+            size_t src = qb + (size_t)(t0 + e / HS) * QD + (size_t)(e % HS);
+            qs[e] = q[src];
+            ds[e] = dout[src];
+        }
+        for (e = threadIdx.x; e < n; e += HBPO__ATT_BR) {
+            ls[e] = lse[lb + (size_t)(t0 + e)];
+            Ds[e] = D[lb + (size_t)(t0 + e)];
+        }
+        __syncthreads();
+        if (live)
+            for (t = t0 < j ? j - t0 : 0; t < n; t++)
+                hbpo_k_attn_dkdv_query(dk, dv, kr, vr, qs + (size_t)t * HS, ds + (size_t)t * HS, ls[t],
+                                       Ds[t], HS, scale);
+        __syncthreads();
+    }
+    if (live)
+        for (e = 0; e < HS; e++) {
+            pk[po + e] = dk[e];
+            pv[po + e] = dv[e];
+        }
+}
 static int hbpo__cu_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                                        const float *q, const float *k, const float *v,
                                        const float *out, const float *lse, int B, int T, int NH,
@@ -612,6 +695,7 @@ static int hbpo__cu_attention_backward(float *dq, float *dk, float *dv, const fl
     size_t rows = (size_t)B * NH * T, part = hbpo__align(sizeof(float) * rows * (size_t)HS);
     char *ws = (char *)hbpo__cu_ws(hbpo__align(sizeof(float) * (rows ? rows : 1)) + 2 * part);
     float *D, *pk, *pv;
+    if (rows == 0) return 0;
     if (!ws) {
         hbpo_set_error("cuda attention backward: no workspace: %s", hbpo__cu.err);
         hbpo__cu.err[0] = 0;
@@ -622,12 +706,21 @@ static int hbpo__cu_attention_backward(float *dq, float *dk, float *dv, const fl
     pv = (float *)((char *)pk + part);
     hbpo__attention_D_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(D, dout, out, B, T, NH, HS);
     HBPO_LAUNCHED("hbpo__attention_D_kernel");
-    hbpo__attention_dq_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(dq, dout, q, k, v, lse, D,
-                                                                      B, T, NH, KVH, HS);
-    HBPO_LAUNCHED("hbpo__attention_dq_kernel");
-    hbpo__attention_dkdv_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(pk, pv, dout, q, k, v, lse,
-                                                                        D, B, T, NH, KVH, HS);
-    HBPO_LAUNCHED("hbpo__attention_dkdv_kernel");
+    if (HS <= HBPO__ATT_TILE_HS) {
+        unsigned grid = (unsigned)(B * NH) * (unsigned)((T + HBPO__ATT_BR - 1) / HBPO__ATT_BR);
+        hbpo__attention_dq_tiled_kernel<<<grid, HBPO__ATT_BR>>>(dq, dout, q, k, v, lse, D, T, NH, KVH, HS);
+        HBPO_LAUNCHED("hbpo__attention_dq_tiled_kernel");
+        hbpo__attention_dkdv_tiled_kernel<<<grid, HBPO__ATT_BR>>>(pk, pv, dout, q, k, v, lse, D, T, NH,
+                                                                 KVH, HS);
+        HBPO_LAUNCHED("hbpo__attention_dkdv_tiled_kernel");
+    } else {
+        hbpo__attention_dq_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(dq, dout, q, k, v, lse, D,
+                                                                          B, T, NH, KVH, HS);
+        HBPO_LAUNCHED("hbpo__attention_dq_kernel");
+        hbpo__attention_dkdv_kernel<<<hbpo__blocks(rows), HBPO_K_THREADS>>>(pk, pv, dout, q, k, v,
+                                                                            lse, D, B, T, NH, KVH, HS);
+        HBPO_LAUNCHED("hbpo__attention_dkdv_kernel");
+    }
     hbpo__attention_group_sum_kernel<<<hbpo__blocks((size_t)B * T * KVH * HS), HBPO_K_THREADS>>>(
         dk, dv, pk, pv, B, T, NH, KVH, HS);
     HBPO_LAUNCHED("hbpo__attention_group_sum_kernel");
