@@ -493,6 +493,18 @@ __global__ void hbpo__attention_forward_kernel(float *out, float *lse, const flo
 #define HBPO__ATT_BR 64
 #define HBPO__ATT_BC 32
 #define HBPO__ATT_TILE_HS 128
+/* The block's threads copy rows of HS floats at x + base, y + base (row
+   stride ld) into a, b (rows x HS, packed); consecutive threads take
+   consecutive floats. */
+__device__ void hbpo__att_stage(float *a, float *b, const float *x, const float *y, size_t base,
+                                int rows, int ld, int HS) {
+    int e;
+    for (e = threadIdx.x; e < rows * HS; e += blockDim.x) {
+        size_t src = base + (size_t)(e / HS) * ld + (size_t)(e % HS);
+        a[e] = x[src];
+        b[e] = y[src];
+    }
+}
 __global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, const float *q,
                                                      const float *k, const float *v,
                                                      const int *pos0, const int *slot, int T,
@@ -513,11 +525,7 @@ __global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, con
     }
     for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
         n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
-        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) { /* row-major: consecutive threads, consecutive floats */
-            size_t src = ko + (size_t)(j0 + e / HS) * KVD + (size_t)(e % HS);
-            ks[e] = k[src];
-            vs[e] = v[src];
-        }
+        hbpo__att_stage(ks, vs, k, v, ko + (size_t)j0 * KVD, n, KVD, HS);
         __syncthreads();
         for (j = 0; j < n && j0 + j < keys; j++)
             hbpo_k_attn_forward_key(acc, &m, &l, qr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale);
@@ -632,11 +640,7 @@ __global__ void hbpo__attention_dq_tiled_kernel(float *dq, const float *dout, co
     }
     for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
         n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
-        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) {
-            size_t src = ko + (size_t)(j0 + e / HS) * KVD + (size_t)(e % HS);
-            ks[e] = k[src];
-            vs[e] = v[src];
-        }
+        hbpo__att_stage(ks, vs, k, v, ko + (size_t)j0 * KVD, n, KVD, HS);
         __syncthreads();
         for (j = 0; j < n && j0 + j <= t; j++)
             hbpo_k_attn_dq_key(acc, qr, dr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale, l, Dr);
@@ -666,11 +670,7 @@ __global__ void hbpo__attention_dkdv_tiled_kernel(float *pk, float *pv, const fl
     }
     for (t0 = j0; t0 < T; t0 += HBPO__ATT_BC) {
         n = T - t0 < HBPO__ATT_BC ? T - t0 : HBPO__ATT_BC;
-        for (e = threadIdx.x; e < n * HS; e += HBPO__ATT_BR) {
-            size_t src = qb + (size_t)(t0 + e / HS) * QD + (size_t)(e % HS);
-            qs[e] = q[src];
-            ds[e] = dout[src];
-        }
+        hbpo__att_stage(qs, ds, q, dout, qb + (size_t)t0 * QD, n, QD, HS);
         for (e = threadIdx.x; e < n; e += HBPO__ATT_BR) {
             ls[e] = lse[lb + (size_t)(t0 + e)];
             Ds[e] = D[lb + (size_t)(t0 + e)];

@@ -377,32 +377,25 @@ inline void __syncthreads() { hbpo_emu::syncthreads(); }
 
 /* ---- the runtime API ------------------------------------------------------------------- */
 
-inline const char *cudaGetErrorName(cudaError_t e) {
-    switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
-    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
-    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
-    }
-    return "cudaErrorUnknown";
+/* name and message of each error this stand-in returns */
+inline const char *error_text(cudaError_t e, int message) {
+    static const struct { cudaError_t e; const char *name, *msg; } tab[] = {
+        {cudaSuccess, "cudaSuccess", "no error"},
+        {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
+        {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
+        {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration", "invalid configuration argument"},
+        {cudaErrorInsufficientDriver, "cudaErrorInsufficientDriver",
+         "CUDA driver version is insufficient for CUDA runtime version"},
+        {cudaErrorInvalidDevice, "cudaErrorInvalidDevice", "invalid device ordinal"},
+        {cudaErrorIllegalAddress, "cudaErrorIllegalAddress", "an illegal memory access was encountered"},
+        {cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure"},
+    };
+    for (const auto &t : tab)
+        if (t.e == e) return message ? t.msg : t.name;
+    return message ? "unknown error" : "cudaErrorUnknown";
 }
-inline const char *cudaGetErrorString(cudaError_t e) {
-    switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
-    case cudaErrorInvalidDevice: return "invalid device ordinal";
-    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
-    case cudaErrorLaunchFailure: return "unspecified launch failure";
-    }
-    return "unknown error";
-}
+inline const char *cudaGetErrorName(cudaError_t e) { return error_text(e, 0); }
+inline const char *cudaGetErrorString(cudaError_t e) { return error_text(e, 1); }
 /* The launch error (not sticky) or the sticky fault. */
 inline cudaError_t cudaGetLastError() {
     cudaError_t e = hbpo_emu::st().sticky != cudaSuccess ? hbpo_emu::st().sticky : hbpo_emu::st().last;
