@@ -144,7 +144,7 @@ bench-busy: info $(BUILD)/bench_small
 # --- tests ------------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory _test
-_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close $(BUILD)/test_cuda_emu
+_test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close $(BUILD)/test_cuda_emu $(BUILD)/emu/hbpo
 	@sh tests/cli.sh $(BUILD)
 	@echo "== hbpo_cuda.cu on the CPU emulator (tests/gpu/emu/cuda_emu.h): its kernels, launches, memory spaces and products; not a GPU run"
 	@$(BUILD)/test_cuda_emu

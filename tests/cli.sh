@@ -180,6 +180,22 @@ same "$(metric_steps "$run/metrics.jsonl")" '{"step":1 {"step":2 {"step":3 {"ste
 # save -> resume -> continue gives the numbers of one straight run
 expect 0 ""                -- train "$tmp/straight" --steps 4
 same "$(sed 's/,"t_rollout.*//' "$run/metrics.jsonl")" "$(sed 's/,"t_rollout.*//' "$tmp/straight/metrics.jsonl")" "resumed run vs straight run"
+# the same training and generation with --device cuda, through hbpo_cuda.cu on
+# the CPU emulator (build/emu/hbpo, made by make test): the CPU's rollouts
+# (their lengths, step by step) and the CPU's completions
+he=$b/emu/hbpo
+if [ -x "$he" ]; then
+    lengths() { sed -n '1,2s/.*"n_gen":\([^,]*\),"truncated":[^,]*,"n_gen_sub":\(\[[^]]*\]\).*/\1 \2/p' "$1"; }
+    hb_cpu=$hb; hb=$he
+    expect 0 ""            -- train "$tmp/emu" --steps 2 --device cuda
+    hb=$hb_cpu
+    same "$(lengths "$tmp/emu/metrics.jsonl")" "$(lengths "$tmp/straight/metrics.jsonl")" "train --device cuda (emulator) vs the CPU: rollout lengths"
+    for T in 0 1; do
+        same "$($he generate --model "$m" --prompt "1+1=?" --temperature $T --top-p 1 --max-new-tokens 24 --device cuda 2>/dev/null)" \
+             "$($hb generate --model "$m" --prompt "1+1=?" --temperature $T --top-p 1 --max-new-tokens 24 2>/dev/null)" \
+             "generate --temperature $T --device cuda (emulator) vs the CPU"
+    done
+fi
 # --intra-centered (the study's ablation) is named, and a run made without it
 # is not resumed with it (the configuration's fingerprint)
 got=$(train "$tmp/centred" --steps 1 --intra-centered 2>&1); rc=$?
