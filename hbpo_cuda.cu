@@ -505,6 +505,22 @@ __device__ void hbpo__att_stage(float *a, float *b, const float *x, const float 
         b[e] = y[src];
     }
 }
+/* The key tiles of a block of query rows: keys [0, block_keys) staged
+   HBPO__ATT_BC at a time into ks, vs; then step(k_j, v_j) for each of this
+   row's keys j < keys, in order. Every thread of the block calls it (the
+   barriers), also those past the last row (keys 0). */
+template <class Step>
+__device__ void hbpo__att_key_tiles(float *ks, float *vs, const float *k, const float *v, size_t ko,
+                                    int KVD, int HS, int block_keys, int keys, Step step) {
+    int j0, j, n;
+    for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
+        n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
+        hbpo__att_stage(ks, vs, k, v, ko + (size_t)j0 * KVD, n, KVD, HS);
+        __syncthreads();
+        for (j = 0; j < n && j0 + j < keys; j++) step(ks + (size_t)j * HS, vs + (size_t)j * HS);
+        __syncthreads();
+    }
+}
 __global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, const float *q,
                                                      const float *k, const float *v,
                                                      const int *pos0, const int *slot, int T,
@@ -514,7 +530,7 @@ __global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, con
     int bh = blockIdx.x / tiles, t0 = (int)(blockIdx.x % tiles) * HBPO__ATT_BR;
     int b = bh / NH, h = bh % NH, t = t0 + (int)threadIdx.x, live = t < T;
     int rows = T - t0 < HBPO__ATT_BR ? T - t0 : HBPO__ATT_BR;
-    int keys = live ? pos0[b] + t + 1 : 0, block_keys = pos0[b] + t0 + rows, j0, j, e, n;
+    int keys = live ? pos0[b] + t + 1 : 0, block_keys = pos0[b] + t0 + rows, e;
     size_t qo = ((size_t)b * T + (live ? t : 0)) * QD + (size_t)h * HS;
     size_t ko = (size_t)(slot ? slot[b] : b) * S * KVD + (size_t)(h / (NH / KVH)) * HS;
     float scale = 1.0f / sqrtf((float)HS), m = -INFINITY, l = 0.0f;
@@ -523,14 +539,9 @@ __global__ void hbpo__attention_forward_tiled_kernel(float *out, float *lse, con
         qr[e] = live ? q[qo + e] : 0.0f;
         acc[e] = 0.0f;
     }
-    for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
-        n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
-        hbpo__att_stage(ks, vs, k, v, ko + (size_t)j0 * KVD, n, KVD, HS);
-        __syncthreads();
-        for (j = 0; j < n && j0 + j < keys; j++)
-            hbpo_k_attn_forward_key(acc, &m, &l, qr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale);
-        __syncthreads();
-    }
+    hbpo__att_key_tiles(ks, vs, k, v, ko, KVD, HS, block_keys, keys, [&](const float *kj, const float *vj) {
+        hbpo_k_attn_forward_key(acc, &m, &l, qr, kj, vj, HS, scale);
+    });
     if (live) {
         float r = hbpo_k_attn_forward_finish(out + qo, acc, m, l, HS);
         if (lse) lse[((size_t)b * NH + h) * T + t] = r;
@@ -628,7 +639,7 @@ __global__ void hbpo__attention_dq_tiled_kernel(float *dq, const float *dout, co
     int QD = NH * HS, KVD = KVH * HS, tiles = (T + HBPO__ATT_BR - 1) / HBPO__ATT_BR;
     int bh = blockIdx.x / tiles, t0 = (int)(blockIdx.x % tiles) * HBPO__ATT_BR;
     int b = bh / NH, h = bh % NH, t = t0 + (int)threadIdx.x, live = t < T;
-    int rows = T - t0 < HBPO__ATT_BR ? T - t0 : HBPO__ATT_BR, block_keys = t0 + rows, j0, j, e, n;
+    int rows = T - t0 < HBPO__ATT_BR ? T - t0 : HBPO__ATT_BR, block_keys = t0 + rows, e;
     size_t qo = ((size_t)b * T + (live ? t : 0)) * QD + (size_t)h * HS;
     size_t ko = (size_t)b * T * KVD + (size_t)(h / (NH / KVH)) * HS, r = ((size_t)b * NH + h) * T + (live ? t : 0);
     float scale = 1.0f / sqrtf((float)HS), l = live ? lse[r] : 0.0f, Dr = live ? D[r] : 0.0f;
@@ -638,14 +649,10 @@ __global__ void hbpo__attention_dq_tiled_kernel(float *dq, const float *dout, co
         dr[e] = live ? dout[qo + e] : 0.0f;
         acc[e] = 0.0f;
     }
-    for (j0 = 0; j0 < block_keys; j0 += HBPO__ATT_BC) {
-        n = block_keys - j0 < HBPO__ATT_BC ? block_keys - j0 : HBPO__ATT_BC;
-        hbpo__att_stage(ks, vs, k, v, ko + (size_t)j0 * KVD, n, KVD, HS);
-        __syncthreads();
-        for (j = 0; j < n && j0 + j <= t; j++)
-            hbpo_k_attn_dq_key(acc, qr, dr, ks + (size_t)j * HS, vs + (size_t)j * HS, HS, scale, l, Dr);
-        __syncthreads();
-    }
+    hbpo__att_key_tiles(ks, vs, k, v, ko, KVD, HS, block_keys, live ? t + 1 : 0,
+                        [&](const float *kj, const float *vj) {
+                            hbpo_k_attn_dq_key(acc, qr, dr, kj, vj, HS, scale, l, Dr);
+                        });
     if (live)
         for (e = 0; e < HS; e++) dq[qo + e] = acc[e];
 }
