@@ -610,15 +610,27 @@ inline cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cubla
                     tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, al, a, lda, b, ldb, be, c, ldc);
     else
 #endif
+    { /* without OpenBLAS: row i of op(A) and column j of op(B) copied out
+         contiguous, then dot products in double */
+        float *ar = (float *)malloc(sizeof(float) * ((size_t)m * k + 1));
+        float *bc = (float *)malloc(sizeof(float) * ((size_t)n * k + 1));
+        for (int i = 0; i < m; i++)
+            for (int l = 0; l < k; l++)
+                ar[(size_t)i * k + l] = ta == CUBLAS_OP_N ? a[i + (size_t)l * lda] : a[l + (size_t)i * lda];
+        for (int j = 0; j < n; j++)
+            for (int l = 0; l < k; l++)
+                bc[(size_t)j * k + l] = tb == CUBLAS_OP_N ? b[l + (size_t)j * ldb] : b[j + (size_t)l * ldb];
         for (int j = 0; j < n; j++)
             for (int i = 0; i < m; i++) {
+                const float *x = ar + (size_t)i * k, *y = bc + (size_t)j * k;
                 double s = 0.0;
-                for (int l = 0; l < k; l++)
-                    s += (double)(ta == CUBLAS_OP_N ? a[i + (size_t)l * lda] : a[l + (size_t)i * lda]) *
-                         (tb == CUBLAS_OP_N ? b[l + (size_t)j * ldb] : b[j + (size_t)l * ldb]);
+                for (int l = 0; l < k; l++) s += (double)x[l] * y[l];
                 float *cij = &c[i + (size_t)j * ldc];
                 *cij = (float)(al * s + (be == 0.0f ? 0.0 : (double)be * *cij));
             }
+        free(ar);
+        free(bc);
+    }
     free(a);
     free(b);
     return CUBLAS_STATUS_SUCCESS;
