@@ -487,8 +487,8 @@ __global__ void hbpo__attention_forward_kernel(float *out, float *lse, const flo
    its threads load HBPO__ATT_BC keys at a time, which every row of the
    block then reads from there instead of from global memory. Each row
    takes its keys in the same order through the same step
-   (hbpo_k_attn_forward_key), so the result is hbpo__attention_forward_kernel's
-   bit for bit. Head sizes up to HBPO__ATT_TILE_HS (the 0.5B and 1.5B models:
+   (hbpo_k_attn_forward_key) as hbpo__attention_forward_kernel (on the CPU
+   emulator the two agree; on a GPU, not yet run). Head sizes up to HBPO__ATT_TILE_HS (the 0.5B and 1.5B models:
    64, 128); larger ones keep the kernel above. */
 #define HBPO__ATT_BR 64
 #define HBPO__ATT_BC 32
@@ -626,7 +626,7 @@ __global__ void hbpo__attention_group_sum_kernel(float *dk, float *dv, const flo
     }
 }
 /* The backward in tiles, head sizes up to HBPO__ATT_TILE_HS, with each
-   row's terms in the untiled kernels' order (bit for bit theirs):
+   row's terms in the untiled kernels' order:
    dq: a block of HBPO__ATT_BR query rows of (b, h) stages HBPO__ATT_BC keys
    and values at a time, as the forward does;
    dk, dv: a block of HBPO__ATT_BR key rows j of (b, h) (this head's share,
