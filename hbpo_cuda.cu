@@ -487,8 +487,7 @@ __global__ void hbpo__attention_forward_kernel(float *out, float *lse, const flo
    its threads load HBPO__ATT_BC keys at a time, which every row of the
    block then reads from there instead of from global memory. Each row
    takes its keys in the same order through the same step
-   (hbpo_k_attn_forward_key) as hbpo__attention_forward_kernel (on the CPU
-   emulator the two agree; on a GPU, not yet run). Head sizes up to HBPO__ATT_TILE_HS (the 0.5B and 1.5B models:
+   (hbpo_k_attn_forward_key) as hbpo__attention_forward_kernel. Head sizes up to HBPO__ATT_TILE_HS (the 0.5B and 1.5B models:
    64, 128); larger ones keep the kernel above. */
 #define HBPO__ATT_BR 64
 #define HBPO__ATT_BC 32
