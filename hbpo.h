@@ -1283,6 +1283,14 @@ static inline HBPO_HD void hbpo_k_argmax_merge(float *best, int *arg, float b2, 
     if (*arg < 0 || b2 > *best || (b2 == *best && a2 < *arg)) { *best = b2; *arg = a2; }
 }
 
+/* Top-p's lower bound on a candidate's z - mx (lse: the row's logsumexp of
+   z - mx). Without top-k, a token of probability q < (1 - top_p) / V can
+   never be in the nucleus: the tokens ranked at or after it hold < V q <
+   1 - top_p, so the ones before it already reach top_p. Halving that bound
+   leaves room for rounding; only the candidates enter the selection. */
+static inline HBPO_HD double hbpo_k_nucleus_cut(double lse, float top_p, int V) {
+    return lse + log(0.5 * (1.0 - (double)top_p) / (double)V);
+}
 /* One row: logits (V) are read only; work (V) is scratch (needed with top_k
    or top_p on); coin in [0,1) (unused when greedy, temperature <= 0).
    Returns the token, or -1 when a scaled logit is not finite (hbpo_sample
@@ -1321,12 +1329,9 @@ static inline HBPO_HD int hbpo_k_sample_row(const float *logits, int V, float te
             kept.seen = 0;
         }
         if (top_p < 1.0f) {
-            /* top-p over the tokens still kept. Without top-k, a token of
-               probability q < (1 - top_p) / V can never be in the nucleus:
-               the tokens ranked at or after it hold < V q < 1 - top_p, so the
-               ones before it already reach top_p. Halving that bound leaves
-               room for rounding; only the survivors enter the selection. */
-            double cut = k ? -INFINITY : lse + log(0.5 * (1.0 - (double)top_p) / (double)V);
+            /* top-p over the tokens still kept; without top-k only the
+               candidates above hbpo_k_nucleus_cut enter the selection */
+            double cut = k ? -INFINITY : hbpo_k_nucleus_cut(lse, top_p, V);
             for (j = 0; j < V; j++) {
                 float z = logits[j] * inv;
                 if (hbpo_k_is_kept(&kept, z) && (double)(z - mx) >= cut) work[n++] = z;
@@ -1354,58 +1359,97 @@ static inline HBPO_HD int hbpo_k_sample_row(const float *logits, int V, float te
     return tok;
 }
 
-/* Plain sampling (temperature > 0, no top-k, top-p 1: the training rollouts'
-   default) runs block-parallel on the GPU. Thread t of n owns the contiguous
-   ids [lo, hi) (hbpo_k_chunk) and sums their e^(z - mx) in id order
-   (hbpo_k_exp_share); one thread then walks the n shares in order to the
-   share where the running mass passes coin * total, and the ids of that
-   share in order (hbpo_k_pick_chunked). The same inverse CDF as
-   hbpo_k_sample_row, with the sums grouped by share: the token differs from
-   hbpo_sample's only when the coin falls within rounding (about 1e-16 of the
-   mass) of a boundary, and the log-prob in its last bits. */
+/* Sampling without top-k runs block-parallel on the GPU: plain (temperature
+   > 0, top-p 1: the training rollouts' default) and top-p (the paper's
+   evaluation: T 0.6, top-p 0.95). Thread t of n owns the contiguous ids
+   [lo, hi) (hbpo_k_chunk). Each thread sums e^(z - mx) over its kept ids in
+   id order (hbpo_k_exp_share); one thread then walks the n shares in order
+   to the share where the running mass passes coin * kept mass, and the kept
+   ids of that share in order (hbpo_k_pick_chunked). Top-p first gathers the
+   candidates hbpo_k_sample_row gathers, in the same id order (each thread
+   counts its own, hbpo_k_candidates, and writes them after the counts of
+   the threads before it), and one thread selects the nucleus from them with
+   hbpo_k_nucleus, as hbpo_k_sample_row does. The row's mass is the shares
+   added in order instead of one sum in id order, so the token differs from
+   hbpo_sample's only when the coin, or the nucleus's target, falls within
+   rounding (about 1e-16 of the mass) of a boundary, and the log-prob in its
+   last bits. */
 static inline HBPO_HD void hbpo_k_chunk(int V, int t, int n, int *lo, int *hi) {
     int c = (V + n - 1) / n;
     *lo = t * c < V ? t * c : V;
     *hi = *lo + c < V ? *lo + c : V;
 }
-/* sum of e^(z_j inv - mx) over j in [lo, hi) in order; *last: the last such j
-   with a positive term (-1 none) */
+/* The kept set that keeps every finite value (plain sampling). */
+static inline HBPO_HD hbpo_k_kept hbpo_k_keep_all(void) {
+    hbpo_k_kept k;
+    k.thr = -INFINITY; k.n_ties = 0; k.seen = 0;
+    return k;
+}
+/* the sum of e^(z_j inv - mx) over the kept ids j of [lo, hi), in id order;
+   k.seen on entry: how many ids before lo equal k.thr (ties are kept in id
+   order); *last: the last kept j with a positive term (-1 none) */
 static inline HBPO_HD double hbpo_k_exp_share(const float *z, int lo, int hi, float inv, float mx,
-                                              int *last) {
+                                              hbpo_k_kept k, int *last) {
     double s = 0.0, e;
     int j;
     *last = -1;
     for (j = lo; j < hi; j++) {
+        if (!hbpo_k_is_kept(&k, z[j] * inv)) continue;
         e = exp((double)(z[j] * inv - mx));
         if (e > 0.0) *last = j;
         s += e;
     }
     return s;
 }
-/* The token for coin in [0, 1) from the n shares (part, last) of a row;
-   *total: the row's mass (the shares added in order). */
-static inline HBPO_HD int hbpo_k_pick_chunked(const float *z, int V, float inv, float mx,
-                                              const double *part, const int *last, int n,
-                                              float coin, double *total) {
-    double sum = 0.0, target, acc = 0.0;
-    int t, j, lo, hi, tail = -1;
-    for (t = 0; t < n; t++) {
-        sum += part[t];
-        if (last[t] >= 0) tail = last[t];
+/* how many ids of [lo, hi) have the scaled value thr */
+static inline HBPO_HD int hbpo_k_count_equal(const float *z, int lo, int hi, float inv, float thr) {
+    int j, c = 0;
+    for (j = lo; j < hi; j++) c += z[j] * inv == thr;
+    return c;
+}
+/* the candidates of [lo, hi): the ids with (double)(z inv - mx) >= cut, in id
+   order; their scaled values go to out unless it is NULL; returns how many */
+static inline HBPO_HD int hbpo_k_candidates(const float *z, int lo, int hi, float inv, float mx, double cut,
+                                            float *out) {
+    int j, c = 0;
+    for (j = lo; j < hi; j++) {
+        float x = z[j] * inv;
+        if ((double)(x - mx) < cut) continue;
+        if (out) out[c] = x;
+        c++;
     }
-    *total = sum;
-    target = (double)coin * sum;
+    return c;
+}
+/* The token whose running kept mass passes target, from the n shares of a
+   row: part and last are hbpo_k_exp_share's for kept set k, ties[t] how many
+   ids before share t equal k.thr (NULL: none do). */
+static inline HBPO_HD int hbpo_k_pick_chunked(const float *z, int V, float inv, float mx, hbpo_k_kept k,
+                                              const int *ties, const double *part, const int *last,
+                                              int n, double target) {
+    double acc = 0.0;
+    int t, j, lo, hi, tail = -1;
+    for (t = 0; t < n; t++)
+        if (last[t] >= 0) tail = last[t];
     for (t = 0; t < n; t++) {
         double a = acc;
         if (!(acc + part[t] > target)) { acc += part[t]; continue; }
         hbpo_k_chunk(V, t, n, &lo, &hi);
+        k.seen = ties ? ties[t] : 0;
         for (j = lo; j < hi; j++) {
+            if (!hbpo_k_is_kept(&k, z[j] * inv)) continue;
             a += exp((double)(z[j] * inv - mx));
             if (a > target) return j;
         }
         acc += part[t]; /* rounding: the ids did not pass it; on to the next share */
     }
-    return tail; /* rounding left target unreached: the last token with mass */
+    return tail; /* rounding left target unreached: the last kept token with mass */
+}
+/* n shares added in order */
+static inline HBPO_HD double hbpo_k_sum_in_order(const double *part, int n) {
+    double s = 0.0;
+    int t;
+    for (t = 0; t < n; t++) s += part[t];
+    return s;
 }
 
 /* ---- cuBLAS argument mapping ---- */

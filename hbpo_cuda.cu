@@ -49,9 +49,9 @@
      to 128 the forward and dq stage tiles of keys and values, and dk/dv
      tiles of queries, in shared memory for a block of 64 rows; no tensor
      cores), the sampler
-     (greedy and plain sampling: a block per row; with top-k or top-p, one
-     thread per row running hbpo_sample's exact algorithm, the next thing to
-     parallelise), and the small row kernels.
+     (greedy, plain and top-p sampling: a block per row, the top-p nucleus
+     selected by one thread from the candidates; with top-k, one thread per
+     row running hbpo_sample's exact algorithm), and the small row kernels.
 
    Build: make cuda (nvcc -arch=sm_90, -lcublas, -lnccl). */
 #include <stdarg.h>
@@ -897,7 +897,7 @@ static double hbpo__cu_sum_squares(const float *x, size_t n) {
 
 /* ---- sampling ---------------------------------------------------------------------------------------------- */
 
-/* one thread per row runs hbpo_sample's algorithm (hbpo_k_sample_row) */
+/* with top-k: one thread per row runs hbpo_sample's algorithm (hbpo_k_sample_row) */
 __global__ void hbpo__sample_kernel(int *tok, float *logp, const float *logits, int n, int V,
                                     float temperature, float top_p, int top_k, const float *coins,
                                     float *work) {
@@ -906,18 +906,25 @@ __global__ void hbpo__sample_kernel(int *tok, float *logp, const float *logits, 
     tok[i] = hbpo_k_sample_row(logits + (size_t)i * V, V, temperature, top_p, top_k, coins[i],
                                work + (size_t)i * V, &logp[i]);
 }
-/* plain sampling (temperature > 0, no top-k, top-p 1): one block per row;
-   contiguous shares of the ids, then thread 0 walks the shares
+/* Sampling without top-k (temperature > 0, V > 1): one block per row, each
+   thread a contiguous share of the ids (hbpo_k_chunk). With top-p < 1 the
+   threads gather the candidates into the row of work in id order (each
+   after the counts of the threads before it), thread 0 selects the nucleus
+   from them (hbpo_k_nucleus), and the threads sum the kept mass of their
+   shares again, ties kept in id order; thread 0 then walks the shares
    (hbpo_k_pick_chunked). tok -1: a scaled logit is not finite. */
-__global__ void hbpo__sample_plain_kernel(int *tok, float *logp, const float *logits, int V,
-                                          float inv, const float *coins) {
+__global__ void hbpo__sample_block_kernel(int *tok, float *logp, const float *logits, int V, float inv,
+                                          float top_p, const float *coins, float *work) {
     __shared__ double sh[HBPO_K_THREADS], part[HBPO_K_THREADS];
     __shared__ float shf[HBPO_K_THREADS];
-    __shared__ int last[HBPO_K_THREADS];
+    __shared__ int last[HBPO_K_THREADS], at[HBPO_K_THREADS + 1];
+    __shared__ hbpo_k_kept kept;
+    __shared__ double total, kept_mass;
     const float *z = logits + (size_t)blockIdx.x * V;
+    float *w = work + (size_t)blockIdx.x * V;
     int t = threadIdx.x, lo, hi, j, k;
     float mx = -INFINITY;
-    double bad = 0.0, total;
+    double bad = 0.0, cut;
     hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
     for (j = lo; j < hi; j++) {
         float x = z[j] * inv;
@@ -925,16 +932,50 @@ __global__ void hbpo__sample_plain_kernel(int *tok, float *logp, const float *lo
         if (x > mx) mx = x;
     }
     mx = hbpo__block_max(shf, mx);
-    bad = hbpo__block_sum(sh, bad);
-    part[t] = bad > 0.0 ? 0.0 : hbpo_k_exp_share(z, lo, hi, inv, mx, &last[t]);
-    __syncthreads();
-    if (t != 0) return;
-    if (bad > 0.0) {
-        tok[blockIdx.x] = -1;
-        logp[blockIdx.x] = 0.0f;
+    if (hbpo__block_sum(sh, bad) > 0.0) { /* the same for every thread */
+        if (t == 0) {
+            tok[blockIdx.x] = -1;
+            logp[blockIdx.x] = 0.0f;
+        }
         return;
     }
-    k = hbpo_k_pick_chunked(z, V, inv, mx, part, last, HBPO_K_THREADS, coins[blockIdx.x], &total);
+    part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, hbpo_k_keep_all(), &last[t]);
+    __syncthreads();
+    if (t == 0) {
+        total = hbpo_k_sum_in_order(part, HBPO_K_THREADS);
+        kept = hbpo_k_keep_all();
+        kept_mass = total;
+        at[0] = 0;
+    }
+    __syncthreads();
+    if (top_p < 1.0f) { /* the same branch for every thread */
+        cut = hbpo_k_nucleus_cut(log(total), top_p, V);
+        at[t + 1] = hbpo_k_candidates(z, lo, hi, inv, mx, cut, NULL);
+        __syncthreads();
+        if (t == 0)
+            for (j = 1; j <= HBPO_K_THREADS; j++) at[j] += at[j - 1];
+        __syncthreads();
+        hbpo_k_candidates(z, lo, hi, inv, mx, cut, w + at[t]);
+        __syncthreads();
+        if (t == 0)
+            kept_mass = hbpo_k_nucleus(w, at[HBPO_K_THREADS], mx, (double)top_p * total, &kept.thr,
+                                       &kept.n_ties);
+        __syncthreads();
+        at[t + 1] = hbpo_k_count_equal(z, lo, hi, inv, kept.thr);
+        __syncthreads();
+        if (t == 0)
+            for (j = 1; j <= HBPO_K_THREADS; j++) at[j] += at[j - 1];
+        __syncthreads();
+        {
+            hbpo_k_kept mine = kept;
+            mine.seen = at[t];
+            part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, mine, &last[t]);
+        }
+        __syncthreads();
+    }
+    if (t != 0) return;
+    k = hbpo_k_pick_chunked(z, V, inv, mx, kept, top_p < 1.0f ? at : NULL, part, last, HBPO_K_THREADS,
+                            (double)coins[blockIdx.x] * kept_mass);
     tok[blockIdx.x] = k;
     logp[blockIdx.x] = (float)((double)(z[k] * inv - mx) - log(total));
 }
@@ -989,11 +1030,11 @@ static int hbpo__cu_sample(int *tokens, float *logp, const float *logits, int n,
     if (greedy) {
         hbpo__sample_greedy_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V);
         HBPO_LAUNCHED("hbpo__sample_greedy_kernel");
-    } else if (s->top_p >= 1.0f && (s->top_k <= 0 || s->top_k >= V) && V > 1) {
-        hbpo__sample_plain_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V,
-                                                         1.0f / s->temperature,
-                                                         (const float *)(ws + ints + fl));
-        HBPO_LAUNCHED("hbpo__sample_plain_kernel");
+    } else if ((s->top_k <= 0 || s->top_k >= V) && V > 1) {
+        hbpo__sample_block_kernel<<<n, HBPO_K_THREADS>>>((int *)ws, (float *)(ws + ints), logits, V,
+                                                         1.0f / s->temperature, s->top_p,
+                                                         (const float *)(ws + ints + fl), work);
+        HBPO_LAUNCHED("hbpo__sample_block_kernel");
     } else {
         hbpo__sample_kernel<<<(n + 31) / 32, 32>>>((int *)ws, (float *)(ws + ints), logits, n, V,
                                                    s->temperature, s->top_p, s->top_k,

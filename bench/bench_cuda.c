@@ -1,6 +1,6 @@
 /* bench_cuda - the CUDA backend's speed (figures, not pass/fail).
 
-   Usage: build/bench_cuda [train|decode|hbpo|all] [--quick]
+   Usage: build/bench_cuda [train|decode|hbpo|sample|all] [--quick]
      train   tokens/s and model FLOP utilisation of one training step
              (forward + backward + AdamW, hbpo_model_cross_entropy +
              hbpo_model_step) at the Qwen2.5-0.5B and
@@ -10,6 +10,9 @@
              (prompts of 64, 128 new tokens; --quick: 32 new) at the 1.5B shape, bf16
      hbpo    the time of one hbpo_trainer_step, 8 queries x 16 rollouts of up to
              4096 tokens (--quick: 1024) at the 1.5B shape, bf16
+     sample  the sample op alone on 256 rows of Qwen's 151,936 logits: greedy,
+             plain (T 1), top-p (T 0.6, top-p 0.95: the paper's evaluation) and
+             top-k 50; milliseconds a call, GPU and CPU backend side by side
    MFU: model FLOPs per token 6 P + 6 L T NH HS (P = the parameters of every
    product, LM head included; the second term is causal attention, forward
    and backward) over HBPO_PEAK_TFLOPS (default 989: the dense bf16 peak of
@@ -176,6 +179,52 @@ static void bench_hbpo(int l_max) {
     hbpo_tokenizer_free(tok);
 }
 
+/* ms a call of each backend's sample op, 256 rows of 151,936 logits drawn
+   as 4 N(0,1) (a peaked row, as a trained model's); the GPU's tokens are
+   checked against the CPU's */
+static void bench_sample(int reps) {
+    enum { N = 256, V = 151936 };
+    static const struct { const char *name; float t, p; int k; } mode[4] = {
+        {"greedy", 0.0f, 1.0f, 0}, {"plain T 1", 1.0f, 1.0f, 0}, {"top-p 0.95 T 0.6", 0.6f, 0.95f, 0},
+        {"top-k 50 T 0.6", 0.6f, 1.0f, 50}};
+    const hbpo_backend *cpu = hbpo_backend_cpu();
+    size_t nz = (size_t)N * V;
+    float *z = (float *)malloc(sizeof(float) * nz), *work = (float *)malloc(sizeof(float) * nz);
+    float coins[N], lp[N], *Z = NULL, *W = NULL;
+    int t0[N], t1[N], i, m, r, same;
+    hbpo_rng g;
+    double a, tg, tc;
+    hbpo_rng_seed(&g, 9);
+    if (!z || !work) goto out;
+    for (i = 0; i < (int)nz; i++) z[i] = 4.0f * hbpo_rng_normal(&g);
+    for (i = 0; i < N; i++) coins[i] = hbpo_rng_uniform(&g);
+    Z = (float *)gpu->alloc(sizeof(float) * nz);
+    W = (float *)gpu->alloc(sizeof(float) * nz);
+    if (!Z || !W) {
+        printf("sample: %s\n", hbpo_last_error());
+        goto out;
+    }
+    gpu->upload(Z, z, sizeof(float) * nz);
+    for (m = 0; m < 4; m++) {
+        hbpo_sampler_config s = hbpo_sampler_config_default();
+        s.temperature = mode[m].t; s.top_p = mode[m].p; s.top_k = mode[m].k;
+        if (gpu->sample(t1, lp, Z, N, V, &s, coins, W) != 0) { printf("sample: %s\n", hbpo_last_error()); break; }
+        a = hbpo_wall_time();
+        for (r = 0; r < reps; r++) gpu->sample(t1, lp, Z, N, V, &s, coins, W);
+        tg = (hbpo_wall_time() - a) / reps;
+        a = hbpo_wall_time();
+        cpu->sample(t0, lp, z, N, V, &s, coins, work);
+        tc = hbpo_wall_time() - a;
+        for (i = 0, same = 0; i < N; i++) same += t0[i] == t1[i];
+        printf("sample %-17s %d rows x %d: GPU %8.3f ms, CPU backend %8.1f ms (%.1fx); tokens equal to "
+               "the CPU's: %d of %d\n", mode[m].name, N, V, 1e3 * tg, 1e3 * tc, tc / tg, same, N);
+    }
+out:
+    if (Z) gpu->free(Z);
+    if (W) gpu->free(W);
+    free(z); free(work);
+}
+
 int main(int argc, char **argv) {
     const char *what = argc > 1 ? argv[1] : "all";
     int quick = argc > 2 && strcmp(argv[2], "--quick") == 0, all = strcmp(what, "all") == 0;
@@ -193,5 +242,6 @@ int main(int argc, char **argv) {
     }
     if (all || !strcmp(what, "decode")) bench_decode(256, 64, quick ? 32 : 128);
     if (all || !strcmp(what, "hbpo")) bench_hbpo(quick ? 1024 : 4096);
+    if (all || !strcmp(what, "sample")) bench_sample(quick ? 3 : 10);
     return 0;
 }

@@ -560,57 +560,105 @@ TEST greedy_block_equals_hbpo_sample(void) {
     PASS();
 }
 
-/* The plain sampling kernel (a block per row: contiguous shares of the ids,
-   then one thread walks them, hbpo_k_pick_chunked) in its threads' order
-   picks hbpo_sample's token on every row here: V below, at and far above the
-   block's width, rows of ties, a dominant logit, two temperatures, coins
+/* hbpo__sample_block_kernel's steps, its threads run one after another:
+   the row's max and mass by shares; with top_p < 1 the candidates gathered
+   in share order, the nucleus, the tokens equal to its threshold counted
+   per share and the kept mass by shares; the walk. -1: not finite. */
+static int block_sample(const float *z, int V, float inv, float top_p, float coin, float *work, float *lp,
+                        hbpo_k_kept *nucleus) {
+    enum { N = HBPO_K_THREADS };
+    double part[N], total, kept_mass, cut;
+    int last[N], at[N + 1], lo, hi, t, j, k;
+    float mx = -INFINITY;
+    hbpo_k_kept kept = hbpo_k_keep_all();
+    for (t = 0; t < N; t++) {
+        hbpo_k_chunk(V, t, N, &lo, &hi);
+        for (j = lo; j < hi; j++) {
+            float x = z[j] * inv;
+            if (!(x - x == 0.0f)) return -1;
+            if (x > mx) mx = x;
+        }
+    }
+    for (t = 0; t < N; t++) {
+        hbpo_k_chunk(V, t, N, &lo, &hi);
+        part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, kept, &last[t]);
+    }
+    total = kept_mass = hbpo_k_sum_in_order(part, N);
+    if (top_p < 1.0f) {
+        cut = hbpo_k_nucleus_cut(log(total), top_p, V);
+        for (at[0] = 0, t = 0; t < N; t++) {
+            hbpo_k_chunk(V, t, N, &lo, &hi);
+            at[t + 1] = at[t] + hbpo_k_candidates(z, lo, hi, inv, mx, cut, NULL);
+        }
+        for (t = N - 1; t >= 0; t--) { /* the order does not matter: each writes its own range */
+            hbpo_k_chunk(V, t, N, &lo, &hi);
+            if (hbpo_k_candidates(z, lo, hi, inv, mx, cut, work + at[t]) != at[t + 1] - at[t]) return -2;
+        }
+        kept_mass = hbpo_k_nucleus(work, at[N], mx, (double)top_p * total, &kept.thr, &kept.n_ties);
+        for (t = 0; t < N; t++) {
+            hbpo_k_chunk(V, t, N, &lo, &hi);
+            at[t + 1] = at[t] + hbpo_k_count_equal(z, lo, hi, inv, kept.thr);
+        }
+        for (t = 0; t < N; t++) {
+            hbpo_k_kept mine = kept;
+            mine.seen = at[t];
+            hbpo_k_chunk(V, t, N, &lo, &hi);
+            part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, mine, &last[t]);
+        }
+    }
+    k = hbpo_k_pick_chunked(z, V, inv, mx, kept, top_p < 1.0f ? at : NULL, part, last, N,
+                            (double)coin * kept_mass);
+    *nucleus = kept;
+    *lp = (float)((double)(z[k] * inv - mx) - log(total));
+    return k;
+}
+
+/* The block sampling kernel (plain and top-p, no top-k), its threads in
+   order, picks hbpo_sample's token on every row here: V below, at and far
+   above the block's width, rows of ties (the nucleus ends inside a run of
+   equal values), a dominant logit, two temperatures, three top-p, coins
    near 0 and 1; its log-prob agrees to rounding; a non-finite logit is -1. */
-TEST plain_sample_block_equals_hbpo_sample(void) {
+TEST block_sample_equals_hbpo_sample(void) {
     static const int Vs[5] = {1, 7, 256, 1000, 5003};
+    static const float tops[3] = {1.0f, 0.95f, 0.5f};
     hbpo_sampler_config s = hbpo_sampler_config_default();
-    float *z = fa(5003), *work = fa(5003);
+    float *z = fa(5003), *work = fa(5003), *work2 = fa(5003);
     hbpo_rng r;
-    int iv, rep, t, j;
+    int iv, ip, rep, j, ties_cut = 0;
     hbpo_rng_seed(&r, 71);
-    s.top_p = 1.0f;
     s.top_k = 0;
-    for (iv = 0; iv < 5; iv++)
-        for (rep = 0; rep < 120; rep++) {
-            int V = Vs[iv], last[HBPO_K_THREADS], lo, hi, t0, t1, bad = 0;
-            double part[HBPO_K_THREADS], total;
-            float mx = -INFINITY, inv, lp0 = 0.0f, lp1, coin;
-            s.temperature = rep % 2 ? 0.6f : 1.0f;
-            inv = 1.0f / s.temperature;
-            coin = rep % 10 == 3 ? 0.0f : rep % 10 == 7 ? 0.99999994f : hbpo_rng_uniform(&r);
-            for (j = 0; j < V; j++)
-                z[j] = rep % 3 == 0 ? (float)(hbpo_rng_u32(&r) % 4u) : 3.0f * hbpo_rng_normal(&r);
-            if (rep % 5 == 4) z[hbpo_rng_u32(&r) % (unsigned)V] = 60.0f;
-            if (rep == 119) z[V - 1] = INFINITY;
-            for (t = 0; t < HBPO_K_THREADS; t++) { /* each thread's share, then the block's max */
-                hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
-                for (j = lo; j < hi; j++) {
-                    float x = z[j] * inv;
-                    if (!(x - x == 0.0f)) bad = 1;
-                    if (x > mx) mx = x;
+    for (ip = 0; ip < 3; ip++)
+        for (iv = 0; iv < 5; iv++)
+            for (rep = 0; rep < 120; rep++) {
+                int V = Vs[iv], t0, t1;
+                hbpo_k_kept nuc;
+                float lp0 = 0.0f, lp1 = 0.0f, coin;
+                s.top_p = tops[ip];
+                s.temperature = rep % 2 ? 0.6f : 1.0f;
+                coin = rep % 10 == 3 ? 0.0f : rep % 10 == 7 ? 0.99999994f : hbpo_rng_uniform(&r);
+                for (j = 0; j < V; j++)
+                    z[j] = rep % 3 == 0 ? (float)(hbpo_rng_u32(&r) % 4u) : 3.0f * hbpo_rng_normal(&r);
+                if (rep % 5 == 4) z[hbpo_rng_u32(&r) % (unsigned)V] = 60.0f;
+                if (rep == 119) z[V - 1] = INFINITY;
+                t0 = hbpo_sample(z, V, &s, coin, work, &lp0);
+                t1 = block_sample(z, V, 1.0f / s.temperature, s.top_p, coin, work2, &lp1, &nuc);
+                if (rep == 119) {
+                    ASSERT_EQ(-1, t0);
+                    ASSERT_EQ(-1, t1);
+                    continue;
+                }
+                ASSERT_EQ_FMT(t0, t1, "%d");
+                ASSERT_NEAR(lp0, lp1, 1e-6 * fabs(lp0) + 1e-7);
+                if (s.top_p < 1.0f) { /* a kept set that ends inside a run of equal values */
+                    int eq = 0;
+                    for (j = 0; j < V; j++) eq += z[j] * (1.0f / s.temperature) == nuc.thr;
+                    ties_cut += nuc.n_ties < eq;
                 }
             }
-            t0 = hbpo_sample(z, V, &s, coin, work, &lp0);
-            if (bad) {
-                ASSERT_EQ(119, rep);
-                ASSERT_EQ(-1, t0);
-                continue;
-            }
-            for (t = 0; t < HBPO_K_THREADS; t++) {
-                hbpo_k_chunk(V, t, HBPO_K_THREADS, &lo, &hi);
-                part[t] = hbpo_k_exp_share(z, lo, hi, inv, mx, &last[t]);
-            }
-            t1 = hbpo_k_pick_chunked(z, V, inv, mx, part, last, HBPO_K_THREADS, coin, &total);
-            lp1 = (float)((double)(z[t1] * inv - mx) - log(total));
-            ASSERT_EQ_FMT(t0, t1, "%d");
-            ASSERT_NEAR(lp0, lp1, 1e-6 * fabs(lp0) + 1e-7);
-        }
+    ASSERT(ties_cut > 0);
     free(z);
     free(work);
+    free(work2);
     PASS();
 }
 
@@ -860,7 +908,7 @@ SUITE(cuda_host_suite) {
     RUN_TEST(bias_colsum_chunks_match_cpu);
     RUN_TEST(sample_row_errors_reach_hbpo_sample);
     RUN_TEST(greedy_block_equals_hbpo_sample);
-    RUN_TEST(plain_sample_block_equals_hbpo_sample);
+    RUN_TEST(block_sample_equals_hbpo_sample);
     RUN_TEST(gemm_mapping_replays_cpu_matmul);
     RUN_TEST(gemm_mapping_rounded_inputs_match_cpu_precisions);
     RUN_TEST(kv_write_index_matches_cpu);

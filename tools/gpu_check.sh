@@ -94,7 +94,7 @@ rm -rf "$demo"
 
 # 5. benchmarks, PyTorch beside them
 run bench 120 "$BUILD/bench_cuda" all --quick
-grep -E '^(bench_cuda|train|decode|hbpo)' "$DIR/gpu_check.bench.log" | sed 's/^/    /' | tee -a "$SUM"
+grep -E '^(bench_cuda|train|decode|hbpo|sample)' "$DIR/gpu_check.bench.log" | sed 's/^/    /' | tee -a "$SUM"
 if python3 -c 'import torch, transformers; assert torch.cuda.is_available()' >/dev/null 2>&1; then
     run torch 90 python3 bench/torch_gpu_reference.py --quick
     grep -E '^(torch|train|decode)' "$DIR/gpu_check.torch.log" | sed 's/^/    /' | tee -a "$SUM"
