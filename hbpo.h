@@ -1721,6 +1721,12 @@ HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qc
 HBPODEF int hbpo_synth_solution(const char *question, int style, hbpo_rng *r, char *out, size_t cap);
 /* The level (number of operations) of a synthetic question, or -1. */
 HBPODEF int hbpo_synth_level(const char *question);
+/* How many step lines ("7+5=12", a line of its own) a response to a
+   synthetic question writes before </think> (all of it when there is none):
+   0 is an answer at sight; a response that writes every step of a level-L
+   chain has at least L. *others (when not NULL) gets the other non-empty
+   lines before </think>: the re-checks ("wait, is it 12? yes"). */
+HBPODEF int hbpo_synth_steps_written(const char *response, int *others);
 /* Appends n_per_level problems of each level lo..hi to d (zeroed or loaded),
    interleaved (level lo, lo+1, .., hi, lo, ..) so that any prefix is
    balanced; the same seed gives the same problems. Returns 0 or -1. */
@@ -9820,6 +9826,33 @@ HBPODEF int hbpo_synth_problem(hbpo_rng *r, int level, char *question, size_t qc
 HBPODEF int hbpo_synth_level(const char *question) {
     hbpo__synth_chain c;
     return hbpo__synth_parse(question, &c) == 0 ? c.n : -1;
+}
+
+static const char *hbpo__synth_digits(const char *q, const char *end) {
+    while (q < end && *q >= '0' && *q <= '9') q++;
+    return q;
+}
+
+HBPODEF int hbpo_synth_steps_written(const char *response, int *others) {
+    const char *p = response, *end;
+    int steps = 0, lines = 0;
+    if (others) *others = 0;
+    if (!response) return 0;
+    end = strstr(response, "</think>");
+    if (!end) end = response + strlen(response);
+    while (p < end) { /* a step line: digits, + or -, digits, =, digits, then a newline or </think> */
+        const char *a = hbpo__synth_digits(p, end), *b, *c;
+        int ok = a > p && a < end && (*a == '+' || *a == '-');
+        b = ok ? hbpo__synth_digits(a + 1, end) : a;
+        ok = ok && b > a + 1 && b < end && *b == '=';
+        c = ok ? hbpo__synth_digits(b + 1, end) : b;
+        steps += ok && c > b + 1 && (c == end || *c == '\n');
+        lines += *p != '\n';
+        while (p < end && *p != '\n') p++;
+        if (p < end) p++;
+    }
+    if (others) *others = lines - steps;
+    return steps;
 }
 
 /* Appends printf output to out[*n..cap); -1 when it does not fit. */

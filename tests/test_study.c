@@ -61,7 +61,7 @@ TEST study_overthink_solutions(void) {
     for (level = 1; level <= HBPO_SYNTH_LEVELS; level++)
         for (i = 0; i < N; i++) {
             const char *p;
-            int n, lines = 0, c;
+            int n, lines = 0, c, others;
             ASSERT_EQ(0, hbpo_synth_problem(&r, level, q, sizeof q, a, sizeof a));
             n = hbpo_synth_overthink(q, 0, &r, s, sizeof s);
             ASSERT_EQ(strlen(s), n);
@@ -69,6 +69,8 @@ TEST study_overthink_solutions(void) {
             for (p = s; strncmp(p, "</think>", 8) != 0; p++) lines += *p == '\n';
             c = st_checks(s); /* a line with '=' is a step; a check line names the answer */
             ASSERT(lines == c || lines == c + level); /* at sight, or every step written */
+            ASSERT_EQ(lines == c ? 0 : level, hbpo_synth_steps_written(s, &others));
+            ASSERT_EQ(c, others); /* every re-check line, and nothing else */
             direct[level] += lines == c;
             ASSERT_IN_RANGE(0, c, HBPO_SYNTH_RECHECKS);
             checks[level] += c;
@@ -84,6 +86,34 @@ TEST study_overthink_solutions(void) {
     ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", 0, &r, s, 4));
     ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", -1, &r, s, sizeof s));
     ASSERT_EQ(-1, hbpo_synth_overthink("7+5=?", HBPO_SYNTH_SETTINGS, &r, s, sizeof s));
+    PASS();
+}
+
+/* Step lines are counted before </think> only, each on a line of its own,
+   whatever a response's re-checks, answer and damage. */
+TEST study_steps_written(void) {
+    static const struct { const char *response; int steps, others; } c[] = {
+        {"</think>\n\\boxed{12}", 0, 0},
+        {"7+5=12\n</think>\n\\boxed{12}", 1, 0},
+        {"7+5=12\n12-3=9\nwait, is it 9? yes\nlet me verify: 9\n</think>\n\\boxed{9}", 2, 2},
+        {"7+5=12\n12-3=9</think>\\boxed{9}", 2, 0},          /* </think> right after a step */
+        {"7+5=12\n12-3=9\n", 2, 0},                            /* cut off: no </think> */
+        {"7+5=12, 12-3=9\n</think>", 0, 1},                     /* a re-check, not steps */
+        {"let me verify: 7+5=12\n\n</think>", 0, 1},           /* an empty line is no line */
+        {"7+5=\n+5=12\n7+=12\n7*5=35\n=12\n7+5=12x\n</think>", 0, 6}, /* damaged lines */
+        {"</think>\n7+5=12\n", 0, 0},                          /* after </think> */
+        {"", 0, 0},
+        {"19-9=10\n10+9=19\n19-1=18\n18-9=9\n</think>\n\\boxed{9}", 4, 0},
+    };
+    size_t i;
+    int others = -1;
+    for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+        ASSERT_EQ_FMT(c[i].steps, hbpo_synth_steps_written(c[i].response, &others), "%d");
+        ASSERT_EQ_FMT(c[i].others, others, "%d");
+        ASSERT_EQ_FMT(c[i].steps, hbpo_synth_steps_written(c[i].response, NULL), "%d");
+    }
+    ASSERT_EQ(0, hbpo_synth_steps_written(NULL, &others));
+    ASSERT_EQ(0, others);
     PASS();
 }
 
@@ -402,6 +432,7 @@ TEST study_svg_chart(void) {
 
 SUITE(study_suite) {
     RUN_TEST(study_overthink_solutions);
+    RUN_TEST(study_steps_written);
     RUN_TEST(study_overthink_follows_the_prompt);
     RUN_TEST(study_method_configs);
     RUN_TEST(study_run_scale);
