@@ -17,7 +17,8 @@
 #   make test-cuda-emu  the same program with hbpo_cuda.cu run on a CPU emulator of the
 #                   CUDA runtime, cuBLAS and CUB (no GPU, no nvcc; part of make test)
 #   make clean
-# Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), OMP=1/0 (default 1
+# Switches: BLAS=1/0 (default: 1 when pkg-config finds openblas), DNNL=1/0 (default: 1
+# when oneDNN's dnnl.h and -ldnnl are found: bf16 products), OMP=1/0 (default 1
 # when the compiler accepts -fopenmp), MPI=1/0 (default 1 when mpicc is found: builds
 # build/hbpo_mpi, and `make test` runs tests/mpi.sh under mpirun), CC=gcc|clang,
 # CUDA_ARCH=sm_90.
@@ -40,6 +41,17 @@ ifeq ($(BLAS),1)
   BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null)
 endif
 
+# oneDNN: the bf16 precision's products as bf16 products on CPUs with
+# AVX512-BF16 or AMX (HBPO_USE_DNNL; Debian: libdnnl-dev). Elsewhere the
+# library emulates them, as it does without oneDNN.
+HAVE_DNNL := $(shell printf '\043include <oneapi/dnnl/dnnl.h>\nint main(void){return dnnl_version() ? 0 : 1;}\n' | \
+               $(CC) -x c - -ldnnl -o /dev/null 2>/dev/null && echo 1 || echo 0)
+DNNL ?= $(HAVE_DNNL)
+ifeq ($(DNNL),1)
+  DNNL_CFLAGS := -DHBPO_USE_DNNL
+  DNNL_LIBS   := -ldnnl
+endif
+
 HAVE_OPENMP := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo 1 || echo 0)
 OMP ?= $(HAVE_OPENMP)
 ifeq ($(OMP),1)
@@ -53,8 +65,8 @@ HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1 || echo 0)
 MPI ?= $(HAVE_MPI)
 HAVE_MPIRUN := $(shell command -v mpirun >/dev/null 2>&1 && echo 1 || echo 0)
 
-ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(OMP_FLAGS) -I.
-LDLIBS     = $(BLAS_LIBS) $(OMP_FLAGS) -lm
+ALL_CFLAGS = $(STD) $(CFLAGS) $(WARN) $(BLAS_CFLAGS) $(DNNL_CFLAGS) $(OMP_FLAGS) -I.
+LDLIBS     = $(BLAS_LIBS) $(DNNL_LIBS) $(OMP_FLAGS) -lm
 
 HEADERS   := hbpo.h
 EXAMPLES  := $(BUILD)/reward_curves $(BUILD)/hbpo $(BUILD)/tiny_hbpo $(BUILD)/study
@@ -73,8 +85,10 @@ TEST_HDRS := tests/hbpo_test.h
 all: info $(EXAMPLES)
 
 info:
-	@echo "hbpo build: CC=$(CC) BLAS=$(BLAS) OMP=$(OMP)"
+	@echo "hbpo build: CC=$(CC) BLAS=$(BLAS) DNNL=$(DNNL) OMP=$(OMP)"
 	@if [ "$(BLAS)" = 1 ]; then echo "  ✓ OpenBLAS (cblas_sgemm)"; else echo "  ✗ OpenBLAS: portable matrix loops"; fi
+	@if [ "$(DNNL)" = 1 ]; then echo "  ✓ oneDNN: bf16 products on CPUs with AVX512-BF16 or AMX"; \
+	 else echo "  ✗ oneDNN: bf16 products emulated (apt-get install libdnnl-dev)"; fi
 	@if [ "$(OMP)" = 1 ]; then echo "  ✓ OpenMP"; else echo "  ✗ OpenMP: single thread"; fi
 	@if [ "$(MPI)" = 1 ]; then echo "  ✓ MPI ($(MPICC)): build/hbpo_mpi"; else echo "  ✗ MPI: off (MPI=0, or no mpicc: apt-get install openmpi-bin libopenmpi-dev), no build/hbpo_mpi"; fi
 
@@ -153,6 +167,7 @@ _test: info compile-matrix $(EXAMPLES) $(BUILD)/test_hbpo $(BUILD)/ckpt_close $(
 	@if [ "$(MPI)" = 1 ] && [ "$(HAVE_MPIRUN)" = 1 ]; then sh tests/mpi.sh $(BUILD); \
 	 else echo "  - MPI tests skipped: no mpicc or mpirun (apt-get install openmpi-bin libopenmpi-dev)"; fi
 	@sh tests/blas_kernel.sh $(BUILD)
+	@sh tests/bf16_path.sh $(BUILD)
 	$(BUILD)/test_hbpo
 
 # hbpo.h must compile warning-free as C11 and C++ with gcc and clang, with and
@@ -171,6 +186,11 @@ compile-matrix: | $(BUILD)
 	    $$cxx -std=c++20 -O2 $(WARN) $$flags -I. -x c++ -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
 	    echo "  ✓ hbpo.h compiles: $$cc C11 and $$cxx C++20, BLAS=$$blas"; \
 	  done; \
+	  if [ "$(HAVE_DNNL)" = 1 ]; then \
+	    $$cc -std=c11 -O2 $(WARN) -pedantic -DHBPO_USE_DNNL -I. -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
+	    $$cxx -std=c++20 -O2 $(WARN) -DHBPO_USE_DNNL -I. -x c++ -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
+	    echo "  ✓ hbpo.h compiles: $$cc C11 and $$cxx C++20 with HBPO_USE_DNNL"; \
+	  fi; \
 	  $$cc -std=c11 -O2 $(WARN) -pedantic -DHBPO_STATIC -I. -c $(MATRIX_SRC) -o $(BUILD)/matrix.o; \
 	  echo "  ✓ hbpo.h compiles: $$cc C11 with HBPO_STATIC"; \
 	  cxx=g++; [ $$cc = clang ] && cxx=clang++; \
@@ -248,7 +268,7 @@ NCCL_LIB   = $(if $(filter 1,$(HAVE_NCCL)),-lnccl)
 NVFLAGS   := -std=c++20 -O2 -arch=$(CUDA_ARCH) -Xcompiler -Wall,-Wextra,-Werror -Werror all-warnings \
              -DHBPO__CUDA_ARCH_NUM=$(CUDA_ARCH_NUM) -I.
 CUDA_LINK  = $(NVCC) -arch=$(CUDA_ARCH) $(if $(filter 1,$(OMP)),-Xcompiler -fopenmp)
-CUDA_LIBS  = -lcublas $(NCCL_LIB) $(BLAS_LIBS) -lm
+CUDA_LIBS  = -lcublas $(NCCL_LIB) $(BLAS_LIBS) $(DNNL_LIBS) -lm
 CUDA_BINS := $(BUILD)/hbpo_cuda_check $(BUILD)/test_cuda $(BUILD)/hbpo-cuda $(BUILD)/tiny_hbpo-cuda \
              $(BUILD)/bench_cuda
 

@@ -1,4 +1,4 @@
-/* hbpo.h - v0.2.2 - Hierarchical Budget Policy Optimization in one C header.
+/* hbpo.h - v0.2.3 - Hierarchical Budget Policy Optimization in one C header.
    MIT licence (see the end of this file).
 
    What it is
@@ -40,6 +40,11 @@
                           flags from `pkg-config openblas`). Without it a
                           portable loop computes the same products (slower;
                           equal within float rounding).
+     HBPO_USE_DNNL        bf16 products through oneDNN's matmul on CPUs with
+                          AVX512-BF16 or AMX (link -ldnnl; Debian:
+                          libdnnl-dev); without it, or on other CPUs, the
+                          bf16 precision is emulated (inputs rounded, fp32
+                          sgemm). hbpo_bf16_describe says which.
      HBPO_USE_MPI         compile hbpo_comm_init_mpi, the MPI communicator of
                           data-parallel training (build with mpicc; without
                           it mpi.h is never included and the function says so).
@@ -106,12 +111,13 @@
 #define HBPO_H
 
 /* The patch version goes up whenever results change by rounding (0.2.1:
-   the vectorised element-wise kernels; 0.2.2: attention on tiles), so that
+   the vectorised element-wise kernels; 0.2.2: attention on tiles; 0.2.3:
+   bf16 products through oneDNN on CPUs with bf16 instructions), so that
    saved runs stamped with the version (examples/study.c) are not taken for
    the new code's. */
 #define HBPO_VERSION_MAJOR 0
 #define HBPO_VERSION_MINOR 2
-#define HBPO_VERSION_PATCH 2
+#define HBPO_VERSION_PATCH 3
 
 #include <float.h>
 #include <math.h>
@@ -459,6 +465,11 @@ HBPODEF int hbpo_blas_info(hbpo_blas_kernel *out);
 /* One line for --version and the benchmarks, snprintf-style:
    "sgemm: OpenBLAS cblas_sgemm, kernel Zen, CPU avx2, 2 threads". */
 HBPODEF int hbpo_blas_describe(char *out, size_t cap);
+/* One line on how the bf16 matmul precision computes its products here,
+   snprintf-style: "bf16 products: oneDNN 2.6.3 matmul, AVX512-BF16" on a
+   CPU with bf16 instructions in a build with HBPO_USE_DNNL, else "bf16
+   products: emulated (inputs rounded, fp32 sgemm): " and why. */
+HBPODEF int hbpo_bf16_describe(char *out, size_t cap);
 /* For programs, first thing in main: when OpenBLAS runs a generic kernel on a
    CPU with AVX2/AVX-512, prints one line on stderr and restarts the program
    (execv of /proc/self/exe, same arguments) with OPENBLAS_CORETYPE set to the
@@ -932,12 +943,16 @@ static inline HBPO_HD float hbpo_k_round(float x, int precision) {
     return precision == 2 ? hbpo_k_round_mantissa(x, 7)
          : precision == 1 ? hbpo_k_round_mantissa(x, 10) : x;
 }
-/* The 16 bits of bf16(x) (round to nearest even), as cuBLAS reads CUDA_R_16BF. */
+/* The 16 bits of bf16(x) (round to nearest even), as cuBLAS and oneDNN read
+   bf16: the upper half of hbpo_k_round_mantissa(x, 7), without a branch so
+   that a loop of it vectorizes (carrying into the exponent rounds up to the
+   next power of two, or to infinity; an infinity stays one; every NaN
+   becomes the quiet NaN). */
 static inline HBPO_HD uint16_t hbpo_k_bf16_bits(float x) {
-    float r = hbpo_k_round_mantissa(x, 7);
-    uint32_t u;
-    memcpy(&u, &r, sizeof u);
-    return (uint16_t)(u >> 16);
+    uint32_t u, r;
+    memcpy(&u, &x, sizeof u);
+    r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? (uint16_t)0x7FC0u : (uint16_t)r;
 }
 
 /* ---- 2. Element-wise ops ------------------------------------------------------ */
@@ -2321,6 +2336,9 @@ HBPODEF void hbpo_jsonl_close(hbpo_jsonl *r);
 #endif
 #ifdef HBPO_USE_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef HBPO_USE_DNNL
+#include <oneapi/dnnl/dnnl.h>
 #endif
 #ifdef HBPO_USE_MPI
 #define OMPI_SKIP_MPICXX 1 /* the C API only, also from C++ */
@@ -6291,17 +6309,182 @@ static const float *hbpo__cpu_round_or_keep(int which, const float *src, size_t 
     return r ? r : src;
 }
 
+/* ---- bf16 products on CPUs that have them (HBPO_USE_DNNL) ---- */
+/* On a CPU with bf16 instructions (AVX512-BF16; AMX) the bf16 precision's
+   products run as bf16 products instead of the emulation above: the inputs
+   are rounded to bf16 exactly as the emulation rounds them
+   (hbpo_k_bf16_bits) and oneDNN's matmul multiplies them, accumulating in
+   fp32. A product of two bf16 values is exact in fp32, so the two paths
+   differ only in the order of the fp32 sums. oneDNN because no BLAS that
+   Debian packages has a bf16 GEMM (its OpenBLAS 0.3.21 exports no
+   cblas_sbgemm), and a kernel of our own would be a second brgemm.
+   HBPO_BF16=emulate in the environment keeps the emulation; HBPO_BF16=onednn
+   uses oneDNN also on a CPU without bf16 (the tests: oneDNN then converts).
+   The oneDNN path is deterministic for a thread count, not across counts. */
+#ifdef HBPO_USE_DNNL
+static struct {
+    int              state;  /* 0 not decided yet, 1 oneDNN, -1 the emulation */
+    dnnl_engine_t    engine;
+    dnnl_stream_t    stream;
+    dnnl_primitive_t prim[2][2][2]; /* [ta][tb][acc], made at first use */
+    char             what[192];
+} hbpo__bf16;
+static HBPO__THREAD_LOCAL uint16_t *hbpo__bf16_buf[3];
+static HBPO__THREAD_LOCAL size_t hbpo__bf16_cap[3];
+
+/* Decides once (the first bf16 product, or hbpo_bf16_describe) whether the
+   bf16 products go through oneDNN. */
+static int hbpo__bf16_native(void) {
+    if (hbpo__bf16.state == 0) {
+        const char *env = getenv("HBPO_BF16");
+        const dnnl_version_t *v = dnnl_version();
+        int isa = (int)dnnl_get_effective_cpu_isa(), forced = env && !strcmp(env, "onednn");
+        int hw = (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
+        int amx = (isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx;
+        hbpo__bf16.state = -1;
+        if (env && !strcmp(env, "emulate"))
+            snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what, "emulated (inputs rounded, fp32 sgemm): HBPO_BF16=emulate");
+        else if (!hw && !forced)
+            snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what,
+                     "emulated (inputs rounded, fp32 sgemm): oneDNN %d.%d.%d finds no AVX512-BF16 or AMX on this CPU",
+                     v->major, v->minor, v->patch);
+        else if (dnnl_engine_create(&hbpo__bf16.engine, dnnl_cpu, 0) != dnnl_success ||
+                 dnnl_stream_create(&hbpo__bf16.stream, hbpo__bf16.engine, dnnl_stream_default_flags) != dnnl_success)
+            snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what, "emulated (inputs rounded, fp32 sgemm): oneDNN did not start");
+        else {
+            hbpo__bf16.state = 1;
+            snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what, "oneDNN %d.%d.%d matmul, %s", v->major, v->minor, v->patch,
+                     amx ? "AMX" : hw ? "AVX512-BF16" : "no bf16 instructions (HBPO_BF16=onednn)");
+        }
+    }
+    return hbpo__bf16.state > 0;
+}
+
+/* src as bf16 into scratch `which` (per thread, only grows; 0: x or dout,
+   1: w, 2: x beside dout), or NULL when out of memory */
+static const uint16_t *hbpo__cpu_bf16(int which, const float *src, size_t n) {
+    uint16_t *dst;
+    long i;
+    if (n > hbpo__bf16_cap[which]) {
+        uint16_t *p = (uint16_t *)HBPO_REALLOC(hbpo__bf16_buf[which], sizeof(uint16_t) * n);
+        if (!p) return NULL;
+        hbpo__bf16_buf[which] = p;
+        hbpo__bf16_cap[which] = n;
+    }
+    dst = hbpo__bf16_buf[which];
+    HBPO__OMP(omp parallel for simd schedule(static) if ((double)n >= HBPO__PAR_MIN))
+    for (i = 0; i < (long)n; i++) dst[i] = hbpo_k_bf16_bits(src[i]);
+    return dst;
+}
+
+/* The matmul of one (ta, tb, acc) for every shape: dimensions and strides
+   are given at run time, so a new number of tokens needs no new primitive
+   (oneDNN compiles a primitive's kernels when it makes it, and the token
+   count of a training batch changes at every step; docs/performance.md has
+   the demo's step both ways). Made once. 0 or a status. */
+static int hbpo__dnnl_prim(int ta, int tb, int acc, dnnl_primitive_t *out) {
+    const dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
+    dnnl_dims_t d = {R, R}, sa = {ta ? 1 : R, ta ? R : 1}, sb = {tb ? 1 : R, tb ? R : 1}, sc = {R, 1};
+    dnnl_memory_desc_t a, b, c;
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t s;
+    if ((*out = hbpo__bf16.prim[ta][tb][acc]) != NULL) return 0;
+    if ((s = dnnl_memory_desc_init_by_strides(&a, 2, d, dnnl_bf16, sa)) != dnnl_success ||
+        (s = dnnl_memory_desc_init_by_strides(&b, 2, d, dnnl_bf16, sb)) != dnnl_success ||
+        (s = dnnl_memory_desc_init_by_strides(&c, 2, d, dnnl_f32, sc)) != dnnl_success ||
+        (s = dnnl_matmul_desc_init(&md, &a, &b, NULL, &c)) != dnnl_success ||
+        (s = dnnl_primitive_attr_create(&attr)) != dnnl_success)
+        goto done;
+    if (acc && ((s = dnnl_post_ops_create(&po)) != dnnl_success || (s = dnnl_post_ops_append_sum(po, 1.0f)) != dnnl_success ||
+                (s = dnnl_primitive_attr_set_post_ops(attr, po)) != dnnl_success))
+        goto done;
+    if ((s = dnnl_primitive_desc_create(&pd, &md, attr, hbpo__bf16.engine, NULL)) == dnnl_success &&
+        (s = dnnl_primitive_create(out, pd)) == dnnl_success)
+        hbpo__bf16.prim[ta][tb][acc] = *out;
+done:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return (int)s;
+}
+
+/* C (M,N) = op(A) op(B), or C += op(A) op(B) when acc, for bf16 A and B
+   (row-major with row strides lda and ldb; op transposes when ta or tb) and
+   fp32 C: hbpo__dnnl_prim's matmul on this shape. 0, or the failing oneDNN
+   status. */
+static int hbpo__dnnl_gemm(int ta, int tb, int M, int N, int K, const uint16_t *A, int lda,
+                           const uint16_t *B, int ldb, int acc, float *C, int ldc) {
+    dnnl_memory_desc_t a, b, c;
+    dnnl_dims_t da = {M, K}, db = {K, N}, dc = {M, N};
+    dnnl_dims_t sa = {ta ? 1 : lda, ta ? lda : 1}, sb = {tb ? 1 : ldb, tb ? ldb : 1}, sc = {ldc, 1};
+    dnnl_primitive_t p;
+    dnnl_memory_t m[3] = {NULL, NULL, NULL};
+    dnnl_exec_arg_t args[3];
+    dnnl_status_t s;
+    int i;
+    if ((s = (dnnl_status_t)hbpo__dnnl_prim(ta, tb, acc, &p)) != dnnl_success ||
+        (s = dnnl_memory_desc_init_by_strides(&a, 2, da, dnnl_bf16, sa)) != dnnl_success ||
+        (s = dnnl_memory_desc_init_by_strides(&b, 2, db, dnnl_bf16, sb)) != dnnl_success ||
+        (s = dnnl_memory_desc_init_by_strides(&c, 2, dc, dnnl_f32, sc)) != dnnl_success ||
+        (s = dnnl_memory_create(&m[0], &a, hbpo__bf16.engine, (void *)(uintptr_t)A)) != dnnl_success ||
+        (s = dnnl_memory_create(&m[1], &b, hbpo__bf16.engine, (void *)(uintptr_t)B)) != dnnl_success ||
+        (s = dnnl_memory_create(&m[2], &c, hbpo__bf16.engine, C)) != dnnl_success)
+        goto done;
+    args[0].arg = DNNL_ARG_SRC; args[0].memory = m[0];
+    args[1].arg = DNNL_ARG_WEIGHTS; args[1].memory = m[1];
+    args[2].arg = DNNL_ARG_DST; args[2].memory = m[2];
+    if ((s = dnnl_primitive_execute(p, hbpo__bf16.stream, 3, args)) == dnnl_success)
+        s = dnnl_stream_wait(hbpo__bf16.stream);
+done:
+    for (i = 0; i < 3; i++)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    return (int)s;
+}
+
+/* Whether a oneDNN product ran (s, hbpo__dnnl_gemm's status, is 0); a
+   failure turns the oneDNN path off for good, with one line on stderr, and
+   the caller runs the emulation. */
+static int hbpo__bf16_ran(int s, int M, int N, int K) {
+    if (s == 0) return 1;
+    fprintf(stderr, "hbpo: warning: oneDNN's bf16 matmul failed (status %d, %dx%dx%d); bf16 products are "
+                    "emulated from now on\n", s, M, N, K);
+    hbpo__bf16.state = -1;
+    snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what, "emulated (inputs rounded, fp32 sgemm): oneDNN failed (status %d)", s);
+    return 0;
+}
+#endif
+
+HBPODEF int hbpo_bf16_describe(char *out, size_t cap) {
+#ifdef HBPO_USE_DNNL
+    hbpo__bf16_native();
+    return snprintf(out, cap, "bf16 products: %s", hbpo__bf16.what);
+#else
+    return snprintf(out, cap, "bf16 products: emulated (inputs rounded, fp32 sgemm): built without oneDNN "
+                              "(apt-get install libdnnl-dev, then rebuild)");
+#endif
+}
+
 /* out = x @ w.T + bias: the bias is copied into every row, then sgemm adds
    the product (beta = 1), or overwrites (beta = 0) without a bias. */
 static void hbpo__cpu_matmul_forward(float *out, const float *x, const float *w,
                                      const float *bias, int N, int IC, int OC, int precision) {
     int i;
-    x = hbpo__cpu_round_or_keep(0, x, (size_t)N * IC, precision);
-    w = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
     if (bias) {
         HBPO__OMP(omp parallel for schedule(static) if ((double)N * OC >= HBPO__PAR_MIN_MEM))
         for (i = 0; i < N; i++) memcpy(out + (size_t)i * OC, bias, sizeof(float) * (size_t)OC);
     }
+#ifdef HBPO_USE_DNNL
+    if (precision == HBPO_MATMUL_BF16 && hbpo__bf16_native()) {
+        const uint16_t *xb = hbpo__cpu_bf16(0, x, (size_t)N * IC), *wb = hbpo__cpu_bf16(1, w, (size_t)OC * IC);
+        if (xb && wb && hbpo__bf16_ran(hbpo__dnnl_gemm(0, 1, N, OC, IC, xb, IC, wb, IC, bias != NULL, out, OC), N, OC, IC))
+            return;
+    }
+#endif
+    x = hbpo__cpu_round_or_keep(0, x, (size_t)N * IC, precision);
+    w = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
     hbpo_sgemm(0, 1, N, OC, IC, 1.0f, x, IC, w, IC, bias ? 1.0f : 0.0f, out, OC);
 }
 
@@ -6320,7 +6503,21 @@ HBPO__SPAN static void hbpo__colsum_span(float *sum, const float *a, int N, int 
 static void hbpo__cpu_matmul_backward(float *dx, float *dw, float *dbias, const float *dout,
                                       const float *x, const float *w, int N, int IC, int OC,
                                       int accumulate_dx, int precision) {
-    const float *dr = hbpo__cpu_round_or_keep(0, dout, (size_t)N * OC, precision);
+    const float *dr;
+#ifdef HBPO_USE_DNNL
+    if (precision == HBPO_MATMUL_BF16 && hbpo__bf16_native()) { /* a product that ran is done */
+        const uint16_t *db = hbpo__cpu_bf16(0, dout, (size_t)N * OC);
+        const uint16_t *wb = dx ? hbpo__cpu_bf16(1, w, (size_t)OC * IC) : NULL;
+        if (db && wb && hbpo__bf16_ran(hbpo__dnnl_gemm(0, 0, N, IC, OC, db, OC, wb, IC, accumulate_dx, dx, IC), N, IC, OC))
+            dx = NULL;
+        if (dw && hbpo__bf16.state > 0) {
+            const uint16_t *xb = hbpo__cpu_bf16(2, x, (size_t)N * IC);
+            if (db && xb && hbpo__bf16_ran(hbpo__dnnl_gemm(1, 0, OC, IC, N, db, OC, xb, IC, 1, dw, IC), OC, IC, N))
+                dw = NULL;
+        }
+    }
+#endif
+    dr = dx || dw ? hbpo__cpu_round_or_keep(0, dout, (size_t)N * OC, precision) : dout;
     if (dx) {
         const float *wr = hbpo__cpu_round_or_keep(1, w, (size_t)OC * IC, precision);
         hbpo_sgemm(0, 0, N, IC, OC, 1.0f, dr, OC, wr, IC, accumulate_dx ? 1.0f : 0.0f, dx, IC);

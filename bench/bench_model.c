@@ -69,6 +69,8 @@ int main(int argc, char **argv) {
     if (threads > 0) hbpo_set_threads(threads);
     hbpo_blas_describe(line, sizeof line);
     printf("%s\n", line);
+    hbpo_bf16_describe(line, sizeof line);
+    printf("%s\n", line);
 
     /* 1. sgemm on this machine */
     {

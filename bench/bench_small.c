@@ -13,9 +13,10 @@
         and that rate as a share of the same-run sgemm rate;
      3. batched greedy decoding at the demo's rollout shape: tokens/s;
      4. with --matmul-compare: the same steps also on a second model with
-        bf16 products (matmul_precision HBPO_MATMUL_BF16, emulated on the CPU
-        by rounding the inputs), each step run right after its fp32 twin on
-        the same batch, and the ratio of their times.
+        bf16 products (matmul_precision HBPO_MATMUL_BF16: oneDNN's bf16 matmul
+        on a CPU with AVX512-BF16 or AMX, else emulated by rounding the inputs;
+        the bf16 products line says which), each step run right after its fp32
+        twin on the same batch, and the ratio of their times.
 
    Usage: build/bench_small [--threads N] [--steps N] [--matmul-compare] */
 #define HBPO_IMPLEMENTATION
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
     if (steps < 1) { fprintf(stderr, "bench_small: --steps must be >= 1\n"); return 2; }
     if (threads > 0) hbpo_set_threads(threads);
     hbpo_blas_describe(line, sizeof line);
+    printf("%s\n", line);
+    hbpo_bf16_describe(line, sizeof line);
     printf("%s\n", line);
     peak_gf = bench_sgemm_gflops(2048, 2048, 2048, 3);
     shape_gf = bench_sgemm_gflops(1024, cfg.intermediate_size, cfg.hidden_size, 20);
@@ -147,8 +150,9 @@ int main(int argc, char **argv) {
                dt, rate);
     }
     if (compare) {
-        printf("demo SFT step with bf16 products (emulated: inputs rounded, fp32 sgemm): %.3f s/step, "
-               "%.2fx the fp32 step, measured interleaved step by step\n", total2 / steps, total2 / total);
+        printf("demo SFT step with bf16 products (%s): %.3f s/step, %.2fx the fp32 step, measured interleaved "
+               "step by step\n", strncmp(line, "bf16 products: oneDNN", 21) ? "emulated" : "oneDNN", total2 / steps,
+               total2 / total);
         hbpo_model_free(&m2);
     }
     hbpo_model_free(&m);

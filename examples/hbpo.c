@@ -1674,9 +1674,10 @@ static int run_command(int argc, char **argv) {
     const command *c;
     hbpo_program_start(argv); /* the right BLAS kernel; line-buffered progress */
     if (argc == 2 && !strcmp(argv[1], "--version")) {
-        char line[256];
+        char line[256], bf16[256];
         hbpo_blas_describe(line, sizeof line);
-        printf("hbpo %d.%d.%d\n%s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, line);
+        hbpo_bf16_describe(bf16, sizeof bf16);
+        printf("hbpo %d.%d.%d\n%s\n%s\n", HBPO_VERSION_MAJOR, HBPO_VERSION_MINOR, HBPO_VERSION_PATCH, line, bf16);
         return 0;
     }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

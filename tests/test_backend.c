@@ -157,6 +157,8 @@ static float round_mantissa(float x, int bits) {
     return ldexpf(rintf(ldexpf(m, bits + 1)), e - bits - 1);
 }
 
+static float *fa(size_t n) { return (float *)calloc(n ? n : 1, sizeof(float)); }
+
 static void fill(float *x, size_t n, uint64_t seed, float scale) {
     hbpo_rng r;
     size_t i;
@@ -174,45 +176,79 @@ static double rel_diff(const float *a, const float *b, size_t n) {
     return sqrt(num / den);
 }
 
+/* 1 when the bf16 products run through oneDNN (hbpo_bf16_describe) */
+static int bf16_native(void) {
+    char d[256];
+    hbpo_bf16_describe(d, sizeof d);
+    return strncmp(d, "bf16 products: oneDNN", 21) == 0;
+}
+
+/* Each precision's products against the fp32 product of inputs rounded
+   here, forward and both backward products (accumulating into values
+   already there), at a small shape and at one past oneDNN's blocks: the
+   same bits when the rounded inputs go through the fp32 sgemm; through
+   oneDNN (bf16 on a CPU with bf16 instructions, or HBPO_BF16=onednn) the
+   same products summed in another order, so within 1e-6, and the same bits
+   when repeated. HBPO_BF16=onednn must give the oneDNN path. */
 TEST backend_matmul_precision(void) {
-    enum { N = 19, IC = 70, OC = 33 };
     static const int prec[2] = {HBPO_MATMUL_TF32, HBPO_MATMUL_BF16};
     static const int bits[2] = {10, 7};
+    static const int shapes[2][3] = {{19, 70, 33}, {301, 200, 130}}; /* N, IC, OC */
     static const double lo[2] = {1e-5, 1e-4}, hi[2] = {2e-3, 2e-2};
     const hbpo_backend *be = hbpo_backend_cpu();
-    float x[N * IC], w[OC * IC], bias[OC], dout[N * OC], xr[N * IC], wr[OC * IC], dr[N * OC];
-    float out[N * OC], ref[N * OC], full[N * OC];
-    float dx[N * IC], dw[OC * IC], db[OC], rdx[N * IC], rdw[OC * IC], rdb[OC];
-    float fdx[N * IC], fdw[OC * IC];
-    int p;
+    const char *env = getenv("HBPO_BF16");
+    int p, sh, native = bf16_native();
     size_t i;
-    fill(x, N * IC, 1, 1.0f);
-    fill(w, OC * IC, 2, 0.3f);
-    fill(bias, OC, 3, 0.5f);
-    fill(dout, N * OC, 4, 1.0f);
-    be->matmul_forward(full, x, w, bias, N, IC, OC, HBPO_MATMUL_FP32);
-    memset(fdx, 0, sizeof fdx); memset(fdw, 0, sizeof fdw);
-    be->matmul_backward(fdx, fdw, NULL, dout, x, w, N, IC, OC, 0, HBPO_MATMUL_FP32);
-    for (p = 0; p < 2; p++) {
-        for (i = 0; i < N * IC; i++) xr[i] = round_mantissa(x[i], bits[p]);
-        for (i = 0; i < OC * IC; i++) wr[i] = round_mantissa(w[i], bits[p]);
-        for (i = 0; i < N * OC; i++) dr[i] = round_mantissa(dout[i], bits[p]);
-        /* forward: the fp32 product of the rounded inputs, bias in fp32 */
-        be->matmul_forward(out, x, w, bias, N, IC, OC, prec[p]);
-        be->matmul_forward(ref, xr, wr, bias, N, IC, OC, HBPO_MATMUL_FP32);
-        ASSERT(memcmp(out, ref, sizeof out) == 0);
-        ASSERT_IN_RANGE(lo[p], rel_diff(out, full, N * OC), hi[p]);
-        /* backward: dx = dout_r @ w_r, dw += dout_r.T @ x_r, dbias += dout (fp32) */
-        memset(dw, 0, sizeof dw); memset(db, 0, sizeof db);
-        memset(rdw, 0, sizeof rdw); memset(rdb, 0, sizeof rdb);
-        be->matmul_backward(dx, dw, db, dout, x, w, N, IC, OC, 0, prec[p]);
-        be->matmul_backward(rdx, rdw, NULL, dr, xr, wr, N, IC, OC, 0, HBPO_MATMUL_FP32);
-        be->matmul_backward(NULL, NULL, rdb, dout, x, w, N, IC, OC, 0, HBPO_MATMUL_FP32);
-        ASSERT(memcmp(dx, rdx, sizeof dx) == 0);
-        ASSERT(memcmp(dw, rdw, sizeof dw) == 0);
-        ASSERT(memcmp(db, rdb, sizeof db) == 0);
-        ASSERT_IN_RANGE(lo[p], rel_diff(dx, fdx, N * IC), hi[p]);
-        ASSERT_IN_RANGE(lo[p], rel_diff(dw, fdw, OC * IC), hi[p]);
+    if (env && !strcmp(env, "onednn")) {
+        char d[256];
+        hbpo_bf16_describe(d, sizeof d);
+        if (!strstr(d, "built without oneDNN")) ASSERTm("HBPO_BF16=onednn did not select oneDNN", native);
+    }
+    for (sh = 0; sh < 2; sh++) {
+        int N = shapes[sh][0], IC = shapes[sh][1], OC = shapes[sh][2];
+        size_t nx = (size_t)N * IC, nw = (size_t)OC * IC, no = (size_t)N * OC;
+        float *x = fa(nx), *w = fa(nw), *bias = fa(OC), *dout = fa(no), *xr = fa(nx), *wr = fa(nw), *dr = fa(no);
+        float *out = fa(no), *ref = fa(no), *full = fa(no), *dx = fa(nx), *dw = fa(nw), *db = fa(OC);
+        float *rdx = fa(nx), *rdw = fa(nw), *rdb = fa(OC), *fdx = fa(nx), *fdw = fa(nw), *again = fa(nx);
+        fill(x, nx, 1, 1.0f);
+        fill(w, nw, 2, 0.3f);
+        fill(bias, OC, 3, 0.5f);
+        fill(dout, no, 4, 1.0f);
+        be->matmul_forward(full, x, w, bias, N, IC, OC, HBPO_MATMUL_FP32);
+        memset(fdx, 0, sizeof(float) * nx); memset(fdw, 0, sizeof(float) * nw);
+        be->matmul_backward(fdx, fdw, NULL, dout, x, w, N, IC, OC, 0, HBPO_MATMUL_FP32);
+        for (p = 0; p < 2; p++) {
+            int via_dnnl = native && prec[p] == HBPO_MATMUL_BF16;
+            double tol = via_dnnl ? 1e-6 : 0.0;
+            for (i = 0; i < nx; i++) xr[i] = round_mantissa(x[i], bits[p]);
+            for (i = 0; i < nw; i++) wr[i] = round_mantissa(w[i], bits[p]);
+            for (i = 0; i < no; i++) dr[i] = round_mantissa(dout[i], bits[p]);
+            /* forward: the fp32 product of the rounded inputs, bias in fp32 */
+            be->matmul_forward(out, x, w, bias, N, IC, OC, prec[p]);
+            be->matmul_forward(ref, xr, wr, bias, N, IC, OC, HBPO_MATMUL_FP32);
+            ASSERT(tol > 0 ? rel_diff(out, ref, no) <= tol : memcmp(out, ref, sizeof(float) * no) == 0);
+            ASSERT_IN_RANGE(lo[p], rel_diff(out, full, no), hi[p]);
+            /* backward: dx += dout_r @ w_r, dw += dout_r.T @ x_r, dbias += dout (fp32) */
+            fill(dx, nx, 5, 0.1f); memcpy(rdx, dx, sizeof(float) * nx);
+            fill(dw, nw, 6, 0.1f); memcpy(rdw, dw, sizeof(float) * nw);
+            memset(db, 0, sizeof(float) * OC); memset(rdb, 0, sizeof(float) * OC);
+            be->matmul_backward(dx, dw, db, dout, x, w, N, IC, OC, 1, prec[p]);
+            be->matmul_backward(rdx, rdw, NULL, dr, xr, wr, N, IC, OC, 1, HBPO_MATMUL_FP32);
+            be->matmul_backward(NULL, NULL, rdb, dout, x, w, N, IC, OC, 0, HBPO_MATMUL_FP32);
+            ASSERT(tol > 0 ? rel_diff(dx, rdx, nx) <= tol : memcmp(dx, rdx, sizeof(float) * nx) == 0);
+            ASSERT(tol > 0 ? rel_diff(dw, rdw, nw) <= tol : memcmp(dw, rdw, sizeof(float) * nw) == 0);
+            ASSERT(memcmp(db, rdb, sizeof(float) * OC) == 0);
+            /* dx = (no accumulation) against the fp32 product */
+            be->matmul_backward(dx, NULL, NULL, dout, x, w, N, IC, OC, 0, prec[p]);
+            ASSERT_IN_RANGE(lo[p], rel_diff(dx, fdx, nx), hi[p]);
+            be->matmul_backward(again, NULL, NULL, dout, x, w, N, IC, OC, 0, prec[p]);
+            ASSERT(memcmp(dx, again, sizeof(float) * nx) == 0); /* repeated: the same bits */
+            memset(dw, 0, sizeof(float) * nw);
+            be->matmul_backward(NULL, dw, NULL, dout, x, w, N, IC, OC, 0, prec[p]);
+            ASSERT_IN_RANGE(lo[p], rel_diff(dw, fdw, nw), hi[p]);
+        }
+        free(x); free(w); free(bias); free(dout); free(xr); free(wr); free(dr); free(out); free(ref); free(full);
+        free(dx); free(dw); free(db); free(rdx); free(rdw); free(rdb); free(fdx); free(fdw); free(again);
     }
     /* the rounding of specials: NaN stays NaN, infinities stay */
     {
@@ -220,6 +256,7 @@ TEST backend_matmul_precision(void) {
         be->matmul_forward(so, sx, sw, NULL, 1, 2, 1, HBPO_MATMUL_BF16);
         ASSERT(isnan(so[0]));
     }
+    ASSERT_EQ(0, be->sync());
     PASS();
 }
 

@@ -145,6 +145,25 @@ TEST dtype_conversions(void) {
     ASSERT_EQ(0x8000, hbpo_f32_to_bf16(-0.0f));
     u = 0x00000001u; memcpy(&f, &u, 4); /* the smallest subnormal rounds to zero */
     ASSERT_EQ(0x0000, hbpo_f32_to_bf16(f));
+    /* the branch-free bits (hbpo_k_bf16_bits, which the oneDNN and cuBLAS
+       paths read) are the upper half of the emulation's rounding
+       (hbpo_k_round_mantissa), for every upper half and the low halves
+       around a tie, a NaN's payload included */
+    {
+        static const uint32_t low[8] = {0x0000u, 0x0001u, 0x7fffu, 0x8000u, 0x8001u, 0xffffu, 0x1234u, 0xc000u};
+        uint32_t hi, k, v;
+        for (hi = 0; hi < 0x10000u; hi++)
+            for (k = 0; k < 8; k++) {
+                float r;
+                u = hi << 16 | low[k];
+                memcpy(&f, &u, 4);
+                r = hbpo_k_round_mantissa(f, 7);
+                memcpy(&v, &r, 4);
+                if ((v & 0xffffu) != 0 || hbpo_f32_to_bf16(f) != (uint16_t)(v >> 16))
+                    HBPO_TEST__FAILF("bf16 of 0x%08x: 0x%04x, the emulation rounds to 0x%08x", (unsigned)u,
+                                     hbpo_f32_to_bf16(f), (unsigned)v);
+            }
+    }
     PASS();
 }
 

@@ -7,6 +7,7 @@ command -v cc >/dev/null 2>&1 || need="$need build-essential"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 if ! pkg-config --exists openblas 2>/dev/null; then need="$need libopenblas-dev"; fi
+[ -f /usr/include/oneapi/dnnl/dnnl.h ] || need="$need libdnnl-dev"  # bf16 products (AVX512-BF16, AMX)
 command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 || need="$need openmpi-bin libopenmpi-dev"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
