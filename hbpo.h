@@ -1,4 +1,4 @@
-/* hbpo.h - v0.2.3 - Hierarchical Budget Policy Optimization in one C header.
+/* hbpo.h - v0.2.4 - Hierarchical Budget Policy Optimization in one C header.
    MIT licence (see the end of this file).
 
    What it is
@@ -112,12 +112,13 @@
 
 /* The patch version goes up whenever results change by rounding (0.2.1:
    the vectorised element-wise kernels; 0.2.2: attention on tiles; 0.2.3:
-   bf16 products through oneDNN on CPUs with bf16 instructions), so that
+   bf16 products through oneDNN on CPUs with bf16 instructions; 0.2.4: the
+   byte tokenizer's `\boxed{` token and the miniature's new base), so that
    saved runs stamped with the version (examples/study.c) are not taken for
    the new code's. */
 #define HBPO_VERSION_MAJOR 0
 #define HBPO_VERSION_MINOR 2
-#define HBPO_VERSION_PATCH 3
+#define HBPO_VERSION_PATCH 4
 
 #include <float.h>
 #include <math.h>
@@ -361,17 +362,21 @@ HBPODEF int hbpo_tokenizer_is_special(const hbpo_tokenizer *tok, int id);
 
 /* Writes the tokenizer.json of a byte-level tokenizer for tiny models trained
    from scratch: ids 0-255 are the bytes (no merges, no normalizer), then the
-   chat tokens HBPO_TOKENIZER_BYTES_ADDED lists, ids 256-264. Special (dropped
+   tokens HBPO_TOKENIZER_BYTES_ADDED lists, ids 256-265: the chat tokens and
+   `\boxed{`, the answer's opening (7 bytes; Qwen's tokenizer spends 3 tokens
+   on it), so that an answer at sight, `</think>\n\boxed{14}`, is 6 tokens
+   and fits the miniature's smallest budget (docs/demo.md). Special (dropped
    by skip_special, as in Qwen and DeepSeek-R1-Distill): the end-of-text,
-   im_start/im_end and begin/end-of-sentence tokens; not special: the think tags
-   and DeepSeek's User/Assistant. path is a file or an existing folder (which
-   gets tokenizer.json). hbpo_tokenizer_load reads it back. */
+   im_start/im_end and begin/end-of-sentence tokens; not special: the think
+   tags, DeepSeek's User/Assistant and `\boxed{`. path is a file or an
+   existing folder (which gets tokenizer.json). hbpo_tokenizer_load reads it
+   back. */
 HBPODEF int hbpo_tokenizer_write_bytes(const char *path);
 #define HBPO_TOKENIZER_BYTES_ADDED                                                      \
     "<|endoftext|> <|im_start|> <|im_end|> <think> </think> "                           \
     "<\xEF\xBD\x9C" "begin\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C> "             \
     "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C> "               \
-    "<\xEF\xBD\x9CUser\xEF\xBD\x9C> <\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"
+    "<\xEF\xBD\x9CUser\xEF\xBD\x9C> <\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C> \\boxed{"
 
 /* Chat formats of the models HBPO trains. The prompt ends with the assistant
    turn opened and the reasoning tag `<think>\n`, followed by suffix: the
@@ -2090,8 +2095,10 @@ HBPODEF int hbpo_eval_json(const hbpo_eval_result *r, char *out, size_t cap);
                      budget (the base's prompt prior). Mean natural length
                      near L_max.
      L_max 64, b = {8, 16, 32, 40}, alpha 1/L_max, beta 4 (hbpo_synth_train_config)
-   Levels 1-4; the minimal reliable solution is ~13 tokens at level 1 (at
-   sight) and ~40 at level 4 (four steps). */
+   Levels 1-4; with the byte tokenizer's `\boxed{` token the minimal reliable
+   solution is 7 tokens at level 1 (at sight, the end of the turn included)
+   and 35 at level 4 (four steps): the budgets hold at sight, one step, three
+   and four steps. */
 #define HBPO_SYNTH_LEVELS 4      /* levels 1..4 */
 #define HBPO_SYNTH_L_MAX 64      /* L_max, the rollouts' max new tokens */
 #define HBPO_SYNTH_EVAL_MAX 128  /* max new tokens in evaluation (2 L_max) */
@@ -5705,10 +5712,14 @@ HBPODEF int hbpo_tokenizer_write_bytes(const char *path) {
         word[n] = 0;
         /* special as in Qwen and DeepSeek-R1-Distill: not the think tags, User, Assistant */
         special = strncmp(word, "<|", 2) == 0 || strstr(word, "sentence") != NULL;
-        fprintf(f, "    {\"id\": %d, \"content\": \"%s\", \"single_word\": false, "
-                   "\"lstrip\": false, \"rstrip\": false, \"normalized\": false, "
-                   "\"special\": %s}%s\n",
-                id, word, special ? "true" : "false", *e ? "," : "");
+        fprintf(f, "    {\"id\": %d, \"content\": \"", id);
+        for (b = 0; word[b]; b++) { /* JSON: \boxed{'s backslash escaped */
+            if (word[b] == '\\' || word[b] == '"') fputc('\\', f);
+            fputc(word[b], f);
+        }
+        fprintf(f, "\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+                   "\"normalized\": false, \"special\": %s}%s\n",
+                special ? "true" : "false", *e ? "," : "");
     }
     fprintf(f, "  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": {\"type\": \"Sequence\", "
                "\"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \"");
@@ -11952,7 +11963,7 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
     c->mini_batches = 2;
     c->micro_batch = 16;
     /* 40 steps of 4 queries instead of the paper's hundreds of 64, so a
-       larger lr than 1e-6. On the committed base (make run, seed 1, HBPO)
+       larger lr than 1e-6. On the base until stop 22 (make run, seed 1, HBPO)
        lr 1.5e-5 cut 34% of the tokens at 99.0% accuracy and 3e-5 40% at
        98.5%; 7e-5 took every method's accuracy from 100% to 84-88% in
        make study. Rollouts at T 0.6 (the evaluation's). */

@@ -166,10 +166,17 @@ TEST bytes_tokenizer(void) {
     int ids[1024], i, n, b, special = 0;
     hbpo_rng rng;
     if (!t) FAILm(hbpo_last_error());
-    ASSERT_EQ(265, hbpo_tokenizer_vocab_size(t));
+    ASSERT_EQ(266, hbpo_tokenizer_vocab_size(t));
     for (i = 0; i < 5; i++) ASSERT_EQ(256 + i, hbpo_tokenizer_token_id(t, names[i]));
     ASSERT_EQ(264, hbpo_tokenizer_token_id(t, "<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"));
-    for (i = 256; i < 265; i++) special += hbpo_tokenizer_is_special(t, i);
+    ASSERT_EQ(265, hbpo_tokenizer_token_id(t, "\\boxed{"));
+    ASSERT_EQ(0, hbpo_tokenizer_is_special(t, 265));
+    /* an answer at sight is 6 tokens: </think> \n \boxed{ 1 4 } */
+    n = hbpo_tokenizer_encode(t, "</think>\n\\boxed{14}", strlen("</think>\n\\boxed{14}"), ids, 1024);
+    ASSERT_EQ(6, n);
+    ASSERT_EQ(260, ids[0]);
+    ASSERT_EQ(265, ids[2]);
+    for (i = 256; i < 266; i++) special += hbpo_tokenizer_is_special(t, i);
     ASSERT_EQ(5, special);
     ASSERT_EQ(0, hbpo_tokenizer_is_special(t, 259)); /* <think> is not special */
     ASSERT_EQ(1, hbpo_tokenizer_is_special(t, 258));
@@ -180,8 +187,8 @@ TEST bytes_tokenizer(void) {
         while (w < len) {
             static const char *const pieces[] = {"a", " ", "\n", "\xC3\xA9", "e\xCC\x81",
                                                  "\xE4\xB8\xAD", "\xF0\x9F\x98\x80", "<|im_end|>",
-                                                 "<think>", "\t", "'s", "7"};
-            const char *p = pieces[hbpo_rng_u32(&rng) % 12];
+                                                 "<think>", "\t", "'s", "7", "\\boxed{", "\\"};
+            const char *p = pieces[hbpo_rng_u32(&rng) % 14];
             size_t k = strlen(p);
             if (w + (int)k >= (int)sizeof text) break;
             memcpy(text + w, p, k);
@@ -405,7 +412,7 @@ TEST qwen3_api(void) {
 
 TEST bad_text_and_ids(void) {
     hbpo_tokenizer *t = tok_bytes();
-    int ids[16], bad[3] = {65, 265, 66};
+    int ids[16], bad[3] = {65, 266, 66};
     char out[16];
     if (!t) FAILm(hbpo_last_error());
     ASSERT_EQ(-1, hbpo_tokenizer_encode(t, "ab\xFF", 3, ids, 16));
@@ -416,7 +423,7 @@ TEST bad_text_and_ids(void) {
     ASSERT_EQ(-1, hbpo_tokenizer_encode(t, "a", 1, NULL, 4));
     ASSERT_EQ(-1, hbpo_tokenizer_encode(NULL, "a", 1, ids, 16));
     ASSERT_EQ(-1, hbpo_tokenizer_decode(t, bad, 3, 0, out, sizeof out));
-    ASSERT(strstr(hbpo_last_error(), "ids[1] = 265") != NULL);
+    ASSERT(strstr(hbpo_last_error(), "ids[1] = 266") != NULL);
     bad[1] = -1;
     ASSERT_EQ(-1, hbpo_tokenizer_decode(t, bad, 3, 0, out, sizeof out));
     ASSERT_EQ(-1, hbpo_tokenizer_decode(t, NULL, 2, 0, out, sizeof out));

@@ -682,7 +682,7 @@ TEST trainer_with_a_model_that_answers(void) {
         cs[i] = sol[i];
     }
     o.lr = 1e-2f;
-    for (i = 0; i < 60; i++)
+    for (i = 0; i < 100; i++)
         ASSERT_EQ(0, hbpo_sft_step(&fx.m, tr_tok, HBPO_CHAT_CHATML, 4, qs, NULL, cs, 4, &o, NULL));
     /* evaluation: the count equals the outcomes reported one by one */
     s.temperature = 0; /* greedy */
@@ -695,8 +695,10 @@ TEST trainer_with_a_model_that_answers(void) {
     for (i = 0; i <= HBPO_EVAL_MAX_LEVEL; i++) lvl_sum += res.level[i].correct;
     ASSERT_EQ(res.all.correct, lvl_sum);
     ASSERT_EQ(res.all.correct, res.level[1].correct);
-    /* one HBPO step: budgets 8,16,32,40 around answers of about a dozen tokens */
+    /* one HBPO step: budgets 4, 6, 8, 10 around answers of 6 or 7 tokens
+       (</think> \n \boxed{ digits }) */
     hbpo_model_reset_optimizer(&fx.m);
+    tc.budget.budget[0] = 4; tc.budget.budget[1] = 6; tc.budget.budget[2] = 8; tc.budget.budget[3] = 10;
     tc.temperature = 0.2f;
     tc.batch_queries = 4;
     tc.adamw.lr = 1e-4f;
@@ -750,7 +752,7 @@ TEST trainer_bad_input(void) {
     mc.vocab_size = 100;
     ASSERT_EQ(0, hbpo_model_create(&small, &mc, NULL));
     ASSERT_EQ(-1, hbpo_trainer_init(&t, &tc, &small, tr_tok, &d));
-    ASSERT(strstr(hbpo_last_error(), "the tokenizer has 265 ids but the model only 100") != NULL);
+    ASSERT(strstr(hbpo_last_error(), "the tokenizer has 266 ids but the model only 100") != NULL);
     hbpo_model_free(&small);
     /* no data, a bad config */
     ASSERT_EQ(-1, hbpo_trainer_init(&t, &tc, &m, tr_tok, &empty));

@@ -38,7 +38,8 @@ BYTES_ADDED = [("<|endoftext|>", True), ("<|im_start|>", True), ("<|im_end|>", T
                ("<think>", False), ("</think>", False),
                ("<\uff5cbegin\u2581of\u2581sentence\uff5c>", True),
                ("<\uff5cend\u2581of\u2581sentence\uff5c>", True),
-               ("<\uff5cUser\uff5c>", False), ("<\uff5cAssistant\uff5c>", False)]
+               ("<\uff5cUser\uff5c>", False), ("<\uff5cAssistant\uff5c>", False),
+               ("\\boxed{", False)]
 
 CORPUS = [("gsm8k/test.jsonl", ["question", "answer"]),
           ("math500/test.jsonl", ["problem", "solution"]),
@@ -98,7 +99,8 @@ BYTES_HARD = [("bytes_empty", ""), ("bytes_ascii", "Hello, world!\n"),
               ("bytes_chat", "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n<think>\nI will answer"),
               ("bytes_r1", "<\uff5cbegin\u2581of\u2581sentence\uff5c><\uff5cUser\uff5c>2+2?"
                            "<\uff5cAssistant\uff5c><think>\n</think>4<\uff5cend\u2581of\u2581sentence\uff5c>"),
-              ("bytes_nul", "\x00\x00")]
+              ("bytes_nul", "\x00\x00"),
+              ("bytes_boxed", "7+5=12\n</think>\n\\boxed{12} \\boxed \\\\boxed{{ \\boxed{")]
 
 
 def byte_char_table():
