@@ -415,16 +415,15 @@ typedef struct {
        rollouts' mean length and accuracy (sums over steps, and how many) */
     double sub_tok[N_METHODS][2][HBPO_MAX_BUDGETS], sub_acc[N_METHODS][2][HBPO_MAX_BUDGETS];
     int    sub_n[N_METHODS][2], sub_k[N_METHODS];
-    /* natural setting, every seed (hbpo_synth_steps_written): responses per
-       level that answer at sight [0], write some of the steps [1] or all of
-       them [2], [.][0] how many and [.][1] how many right; [3][0] the
-       re-check lines of all of them */
-    int    style[N_METHODS + 1][LV + 1][4][2];
+    /* natural setting, every seed (hbpo_synth_steps_written), per level:
+       [0] the responses and their re-check lines, [1] the answers at sight
+       (no step line) and how many of them are right */
+    int    style[N_METHODS + 1][LV + 1][2][2];
 } results;
 
 /* Adds the natural-setting records of run `name` to style[level]
    (results.style): how each response reached its answer. 0 or -1. */
-static int load_styles(const char *path, const char *name, int (*style)[4][2]) {
+static int load_styles(const char *path, const char *name, int (*style)[2][2]) {
     hbpo_jsonl rd;
     hbpo_json_doc doc;
     int rc;
@@ -434,7 +433,7 @@ static int load_styles(const char *path, const char *name, int (*style)[4][2]) {
         const char *ru = hbpo_json_get_string(doc.root, "run"), *se = hbpo_json_get_string(doc.root, "setting");
         const char *resp = hbpo_json_get_string(doc.root, "response");
         const hbpo_json *lv = hbpo_json_get(doc.root, "level"), *oc = hbpo_json_get(doc.root, "outcome");
-        int level, w, kind, others;
+        int level, others;
         if (!ru || !se || !resp || !lv || !oc || lv->type != HBPO_JSON_NUMBER || oc->type != HBPO_JSON_NUMBER) {
             rc = -1;
             fprintf(stderr, "study: %s line %ld: not an evaluation record\n", path, rd.line);
@@ -443,11 +442,12 @@ static int load_styles(const char *path, const char *name, int (*style)[4][2]) {
         if (strcmp(ru, name) || strcmp(se, hbpo_synth_setting_name(0))) continue;
         level = (int)lv->num;
         if (level < 1 || level > LV) continue;
-        w = hbpo_synth_steps_written(resp, &others);
-        kind = w == 0 ? 0 : w < level ? 1 : 2;
-        style[level][kind][0]++;
-        style[level][kind][1] += (int)oc->num == HBPO_CORRECT;
-        style[level][3][0] += others;
+        style[level][0][0]++;
+        if (hbpo_synth_steps_written(resp, &others) == 0) {
+            style[level][1][0]++;
+            style[level][1][1] += (int)oc->num == HBPO_CORRECT;
+        }
+        style[level][0][1] += others;
     }
     hbpo_json_free(&doc);
     hbpo_jsonl_close(&rd);
@@ -771,13 +771,11 @@ static int cmd_report(const options *o, double wall) {
         fprintf(f, "| %s |", label_of(m));
         for (l = 1; l <= LV; l++) {
             const int (*st)[2] = R.style[m + 1][l];
-            int n = st[0][0] + st[1][0] + st[2][0];
-            fprintf(f, " %.2f |", n ? (double)st[3][0] / n : 0.0);
+            fprintf(f, " %.2f |", st[0][0] ? (double)st[0][1] / st[0][0] : 0.0);
         }
         for (l = 1; l <= LV; l++) {
             const int (*st)[2] = R.style[m + 1][l];
-            int n = st[0][0] + st[1][0] + st[2][0];
-            if (st[0][0]) fprintf(f, " %.0f%% (%d of %d right) |", n ? 100.0 * st[0][0] / n : 0.0, st[0][1], st[0][0]);
+            if (st[1][0]) fprintf(f, " %.0f%% (%d of %d right) |", 100.0 * st[1][0] / st[0][0], st[1][1], st[1][0]);
             else fprintf(f, " 0%% |");
         }
         fprintf(f, "\n");
