@@ -95,6 +95,10 @@ info:
 deps:
 	@sh tools/deps.sh
 
+# the C programs' link libraries (tools/emu_mutations.sh links its mutants with them)
+print-ldlibs:
+	@echo $(LDLIBS)
+
 $(BUILD):
 	@mkdir -p $(BUILD)
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 make --no-print-directory build/emu/test_cuda.o >/dev/null || exit 2
 dir=$(mktemp -d /tmp/hbpo_mut.XXXXXX)
 flags="-DHBPO_USE_OPENBLAS $(pkg-config --cflags openblas 2>/dev/null)"
-libs="$(pkg-config --libs openblas 2>/dev/null) -fopenmp -lm"
+libs=$(make --no-print-directory -s print-ldlibs)
 survived=0
 # mutate NAME ORDER 'perl substitution'
 mutate() {
@@ -37,6 +37,8 @@ mutate gemm_lda natural 's/g->m, g->n, g->k, &g->alpha, A,\n(\s*)CUDA_R_32F, g->
 mutate scatter_past_row natural 's/dst\[\(size_t\)rows\[e \/ \(size_t\)C\] \* C \+ e % \(size_t\)C\] \+= src\[e\];/dst[(size_t)rows[e \/ (size_t)C] * C + e % (size_t)C + C] += src[e];/'
 mutate barrier_in_branch natural 's/if \(t < w\) sh\[t\] \+= sh\[t \+ w\];\n        __syncthreads\(\);/if (t < w) { sh[t] += sh[t + w];\n        __syncthreads(); }/'
 mutate barrier_removed natural 's/(__device__ double hbpo__block_sum\(double \*sh, double v\) \{\n    int t = threadIdx.x, w;\n    sh\[t\] = v;\n)    __syncthreads\(\);\n/$1/'
-mutate plain_sampler_coin natural 's/HBPO_K_THREADS, coins\[blockIdx.x\], &total\)/HBPO_K_THREADS, coins[0], &total)/'
+mutate sampler_coin natural 's/\(double\)coins\[blockIdx.x\] \* kept_mass/(double)coins[0] * kept_mass/'
+mutate nucleus_ties natural 's/mine.seen = at\[t\];/mine.seen = 0;/'
+mutate nucleus_race natural 's/(at\[t \+ 1\] = hbpo_k_candidates\(z, lo, hi, inv, mx, cut, NULL\);\n)        __syncthreads\(\);\n/$1/'
 rm -rf "$dir"
 exit $survived

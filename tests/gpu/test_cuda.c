@@ -329,9 +329,13 @@ TEST sample_matches_cpu(void) {
     float *Z, *W;
     int t0[64], t1[64];
     for (i = 0; i < 8 * V; i++) z[i] = (float)(i % 7); /* rows of ties */
+    /* rows of two values, coins near 1: the nucleus ends inside the run of
+       the lower value, and the walk passes that end, so which of the equal
+       values are kept (the first ones, in id order) decides the token */
+    for (i = 8 * V; i < 16 * V; i++) z[i] = (float)(i % 2);
     Z = (float *)dup_dev(z, nz * 4);
     W = (float *)gpu->alloc(nz * 4);
-    for (i = 0; i < n; i++) coins[i] = hbpo_rng_uniform(&rng);
+    for (i = 0; i < n; i++) coins[i] = i >= 8 && i < 16 ? 0.999f - 0.01f * (float)(i - 8) : hbpo_rng_uniform(&rng);
     for (a = 0; a < 3; a++)
         for (bb = 0; bb < 3; bb++)
             for (c = 0; c < 3; c++) {
