@@ -6353,6 +6353,8 @@ static int hbpo__bf16_native(void) {
         int hw = (isa & dnnl_cpu_isa_avx512_core_bf16) == dnnl_cpu_isa_avx512_core_bf16;
         int amx = (isa & dnnl_cpu_isa_avx512_core_amx) == dnnl_cpu_isa_avx512_core_amx;
         hbpo__bf16.state = -1;
+        if (env && *env && strcmp(env, "emulate") && !forced) /* a typo must not pass unseen */
+            fprintf(stderr, "hbpo: warning: HBPO_BF16=%.40s is neither emulate nor onednn; ignored\n", env);
         if (env && !strcmp(env, "emulate"))
             snprintf(hbpo__bf16.what, sizeof hbpo__bf16.what, "emulated (inputs rounded, fp32 sgemm): HBPO_BF16=emulate");
         else if (!hw && !forced)

@@ -906,6 +906,18 @@ __global__ void hbpo__sample_kernel(int *tok, float *logp, const float *logits, 
     tok[i] = hbpo_k_sample_row(logits + (size_t)i * V, V, temperature, top_p, top_k, coins[i],
                                work + (size_t)i * V, &logp[i]);
 }
+/* Every thread of the block passes its count n; on return offs[t] holds the
+   counts of the threads before t and offs[HBPO_K_THREADS] all of them (one
+   thread adds them in thread order). */
+__device__ void hbpo__block_offsets(int *offs, int n) {
+    int t = threadIdx.x, j;
+    offs[t + 1] = n;
+    if (t == 0) offs[0] = 0;
+    __syncthreads();
+    if (t == 0)
+        for (j = 1; j <= HBPO_K_THREADS; j++) offs[j] += offs[j - 1];
+    __syncthreads();
+}
 /* Sampling without top-k (temperature > 0, V > 1): one block per row, each
    thread a contiguous share of the ids (hbpo_k_chunk). With top-p < 1 the
    threads gather the candidates into the row of work in id order (each
@@ -945,27 +957,18 @@ __global__ void hbpo__sample_block_kernel(int *tok, float *logp, const float *lo
         total = hbpo_k_sum_in_order(part, HBPO_K_THREADS);
         kept = hbpo_k_keep_all();
         kept_mass = total;
-        at[0] = 0;
     }
     __syncthreads();
     if (top_p < 1.0f) { /* the same branch for every thread */
         cut = hbpo_k_nucleus_cut(log(total), top_p, V);
-        at[t + 1] = hbpo_k_candidates(z, lo, hi, inv, mx, cut, NULL);
-        __syncthreads();
-        if (t == 0)
-            for (j = 1; j <= HBPO_K_THREADS; j++) at[j] += at[j - 1];
-        __syncthreads();
+        hbpo__block_offsets(at, hbpo_k_candidates(z, lo, hi, inv, mx, cut, NULL));
         hbpo_k_candidates(z, lo, hi, inv, mx, cut, w + at[t]);
         __syncthreads();
         if (t == 0)
             kept_mass = hbpo_k_nucleus(w, at[HBPO_K_THREADS], mx, (double)top_p * total, &kept.thr,
                                        &kept.n_ties);
         __syncthreads();
-        at[t + 1] = hbpo_k_count_equal(z, lo, hi, inv, kept.thr);
-        __syncthreads();
-        if (t == 0)
-            for (j = 1; j <= HBPO_K_THREADS; j++) at[j] += at[j - 1];
-        __syncthreads();
+        hbpo__block_offsets(at, hbpo_k_count_equal(z, lo, hi, inv, kept.thr));
         {
             hbpo_k_kept mine = kept;
             mine.seen = at[t];

@@ -435,8 +435,7 @@ static int load_styles(const char *path, const char *name, int (*style)[2][2]) {
         const hbpo_json *lv = hbpo_json_get(doc.root, "level"), *oc = hbpo_json_get(doc.root, "outcome");
         int level, others;
         if (!ru || !se || !resp || !lv || !oc || lv->type != HBPO_JSON_NUMBER || oc->type != HBPO_JSON_NUMBER) {
-            rc = -1;
-            fprintf(stderr, "study: %s line %ld: not an evaluation record\n", path, rd.line);
+            rc = hbpo_set_error("%s line %ld: not an evaluation record", path, rd.line);
             break;
         }
         if (strcmp(ru, name) || strcmp(se, hbpo_synth_setting_name(0))) continue;

@@ -4,7 +4,8 @@
 # backend's precision test passes on both paths, HBPO_BF16=emulate (inputs
 # rounded, fp32 sgemm) and HBPO_BF16=onednn (oneDNN's matmul even on a CPU
 # without bf16 instructions; on one without AVX-512, oneDNN 2.6 has no bf16
-# matmul, and the library must fall back with a warning). make test runs it.
+# matmul, and the library must fall back with a warning); any other value is
+# ignored with a warning. make test runs it.
 # Usage: sh tests/bf16_path.sh BUILD_DIR
 b=${1:-build}
 line=$("$b/hbpo" --version 2>/dev/null | grep '^bf16 products: ')
@@ -27,5 +28,13 @@ for mode in emulate onednn; do
         note=" (oneDNN has no bf16 matmul for this CPU: the library fell back to the emulation, as it must)"
     fi
 done
+# a value that is neither: one warning naming it, and the automatic choice
+err=$(HBPO_BF16=emulated "$b/hbpo" --version 2>&1 >/dev/null)
+got=$(HBPO_BF16=emulated "$b/hbpo" --version 2>/dev/null | grep '^bf16 products: ')
+if [ "$(printf '%s\n' "$err" | grep -c 'HBPO_BF16=emulated is neither emulate nor onednn; ignored')" != 1 ] ||
+   [ "$got" != "$line" ]; then
+    echo "FAIL bf16: HBPO_BF16=emulated gave stderr '$err' and '$got' (want one warning and '$line')"
+    fails=$((fails + 1))
+fi
 [ "$fails" = 0 ] && echo "  ✓ $line; the precision test passes emulated and through oneDNN$note"
 exit $((fails != 0))

@@ -69,6 +69,10 @@ printf 'not a number\n' > "$tmp/sq/wall_seconds"
 $b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
     --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 && ! grep -q "wall time" "$tmp/sq.md" &&
     grep -q "at T 1 " "$tmp/sq.md" || { echo "FAIL cli: study report with a damaged wall_seconds"; fails=$((fails + 1)); }
+# a record without its response (the answers' classes read it): refused, naming the file and line
+sed -i '1s/,"response":.*}$/}/' "$tmp/sq/runs/hbpo-s1/eval.jsonl"
+expect 1 "eval.jsonl line 1: not an evaluation record" -- $b/study report --seeds 1 --steps 1 --eval-n 1 \
+    --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo --queries 2 --rollouts 4 --lr 1e-5 --temperature 1
 # a finished run is not redone, unless what it was made from changed (its stamp)
 todo() { # todo WANT: the study's "(N to do)" on a re-run
     n=$($b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/st" --doc "$tmp/st.md" 2>&1 |

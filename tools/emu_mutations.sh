@@ -39,6 +39,6 @@ mutate barrier_in_branch natural 's/if \(t < w\) sh\[t\] \+= sh\[t \+ w\];\n    
 mutate barrier_removed natural 's/(__device__ double hbpo__block_sum\(double \*sh, double v\) \{\n    int t = threadIdx.x, w;\n    sh\[t\] = v;\n)    __syncthreads\(\);\n/$1/'
 mutate sampler_coin natural 's/\(double\)coins\[blockIdx.x\] \* kept_mass/(double)coins[0] * kept_mass/'
 mutate nucleus_ties natural 's/mine.seen = at\[t\];/mine.seen = 0;/'
-mutate nucleus_race natural 's/(at\[t \+ 1\] = hbpo_k_candidates\(z, lo, hi, inv, mx, cut, NULL\);\n)        __syncthreads\(\);\n/$1/'
+mutate offsets_race natural 's/(offs\[t \+ 1\] = n;\n    if \(t == 0\) offs\[0\] = 0;\n)    __syncthreads\(\);\n/$1/'
 rm -rf "$dir"
 exit $survived
