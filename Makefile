@@ -2,7 +2,7 @@
 #   make            examples into build/
 #   make run        the main job: the tiny HBPO demo (HBPO and a cosine baseline from the
 #                   committed base model models/tiny-base) into build/demo
-#   make study      the paper's findings in miniature: every method x 3 seeds from the
+#   make study      the paper's findings in miniature: every method x 5 seeds from the
 #                   committed base; writes docs/study.md and its figures
 #   make base       re-makes the committed base model models/tiny-base (SFT from scratch)
 #   make test       every test suite (and the compile matrix of hbpo.h)
@@ -135,9 +135,9 @@ _run: all
 # committed with its manifest; make run and make study start from it.
 BASE_DIR    ?= models/tiny-base
 BASE_STEPS  ?= 2000
-STUDY_SEEDS ?= 3
-STUDY_STEPS ?= 40
-STUDY_EVAL  ?= 25
+STUDY_SEEDS ?= 5
+STUDY_STEPS ?= 120
+STUDY_EVAL  ?= 100
 STUDY_JOBS  ?= 2
 base: deps
 	@$(MAKE) --no-print-directory _base

@@ -1753,7 +1753,7 @@ HBPODEF int hbpo_synth_steps_written(const char *response, int *others);
 HBPODEF int hbpo_synth_dataset(hbpo_dataset *d, uint64_t seed, int n_per_level, int lo, int hi);
 /* The model the demo (examples/tiny_hbpo.c) trains on the synthetic task and
    bench/bench_small.c times: Qwen2-shaped, 4 layers, hidden 128, FFN 352, 4
-   heads (2 KV heads) of 32, tied embeddings, the byte tokenizer's 265 ids
+   heads (2 KV heads) of 32, tied embeddings, the byte tokenizer's 266 ids
    padded to 272, 256 positions (0.77M parameters). */
 HBPODEF hbpo_model_config hbpo_synth_model_config(void);
 
@@ -11964,8 +11964,8 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
     c->batch_queries = 4;
     c->mini_batches = 2;
     c->micro_batch = 16;
-    /* 40 steps of 4 queries instead of the paper's hundreds of 64, so a
-       larger lr than 1e-6. On the base until stop 22 (make run, seed 1, HBPO)
+    /* 40 (make run) to 120 (make study) steps of 4 queries instead of the
+       paper's hundreds of 64, so a larger lr than 1e-6. On the base until stop 22 (make run, seed 1, HBPO)
        lr 1.5e-5 cut 34% of the tokens at 99.0% accuracy and 3e-5 40% at
        98.5%; 7e-5 took every method's accuracy from 100% to 84-88% in
        make study. Rollouts at T 0.6 (the evaluation's). */

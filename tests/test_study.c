@@ -430,6 +430,37 @@ TEST study_svg_chart(void) {
     PASS();
 }
 
+/* Why HBPO keeps re-checks that cosine removes (docs/demo.md, make study):
+   one level-1 query, 8 rollouts, all right, 12 tokens each but one rollout
+   per budget subgroup 20 (a re-check). Under the miniature's rewards the
+   re-check costs cosine 1.871 in advantage; HBPO only 0.690 under b = 8 and
+   0.374 under b = 16, and nothing under 32 and 40, where both are inside the
+   budget (f2 is flat): the budgets' different f2 make A_inter's std large
+   (0.616 against cosine's 0.160). Expected values from the formulas in
+   Python (math.cos; statistics.stdev). */
+TEST study_recheck_advantage_gap(void) {
+    hbpo_train_config hc, cc;
+    float R[8], A[8], C[8], CA[8];
+    int bud[8], j;
+    const double want[4] = {0.690, 0.374, 0.0, 0.0};
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_HBPO, 1, &hc));
+    ASSERT_EQ(0, hbpo_synth_train_config(HBPO_SYNTH_COSINE, 1, &cc));
+    for (j = 0; j < 8; j++) {
+        int n_gen = j % 2 ? 20 : 12;
+        bud[j] = hbpo_rollout_budget(&hc, j);
+        R[j] = hbpo_rollout_reward(&hc, HBPO_CORRECT, n_gen, bud[j]);
+        C[j] = hbpo_rollout_reward(&cc, HBPO_CORRECT, n_gen, hbpo_rollout_budget(&cc, j));
+    }
+    ASSERT_EQ(8, bud[0]); ASSERT_EQ(40, bud[7]);
+    hbpo_advantages(&hc.budget, 8, R, bud, A);
+    hbpo_grpo_advantages(8, C, CA);
+    for (j = 0; j < 4; j++) {
+        ASSERT_NEAR(want[j], A[2 * j] - A[2 * j + 1], 1e-3);
+        ASSERT_NEAR(1.871, CA[2 * j] - CA[2 * j + 1], 1e-3);
+    }
+    PASS();
+}
+
 SUITE(study_suite) {
     RUN_TEST(study_overthink_solutions);
     RUN_TEST(study_steps_written);
@@ -441,4 +472,5 @@ SUITE(study_suite) {
     RUN_TEST(study_each_method_from_the_base);
     RUN_TEST(study_records_recompute_the_evaluation);
     RUN_TEST(study_svg_chart);
+    RUN_TEST(study_recheck_advantage_gap);
 }
