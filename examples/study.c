@@ -671,6 +671,7 @@ static int cmd_report(const options *o, double wall) {
     {
         char scale[512] = ""; /* the options that differ from make study's */
         size_t k = 0;
+        int made; /* make study's own scale: the document says so */
         if (o->lr > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --lr %g", o->lr);
         if (o->queries > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --queries %d", o->queries);
         if (o->rollouts > 0) k += (size_t)snprintf(scale + k, sizeof scale - k, " --rollouts %d", o->rollouts);
@@ -678,7 +679,7 @@ static int cmd_report(const options *o, double wall) {
         if (o->methods && k < sizeof scale) k += (size_t)snprintf(scale + k, sizeof scale - k, " --methods %.400s", o->methods);
         if ((strcmp(o->out, "build/study-runs") || strcmp(o->doc, "docs/study.md")) && k < sizeof scale)
             snprintf(scale + k, sizeof scale - k, " --out %.200s --doc %.200s", o->out, o->doc);
-        int made = !scale[0] && o->seeds == STUDY_SEEDS && o->steps == STUDY_STEPS && o->eval_n == STUDY_EVAL;
+        made = !scale[0] && o->seeds == STUDY_SEEDS && o->steps == STUDY_STEPS && o->eval_n == STUDY_EVAL;
         fprintf(f, "# The paper's findings in miniature%s\n\n", made ? " (`make study`)" : "");
         fprintf(f, "Written by `build/study report` from the per-problem records of the runs (every figure below is "
                    "recomputed from `%s/runs/*/eval.jsonl`). The design is in [demo.md](demo.md) and in "
