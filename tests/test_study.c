@@ -430,14 +430,15 @@ TEST study_svg_chart(void) {
     PASS();
 }
 
-/* Why HBPO keeps re-checks that cosine removes (docs/demo.md, make study):
-   one level-1 query, 8 rollouts, all right, 12 tokens each but one rollout
-   per budget subgroup 20 (a re-check). Under the miniature's rewards the
+/* What a re-check costs in advantage (docs/demo.md, make study): one
+   level-1 query, 8 rollouts, all right, 12 tokens each but one rollout per
+   budget subgroup 20 (a re-check). Under the miniature's rewards the
    re-check costs cosine 1.871 in advantage; HBPO only 0.690 under b = 8 and
    0.374 under b = 16, and nothing under 32 and 40, where both are inside the
    budget (f2 is flat): the budgets' different f2 make A_inter's std large
-   (0.616 against cosine's 0.160). Expected values from the formulas in
-   Python (math.cos; statistics.stdev). */
+   (0.616 against cosine's 0.160). (Not why HBPO's natural setting keeps
+   re-checks: demo.md has the experiment.) Expected values from the formulas
+   in Python (math.cos; statistics.stdev). */
 TEST study_recheck_advantage_gap(void) {
     hbpo_train_config hc, cc;
     float R[8], A[8], C[8], CA[8];
