@@ -426,11 +426,14 @@ typedef struct {
        (no step line) and how many of them are right, [2] the responses that
        write steps and how many of them are wrong (a slip in a step) */
     int    style[N_METHODS + 1][LV + 1][3][2];
+    /* every setting, every seed: the responses and their re-check lines */
+    int    rechecks[N_METHODS + 1][HBPO_SYNTH_SETTINGS][2];
 } results;
 
 /* Adds the natural-setting records of run `name` to style[level]
-   (results.style): how each response reached its answer. 0 or -1. */
-static int load_styles(const char *path, const char *name, int (*style)[3][2]) {
+   (results.style): how each response reached its answer; and the re-checks
+   of every setting's records to rechecks[setting]. 0 or -1. */
+static int load_styles(const char *path, const char *name, int (*style)[3][2], int (*rechecks)[2]) {
     hbpo_jsonl rd;
     hbpo_json_doc doc;
     int rc;
@@ -440,12 +443,19 @@ static int load_styles(const char *path, const char *name, int (*style)[3][2]) {
         const char *ru = hbpo_json_get_string(doc.root, "run"), *se = hbpo_json_get_string(doc.root, "setting");
         const char *resp = hbpo_json_get_string(doc.root, "response");
         const hbpo_json *lv = hbpo_json_get(doc.root, "level"), *oc = hbpo_json_get(doc.root, "outcome");
-        int level, others;
+        int level, others = 0, s;
         if (!ru || !se || !resp || !lv || !oc || lv->type != HBPO_JSON_NUMBER || oc->type != HBPO_JSON_NUMBER) {
             rc = hbpo_set_error("%s line %ld: not an evaluation record", path, rd.line);
             break;
         }
-        if (strcmp(ru, name) || strcmp(se, hbpo_synth_setting_name(0))) continue;
+        if (strcmp(ru, name)) continue;
+        for (s = 0; s < HBPO_SYNTH_SETTINGS; s++)
+            if (!strcmp(se, hbpo_synth_setting_name(s))) break;
+        if (s == HBPO_SYNTH_SETTINGS) continue;
+        (void)hbpo_synth_steps_written(resp, &others);
+        rechecks[s][0]++;
+        rechecks[s][1] += others;
+        if (s != 0) continue;
         level = (int)lv->num;
         if (level < 1 || level > LV) continue;
         style[level][0][0]++;
@@ -483,7 +493,7 @@ static int load_eval(const options *o, run_id id, int si, results *R) {
             R->tok[id.method + 1][si][s][l] = r.level[l].n ? r.level[l].tokens / r.level[l].n : 0;
         }
     }
-    return load_styles(path, name, R->style[id.method + 1]);
+    return load_styles(path, name, R->style[id.method + 1], R->rechecks[id.method + 1]);
 }
 
 /* Adds one step's per-subgroup lengths and accuracies (arrays of k numbers)
@@ -850,6 +860,22 @@ static int cmd_report(const options *o, double wall) {
         for (l = 1; l <= LV; l++) {
             const int (*st)[2] = R.style[m + 1][l];
             fprintf(f, " %.1f%% (%d of %d) |", st[2][0] ? 100.0 * st[2][1] / st[2][0] : 0.0, st[2][1], st[2][0]);
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\nThe re-checks per response in every setting (all levels, all seeds). A method removes them where it "
+               "trains: HBPO (all its variants) and L1 train only under the budget prompts, GRPO and cosine only in the "
+               "natural setting, and no method trains with the efficiency prompt.\n\n| model | natural | efficiency prompt |");
+    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, " b = %d |", hbpo_synth_setting_budget(s));
+    fprintf(f, "\n|---|---|---|");
+    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, "---|");
+    fprintf(f, "\n");
+    for (m = -1; m < N_METHODS; m++) {
+        if (m >= 0 && !R.seeds_done[m]) continue;
+        fprintf(f, "| %s |", label_of(m));
+        for (s = 0; s < HBPO_SYNTH_SETTINGS; s++) {
+            const int *rc = R.rechecks[m + 1][s];
+            fprintf(f, " %.2f |", rc[0] ? (double)rc[1] / rc[0] : 0.0);
         }
         fprintf(f, "\n");
     }
