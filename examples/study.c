@@ -623,6 +623,16 @@ static mstat spread_over_seeds(const results *R, int m) {
     return stat_of(v, n);
 }
 
+/* A table's heads for the budget prompts' columns, after its first `lead`
+   columns' heads, then the rule under the whole header. */
+static void budget_heads(FILE *f, int lead) {
+    int s;
+    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, " b = %d |", hbpo_synth_setting_budget(s));
+    fprintf(f, "\n|");
+    for (s = 0; s < lead + HBPO_SYNTH_SETTINGS - 2; s++) fprintf(f, "---|");
+    fprintf(f, "\n");
+}
+
 static const char *const verdict_doc[] = {"not met", "not met on the means, within the seeds' spread",
                                           "met on the means, within the seeds' spread", "met"};
 static const char *const verdict_out[] = {"NOT MET", "not met (within spread)", "met (within spread)", "met"};
@@ -866,10 +876,7 @@ static int cmd_report(const options *o, double wall) {
     fprintf(f, "\nThe re-checks per response in every setting (all levels, all seeds). A method removes them where it "
                "trains: HBPO (all its variants) and L1 train only under the budget prompts, GRPO and cosine only in the "
                "natural setting, and no method trains with the efficiency prompt.\n\n| model | natural | efficiency prompt |");
-    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, " b = %d |", hbpo_synth_setting_budget(s));
-    fprintf(f, "\n|---|---|---|");
-    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, "---|");
-    fprintf(f, "\n");
+    budget_heads(f, 3);
     for (m = -1; m < N_METHODS; m++) {
         if (m >= 0 && !R.seeds_done[m]) continue;
         fprintf(f, "| %s |", label_of(m));
@@ -882,10 +889,7 @@ static int cmd_report(const options *o, double wall) {
     fprintf(f, "\n## With the efficiency prompt\n\n");
     table_setting(f, &R, 1);
     fprintf(f, "\n## Under explicit budget prompts (all levels: accuracy / tokens)\n\n| model |");
-    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, " b = %d |", hbpo_synth_setting_budget(s));
-    fprintf(f, "\n|---|");
-    for (s = 2; s < HBPO_SYNTH_SETTINGS; s++) fprintf(f, "---|");
-    fprintf(f, "\n");
+    budget_heads(f, 1);
     for (m = -1; m < N_METHODS; m++) {
         if (m >= 0 && !R.seeds_done[m]) continue;
         fprintf(f, "| %s |", label_of(m));
