@@ -443,7 +443,7 @@ static int load_styles(const char *path, const char *name, int (*style)[3][2], i
         const char *ru = hbpo_json_get_string(doc.root, "run"), *se = hbpo_json_get_string(doc.root, "setting");
         const char *resp = hbpo_json_get_string(doc.root, "response");
         const hbpo_json *lv = hbpo_json_get(doc.root, "level"), *oc = hbpo_json_get(doc.root, "outcome");
-        int level, others = 0, s;
+        int level, others = 0, steps, s;
         if (!ru || !se || !resp || !lv || !oc || lv->type != HBPO_JSON_NUMBER || oc->type != HBPO_JSON_NUMBER) {
             rc = hbpo_set_error("%s line %ld: not an evaluation record", path, rd.line);
             break;
@@ -452,14 +452,14 @@ static int load_styles(const char *path, const char *name, int (*style)[3][2], i
         for (s = 0; s < HBPO_SYNTH_SETTINGS; s++)
             if (!strcmp(se, hbpo_synth_setting_name(s))) break;
         if (s == HBPO_SYNTH_SETTINGS) continue;
-        (void)hbpo_synth_steps_written(resp, &others);
+        steps = hbpo_synth_steps_written(resp, &others);
         rechecks[s][0]++;
         rechecks[s][1] += others;
         if (s != 0) continue;
         level = (int)lv->num;
         if (level < 1 || level > LV) continue;
         style[level][0][0]++;
-        if (hbpo_synth_steps_written(resp, &others) == 0) {
+        if (steps == 0) {
             style[level][1][0]++;
             style[level][1][1] += (int)oc->num == HBPO_CORRECT;
         } else {

@@ -438,7 +438,7 @@ TEST study_svg_chart(void) {
    budget (f2 is flat): the budgets' different f2 make A_inter's std large
    (0.616 against cosine's 0.160). (Not why HBPO's natural setting keeps
    re-checks: demo.md has the experiment.) Expected values from the formulas
-   in Python (math.cos; statistics.stdev). */
+   in Python: tools/recheck_gap.py. */
 TEST study_recheck_advantage_gap(void) {
     hbpo_train_config hc, cc;
     float R[8], A[8], C[8], CA[8];

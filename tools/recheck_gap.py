@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""What a re-check costs in advantage, from the formulas alone (no hbpo code):
+the expected values of study_recheck_advantage_gap in tests/test_study.c.
+
+One level-1 query of the miniature, 8 rollouts, all right, 12 tokens each but
+one rollout per budget subgroup 20 (a re-check). L_max 64, beta 4,
+alpha 1/L_max, budgets 8, 16, 32, 40 (hbpo_synth_train_config).
+HBPO (paper): R = f2(b) = beta*cos(pi*b/(2 L_max)) when n <= b, else
+f1 = beta*cos(pi*n/(2 L_max)) - alpha*|n - b|; A = A_intra + A_inter, where
+A_intra is the same for a subgroup's rollouts, so a pair's gap is the A_inter
+gap, (R_short - R_long) / std (unbiased). Cosine: R = beta*cos(pi*n/(2 L_max)),
+GRPO's advantage. Usage: python3 tools/recheck_gap.py
+"""
+import math
+import statistics
+
+L_MAX, BETA, ALPHA = 64, 4.0, 1.0 / 64
+BUDGETS = [8, 16, 32, 40]
+SHORT, LONG = 12, 20
+
+
+def cosine(n):
+    return BETA * math.cos(math.pi * n / (2 * L_MAX))
+
+
+def hbpo(n, b):
+    return cosine(b) if n <= b else cosine(n) - ALPHA * abs(n - b)
+
+
+def main():
+    r = [hbpo(n, b) for b in BUDGETS for n in (SHORT, LONG)]
+    sd = statistics.stdev(r)
+    print("hbpo rewards", [round(x, 3) for x in r], "std %.3f" % sd)
+    for i, b in enumerate(BUDGETS):
+        print("  b = %d: a re-check costs %.3f" % (b, (r[2 * i] - r[2 * i + 1]) / sd))
+    c = [cosine(n) for _ in BUDGETS for n in (SHORT, LONG)]
+    sdc = statistics.stdev(c)
+    print("cosine: std %.3f, a re-check costs %.3f" % (sdc, (c[0] - c[1]) / sdc))
+
+
+if __name__ == "__main__":
+    main()
