@@ -9,7 +9,13 @@ HBPO (paper): R = f2(b) = beta*cos(pi*b/(2 L_max)) when n <= b, else
 f1 = beta*cos(pi*n/(2 L_max)) - alpha*|n - b|; A = A_intra + A_inter, where
 A_intra is the same for a subgroup's rollouts, so a pair's gap is the A_inter
 gap, (R_short - R_long) / std (unbiased). Cosine: R = beta*cos(pi*n/(2 L_max)),
-GRPO's advantage. Usage: python3 tools/recheck_gap.py
+GRPO's advantage.
+
+Then, from the same formulas, what answering at sight earns against writing
+the steps (docs/demo.md, "A smaller lr for longer"): a correct answer of
+AT_SIGHT tokens against one of STEPS, and the accuracy above which the one at
+sight earns more in expectation (the steps taken as always right).
+Usage: python3 tools/recheck_gap.py
 """
 import math
 import statistics
@@ -17,6 +23,7 @@ import statistics
 L_MAX, BETA, ALPHA = 64, 4.0, 1.0 / 64
 BUDGETS = [8, 16, 32, 40]
 SHORT, LONG = 12, 20
+AT_SIGHT, STEPS = 6, 21
 
 
 def cosine(n):
@@ -36,6 +43,13 @@ def main():
     c = [cosine(n) for _ in BUDGETS for n in (SHORT, LONG)]
     sdc = statistics.stdev(c)
     print("cosine: std %.3f, a re-check costs %.3f" % (sdc, (c[0] - c[1]) / sdc))
+    print("at sight (%d tokens) against the steps (%d), correct: reward, and the accuracy"
+          " above which answering at sight pays" % (AT_SIGHT, STEPS))
+    a, w = cosine(AT_SIGHT), cosine(STEPS)
+    print("  cosine: %.2f against %.2f, pays above %.1f%%" % (a, w, 100 * w / a))
+    for b in BUDGETS:
+        a, w = hbpo(AT_SIGHT, b), hbpo(STEPS, b)
+        print("  hbpo b = %d: %.2f against %.2f, pays above %.1f%%" % (b, a, w, 100 * w / a))
 
 
 if __name__ == "__main__":
