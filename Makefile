@@ -2,8 +2,8 @@
 #   make            examples into build/
 #   make run        the main job: the tiny HBPO demo (HBPO and a cosine baseline from the
 #                   committed base model models/tiny-base) into build/demo
-#   make study      the paper's findings in miniature: every method x 5 seeds from the
-#                   committed base; writes docs/study.md and its figures
+#   make study      the paper's findings in miniature: every method x 3 seeds (360 steps at
+#                   lr 1e-5) from the committed base; writes docs/study.md and its figures
 #   make base       re-makes the committed base model models/tiny-base (SFT from scratch)
 #   make test       every test suite (and the compile matrix of hbpo.h)
 #   make sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -135,8 +135,9 @@ _run: all
 # committed with its manifest; make run and make study start from it.
 BASE_DIR    ?= models/tiny-base
 BASE_STEPS  ?= 2000
-STUDY_SEEDS ?= 5
-STUDY_STEPS ?= 120
+STUDY_SEEDS ?= 3
+STUDY_STEPS ?= 360
+STUDY_LR    ?= 1e-5
 STUDY_EVAL  ?= 100
 STUDY_JOBS  ?= 2
 base: deps
@@ -147,7 +148,7 @@ study: deps
 	@$(MAKE) --no-print-directory _study
 _study: all
 	$(BUILD)/study run --base $(BASE_DIR) --out $(BUILD)/study-runs --seeds $(STUDY_SEEDS) --steps $(STUDY_STEPS) \
-	  --eval-n $(STUDY_EVAL) --jobs $(STUDY_JOBS) --doc docs/study.md
+	  --lr $(STUDY_LR) --eval-n $(STUDY_EVAL) --jobs $(STUDY_JOBS) --doc docs/study.md
 
 # --- benchmarks (each prints its figures; `make bench` runs them all) -----------
 bench: info $(BENCHES)
