@@ -11964,14 +11964,14 @@ HBPODEF int hbpo_synth_train_config(int method, uint64_t seed, hbpo_train_config
     c->batch_queries = 4;
     c->mini_batches = 2;
     c->micro_batch = 16;
-    /* 40 (make run) to 120 (make study) steps of 4 queries instead of the
-       paper's hundreds of 64, so a larger lr than 1e-6. On the base until
-       stop 22 (make run, seed 1, HBPO) lr 1.5e-5 cut 34% of the tokens at
-       99.0% accuracy and 3e-5 40% at 98.5%; 7e-5 took every method's
-       accuracy from 100% to 84-88% in make study. 1e-5 for 360 steps, nearer
-       the paper, shows the cosine penalty's collapse that 3e-5 does not, at
-       2.8x the time (docs/study-lr1e5.md). Rollouts at T 0.6 (the
-       evaluation's). */
+    /* make run's 40 steps of 4 queries instead of the paper's hundreds of
+       64, so a larger lr than 1e-6. On the base until stop 22 (make run,
+       seed 1, HBPO) lr 1.5e-5 cut 34% of the tokens at 99.0% accuracy and
+       3e-5 40% at 98.5%; 7e-5 took every method's accuracy from 100% to
+       84-88% in make study. make study sets its own lr: 1e-5 for 360 steps,
+       nearer the paper, shows the cosine penalty's collapse that 3e-5 for
+       120 does not (examples/study.c, docs/study.md). Rollouts at T 0.6
+       (the evaluation's). */
     c->adamw.lr = 3e-5f;
     c->adamw.weight_decay = 0.0f;
     c->temperature = 0.6f;

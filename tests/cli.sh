@@ -51,28 +51,28 @@ expect 2 "--queries"       -- $b/study run --queries 0
 expect 2 "--temperature"   -- $b/study run --temperature 0
 expect 2 "not a method"    -- $b/study run --methods hbpo,nope
 # a subset of the methods at another RL scale: only those runs, trained at
-# that scale (8 rollouts a step at T 1, lr 1e-5), and the report says so
+# that scale (8 rollouts a step at T 1, lr 2e-5), and the report says so
 $b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
-    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >"$tmp/sq.log" 2>&1 &&
+    --queries 2 --rollouts 4 --lr 2e-5 --temperature 1 >"$tmp/sq.log" 2>&1 &&
     [ -f "$tmp/sq/runs/hbpo-s1/done" ] && [ -f "$tmp/sq/runs/grpo-s1/done" ] && [ ! -e "$tmp/sq/runs/cosine-s1" ] &&
-    grep -q '"rollouts":8,.*"lr":1e-05' "$tmp/sq/runs/hbpo-s1/metrics.jsonl" && grep -q " T 1 " "$tmp/sq/runs/hbpo-s1/done" &&
+    grep -q '"rollouts":8,.*"lr":2e-05' "$tmp/sq/runs/hbpo-s1/metrics.jsonl" && grep -q " T 1 " "$tmp/sq/runs/hbpo-s1/done" &&
     grep -q "1 steps of 2 queries x 4 rollouts at T 1 " "$tmp/sq.md" && grep -q "Not checked" "$tmp/sq.md" ||
     { echo "FAIL cli: study --methods/--queries/--rollouts/--lr (log: $(tail -3 "$tmp/sq.log"))"; fails=$((fails + 1)); }
 # `study report` alone writes the same document as the run did (wall time included)
 cp "$tmp/sq.md" "$tmp/sq-run.md"
 $b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
-    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 &&
+    --queries 2 --rollouts 4 --lr 2e-5 --temperature 1 >/dev/null 2>&1 &&
     grep -q "wall time" "$tmp/sq.md" && cmp -s "$tmp/sq.md" "$tmp/sq-run.md" ||
     { echo "FAIL cli: study report alone wrote another document than study run"; fails=$((fails + 1)); }
 # a damaged wall_seconds: the report leaves the wall time out, nothing else
 printf 'not a number\n' > "$tmp/sq/wall_seconds"
 $b/study report --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo \
-    --queries 2 --rollouts 4 --lr 1e-5 --temperature 1 >/dev/null 2>&1 && ! grep -q "wall time" "$tmp/sq.md" &&
+    --queries 2 --rollouts 4 --lr 2e-5 --temperature 1 >/dev/null 2>&1 && ! grep -q "wall time" "$tmp/sq.md" &&
     grep -q "at T 1 " "$tmp/sq.md" || { echo "FAIL cli: study report with a damaged wall_seconds"; fails=$((fails + 1)); }
 # a record without its response (the answers' classes read it): refused, naming the file and line
 sed -i '1s/,"response":.*}$/}/' "$tmp/sq/runs/hbpo-s1/eval.jsonl"
 expect 1 "eval.jsonl line 1: not an evaluation record" -- $b/study report --seeds 1 --steps 1 --eval-n 1 \
-    --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo --queries 2 --rollouts 4 --lr 1e-5 --temperature 1
+    --jobs 2 --out "$tmp/sq" --doc "$tmp/sq.md" --methods hbpo,grpo --queries 2 --rollouts 4 --lr 2e-5 --temperature 1
 # a finished run is not redone, unless what it was made from changed (its stamp)
 todo() { # todo WANT: the study's "(N to do)" on a re-run
     n=$($b/study run --seeds 1 --steps 1 --eval-n 1 --jobs 2 --out "$tmp/st" --doc "$tmp/st.md" 2>&1 |
@@ -80,6 +80,9 @@ todo() { # todo WANT: the study's "(N to do)" on a re-run
     [ "$n" = "$1" ] || { echo "FAIL cli: study re-run had '$n' runs to do, want $1"; fails=$((fails + 1)); }
 }
 todo 9
+# without --lr the runs train at make study's lr, 1e-5 (examples/study.c, STUDY_LR)
+grep -q " lr 1e-05 " "$tmp/st/runs/hbpo-s1/done" && grep -q "lr 1e-05)" "$tmp/st.md" ||
+    { echo "FAIL cli: study run without --lr did not train at lr 1e-5"; fails=$((fails + 1)); }
 # the goals' verdicts agree with the margins the report prints (tests/goals_check.awk),
 # the answers' classes include the responses with steps that are wrong, and the
 # re-checks are counted in every setting
