@@ -15,6 +15,12 @@ Then, from the same formulas, what answering at sight earns against writing
 the steps (docs/demo.md, "A smaller lr for longer"): a correct answer of
 AT_SIGHT tokens against one of STEPS, and the accuracy above which the one at
 sight earns more in expectation (the steps taken as always right).
+
+Last, the same threshold per level and budget, for L_max 64 (the miniature)
+and 48 (tools/experiments/study-lmax48.patch, budgets 6, 12, 24, 30), with
+each level's steps as long as GRPO writes them in the L_max-48 study, where it
+keeps no re-checks (STEP_TOKENS): where the threshold is below the accuracy at
+sight, the policy that maximises the reward answers at sight.
 Usage: python3 tools/recheck_gap.py
 """
 import math
@@ -24,14 +30,17 @@ L_MAX, BETA, ALPHA = 64, 4.0, 1.0 / 64
 BUDGETS = [8, 16, 32, 40]
 SHORT, LONG = 12, 20
 AT_SIGHT, STEPS = 6, 21
+STEP_TOKENS = [12, 19, 26, 33]  # levels 1-4
 
 
-def cosine(n):
-    return BETA * math.cos(math.pi * n / (2 * L_MAX))
+def cosine(n, l_max=L_MAX):
+    return BETA * math.cos(math.pi * n / (2 * l_max))
 
 
-def hbpo(n, b):
-    return cosine(b) if n <= b else cosine(n) - ALPHA * abs(n - b)
+def hbpo(n, b, l_max=L_MAX):
+    if n <= b:
+        return cosine(b, l_max)
+    return cosine(n, l_max) - abs(n - b) / l_max  # alpha = 1/L_max
 
 
 def main():
@@ -50,6 +59,15 @@ def main():
     for b in BUDGETS:
         a, w = hbpo(AT_SIGHT, b), hbpo(STEPS, b)
         print("  hbpo b = %d: %.2f against %.2f, pays above %.1f%%" % (b, a, w, 100 * w / a))
+    print("the same per level (steps of %s tokens): the accuracy at sight above which it pays"
+          % ", ".join(map(str, STEP_TOKENS)))
+    for l_max in (64, 48):
+        budgets = [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]
+        rows = [("cosine", lambda n: cosine(n, l_max))]
+        rows += [("hbpo b = %d" % b, lambda n, b=b: hbpo(n, b, l_max)) for b in budgets]
+        for name, f in rows:
+            t = [100 * f(k) / f(AT_SIGHT) for k in STEP_TOKENS]
+            print("  L_max %d, %-13s levels 1-4: %s" % (l_max, name + ":", "  ".join("%5.1f%%" % x for x in t)))
 
 
 if __name__ == "__main__":
