@@ -37,7 +37,7 @@
 
 #define MAX_SEEDS 16
 /* make study's scale: 3 seeds of 360 steps at lr 1e-5, 100 held-out problems
-   per level (about 30 minutes on 2 cores of a Zen 4). Until v0.2.4 it was 5
+   per level (about 30 minutes on 2 cores of a Zen 4). Until stop 25 it was 5
    seeds of 120 steps at 3e-5 (hbpo_synth_train_config's lr, which make run
    keeps): the same lr x steps in larger steps, 17.5 minutes, but there the
    cosine penalty's entropy is spent before it finds the shortcut of answering
