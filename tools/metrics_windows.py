@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Training rollouts in windows of steps, from a run's metrics.jsonl (the
 file hbpo's trainer writes, one JSON object a step): for each window the mean
-rollout length (n_gen), accuracy and entropy. docs/demo.md ("A smaller lr for
-longer") quotes these for the cosine and HBPO runs of docs/study-lr1e5.md.
+rollout length (n_gen), accuracy and entropy. docs/demo.md ("The same at 5
+seeds") quotes these for the cosine and HBPO runs of docs/study-lr1e5.md.
 Usage: python3 tools/metrics_windows.py [--window N (40)] metrics.jsonl ...
 """
 import json

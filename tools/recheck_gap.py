@@ -12,7 +12,7 @@ gap, (R_short - R_long) / std (unbiased). Cosine: R = beta*cos(pi*n/(2 L_max)),
 GRPO's advantage.
 
 Then, from the same formulas, what answering at sight earns against writing
-the steps (docs/demo.md, "A smaller lr for longer"): a correct answer of
+the steps (docs/demo.md, "The same at 5 seeds"): a correct answer of
 AT_SIGHT tokens against one of STEPS, and the accuracy above which the one at
 sight earns more in expectation (the steps taken as always right).
 
@@ -26,7 +26,7 @@ Usage: python3 tools/recheck_gap.py
 import math
 import statistics
 
-L_MAX, BETA, ALPHA = 64, 4.0, 1.0 / 64
+L_MAX, BETA = 64, 4.0  # alpha = 1/L_max (hbpo below)
 BUDGETS = [8, 16, 32, 40]
 SHORT, LONG = 12, 20
 AT_SIGHT, STEPS = 6, 21
