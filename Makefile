@@ -131,7 +131,7 @@ _run: all
 	  echo "make run: total wall time $$(( $$(date +%s) - start )) s"
 
 # --- the miniature of the paper ---------------------------------------------
-# The base model is made once (SFT from scratch, 1 thread: deterministic) and
+# The base model is made once (SFT from scratch, the same bits on any thread count) and
 # committed with its manifest; make run and make study start from it.
 BASE_DIR    ?= models/tiny-base
 BASE_STEPS  ?= 2000

@@ -8,9 +8,9 @@
      - an over-thinking base model, committed in models/tiny-base (made once by
        `make base`: SFT from scratch, its checksums verified when loaded): it
        re-checks its answer 0-4 times whatever the level, and its mean natural
-       length is near L_max, like R1-Distill's;
-     - HBPO with the paper's budgets in proportion (L_max 64, b = {8, 16, 32,
-       40}: the paper's 512..2560 of 4096), against the base model and
+       length is above L_max, as R1-Distill's is;
+     - HBPO with the paper's budgets in proportion (L_max 48, b = {6, 12, 24,
+       30}: the paper's 512..2560 of 4096), against the base model and
        against the uniform cosine length penalty, from the same base, on the
        same data, for the same steps;
      - an evaluation per level, natural and with the efficiency prompt (T 0.6,
@@ -50,14 +50,14 @@ static int parse_options(int argc, char **argv, options *o) {
     o->svg = "docs/demo_tokens_by_level.svg";
     o->device = "cpu";
     o->threads = 0;
-    o->steps = 40;
+    o->steps = 120;
     o->eval_n = 50;
     o->seed = 1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             printf("usage: tiny_hbpo [--base DIR (models/tiny-base)] [--out DIR (build/demo)]\n"
-                   "                 [--svg PATH (docs/demo_tokens_by_level.svg)] [--steps N (40)]\n"
+                   "                 [--svg PATH (docs/demo_tokens_by_level.svg)] [--steps N (120)]\n"
                    "                 [--eval-n N per level (50)] [--seed S (1)] [--threads N (all)]\n"
                    "                 [--device cpu|cuda|cuda:N (cpu)]\n");
             exit(0);

@@ -3,8 +3,8 @@
 the expected values of study_recheck_advantage_gap in tests/test_study.c.
 
 One level-1 query of the miniature, 8 rollouts, all right, 12 tokens each but
-one rollout per budget subgroup 20 (a re-check). L_max 64, beta 4,
-alpha 1/L_max, budgets 8, 16, 32, 40 (hbpo_synth_train_config).
+one rollout per budget subgroup 20 (a re-check). L_max 48, beta 4,
+alpha 1/L_max, budgets 6, 12, 24, 30 (hbpo_synth_train_config).
 HBPO (paper): R = f2(b) = beta*cos(pi*b/(2 L_max)) when n <= b, else
 f1 = beta*cos(pi*n/(2 L_max)) - alpha*|n - b|; A = A_intra + A_inter, where
 A_intra is the same for a subgroup's rollouts, so a pair's gap is the A_inter
@@ -12,24 +12,24 @@ gap, (R_short - R_long) / std (unbiased). Cosine: R = beta*cos(pi*n/(2 L_max)),
 GRPO's advantage.
 
 Then, from the same formulas, what answering at sight earns against writing
-the steps (docs/demo.md, "The same at 5 seeds"): a correct answer of
+the steps (docs/demo.md, "The same at 5 seeds"), at L_max 48 and 64: a correct answer of
 AT_SIGHT tokens against one of STEPS, and the accuracy above which the one at
 sight earns more in expectation (the steps taken as always right).
 
-Last, the same threshold per level and budget, for L_max 64 (the miniature)
-and 48 (tools/experiments/study-lmax48.patch, budgets 6, 12, 24, 30), with
-each level's steps as long as GRPO writes them in the L_max-48 study, where it
-keeps no re-checks (STEP_TOKENS): where the threshold is below the accuracy at
-sight, the policy that maximises the reward answers at sight.
+Last, the same threshold per level and budget, for L_max 48 (the miniature
+since stop 27) and 64 (until stop 26, budgets 8, 16, 32, 40), with each
+level's steps as long as GRPO writes them at L_max 48, where it keeps no
+re-checks (STEP_TOKENS): where the threshold is below the accuracy at sight,
+the policy that maximises the reward answers at sight.
 Usage: python3 tools/recheck_gap.py
 """
 import math
 import statistics
 
-L_MAX, BETA = 64, 4.0  # alpha = 1/L_max (hbpo below)
-BUDGETS = [8, 16, 32, 40]
+L_MAX, BETA = 48, 4.0  # alpha = 1/L_max (hbpo below)
+BUDGETS = [L_MAX // 8, L_MAX // 4, L_MAX // 2, L_MAX * 5 // 8]  # 6, 12, 24, 30
 SHORT, LONG = 12, 20
-AT_SIGHT, STEPS = 6, 21
+AT_SIGHT, STEPS = 7, 21  # at sight: 6 tokens and the end of the turn, which n_gen counts
 STEP_TOKENS = [12, 19, 26, 33]  # levels 1-4
 
 
@@ -54,14 +54,16 @@ def main():
     print("cosine: std %.3f, a re-check costs %.3f" % (sdc, (c[0] - c[1]) / sdc))
     print("at sight (%d tokens) against the steps (%d), correct: reward, and the accuracy"
           " above which answering at sight pays" % (AT_SIGHT, STEPS))
-    a, w = cosine(AT_SIGHT), cosine(STEPS)
-    print("  cosine: %.2f against %.2f, pays above %.1f%%" % (a, w, 100 * w / a))
-    for b in BUDGETS:
-        a, w = hbpo(AT_SIGHT, b), hbpo(STEPS, b)
-        print("  hbpo b = %d: %.2f against %.2f, pays above %.1f%%" % (b, a, w, 100 * w / a))
+    for l_max in (48, 64):
+        a, w = cosine(AT_SIGHT, l_max), cosine(STEPS, l_max)
+        print("  L_max %d, cosine: %.2f against %.2f, pays above %.1f%%" % (l_max, a, w, 100 * w / a))
+        for b in [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]:
+            a, w = hbpo(AT_SIGHT, b, l_max), hbpo(STEPS, b, l_max)
+            print("  L_max %d, hbpo b = %d: %.2f against %.2f, pays above %.1f%%"
+                  % (l_max, b, a, w, 100 * w / a))
     print("the same per level (steps of %s tokens): the accuracy at sight above which it pays"
           % ", ".join(map(str, STEP_TOKENS)))
-    for l_max in (64, 48):
+    for l_max in (48, 64):
         budgets = [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]
         rows = [("cosine", lambda n: cosine(n, l_max))]
         rows += [("hbpo b = %d" % b, lambda n, b=b: hbpo(n, b, l_max)) for b in budgets]
