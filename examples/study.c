@@ -39,10 +39,11 @@
 /* make study's scale: 3 seeds of 360 steps at lr 1e-5, 100 held-out problems
    per level (about 30 minutes on 2 cores of a Zen 4). Until stop 25 it was 5
    seeds of 120 steps at 3e-5 (then hbpo_synth_train_config's lr, which make
-   run kept until stop 26): the same lr x steps in larger steps, 17.5 minutes, but there the
-   cosine penalty's entropy is spent before it finds the shortcut of answering
-   at sight, so the exploration collapse that the paper describes, and goals
-   1 and 3, do not show (docs/study-lr3e5.md, docs/demo.md). */
+   run kept until stop 26): the same lr x steps in larger steps, 17.5
+   minutes, but there the cosine penalty's entropy is spent before it finds
+   the shortcut of answering at sight, so the exploration collapse that the
+   paper describes, and goals 1 and 3, do not show (docs/study-lr3e5.md,
+   docs/demo.md). */
 #define STUDY_SEEDS 3
 #define STUDY_STEPS 360
 #define STUDY_EVAL  100
@@ -783,8 +784,9 @@ static int cmd_report(const options *o, double wall) {
         /* the base's own lengths beside HBPO's: its SFT gave it a prompt prior */
         snprintf(text, sizeof text, "under explicit budget prompts the mean length grows with the budget: "
                  "b = %d, %d, %d, %d -> %.1f, %.1f, %.1f, %.1f tokens (steps up %+.2f ± %.2f, %+.2f ± %.2f, %+.2f ± %.2f; "
-                 "the base: %.1f, %.1f, %.1f, %.1f)", hbpo_synth_setting_budget(2), hbpo_synth_setting_budget(3),
-                 hbpo_synth_setting_budget(4), hbpo_synth_setting_budget(5), bl[0], bl[1], bl[2], bl[3], bl[1] - bl[0], se2_diff(be[1], be[0]),
+                 "the base: %.1f, %.1f, %.1f, %.1f)",
+                 hbpo_synth_setting_budget(2), hbpo_synth_setting_budget(3), hbpo_synth_setting_budget(4),
+                 hbpo_synth_setting_budget(5), bl[0], bl[1], bl[2], bl[3], bl[1] - bl[0], se2_diff(be[1], be[0]),
                  bl[2] - bl[1], se2_diff(be[2], be[1]), bl[3] - bl[2], se2_diff(be[3], be[2]), bb[0], bb[1], bb[2], bb[3]);
         goal(f, v, text);
         fprintf(f, "\n");

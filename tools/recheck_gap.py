@@ -27,7 +27,14 @@ import math
 import statistics
 
 L_MAX, BETA = 48, 4.0  # alpha = 1/L_max (hbpo below)
-BUDGETS = [L_MAX // 8, L_MAX // 4, L_MAX // 2, L_MAX * 5 // 8]  # 6, 12, 24, 30
+
+
+def budgets(l_max):
+    """1/8, 1/4, 1/2 and 5/8 of L_max, as hbpo_synth_train_config's."""
+    return [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]
+
+
+BUDGETS = budgets(L_MAX)  # 6, 12, 24, 30
 SHORT, LONG = 12, 20
 AT_SIGHT, STEPS = 7, 21  # at sight: 6 tokens and the end of the turn, which n_gen counts
 STEP_TOKENS = [12, 19, 26, 33]  # levels 1-4
@@ -57,16 +64,15 @@ def main():
     for l_max in (48, 64):
         a, w = cosine(AT_SIGHT, l_max), cosine(STEPS, l_max)
         print("  L_max %d, cosine: %.2f against %.2f, pays above %.1f%%" % (l_max, a, w, 100 * w / a))
-        for b in [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]:
+        for b in budgets(l_max):
             a, w = hbpo(AT_SIGHT, b, l_max), hbpo(STEPS, b, l_max)
             print("  L_max %d, hbpo b = %d: %.2f against %.2f, pays above %.1f%%"
                   % (l_max, b, a, w, 100 * w / a))
     print("the same per level (steps of %s tokens): the accuracy at sight above which it pays"
           % ", ".join(map(str, STEP_TOKENS)))
     for l_max in (48, 64):
-        budgets = [l_max // 8, l_max // 4, l_max // 2, l_max * 5 // 8]
         rows = [("cosine", lambda n: cosine(n, l_max))]
-        rows += [("hbpo b = %d" % b, lambda n, b=b: hbpo(n, b, l_max)) for b in budgets]
+        rows += [("hbpo b = %d" % b, lambda n, b=b: hbpo(n, b, l_max)) for b in budgets(l_max)]
         for name, f in rows:
             t = [100 * f(k) / f(AT_SIGHT) for k in STEP_TOKENS]
             print("  L_max %d, %-13s levels 1-4: %s" % (l_max, name + ":", "  ".join("%5.1f%%" % x for x in t)))
